@@ -1,0 +1,128 @@
+"""The command line: parses argv and calls the runner, the report or the metrics. Nothing else.
+
+Bad input ends with one line on stderr, ``ganbench: error: <what is wrong and what is allowed>``,
+and exit code 2, before anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise UsageError(message)
+
+
+def _positive(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        return value
+    return parse
+
+
+def _modes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"modes must be whole numbers, got {text!r}") from None
+    if not MIN_MODES <= value <= MAX_MODES:
+        raise argparse.ArgumentTypeError(f"modes must be between {MIN_MODES} and {MAX_MODES}, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ganbench.runner import DEFAULT_ITERS
+    from ganbench.variants import DEFAULT_VARIANTS, REGISTRY
+
+    p = _Parser(prog="ganbench", description="A benchmark suite for GAN mode collapse and GAN metrics.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train the grid, write one record per run, then rebuild the report")
+    run.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=list(REGISTRY),
+                     metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(REGISTRY)})")
+    run.add_argument("--layout", nargs="+", default=["ring"], choices=LAYOUTS, metavar="LAYOUT",
+                     help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring)")
+    run.add_argument("--modes", nargs="+", type=_modes, default=[4, 8, 16, 32],
+                     help=f"numbers of modes, {MIN_MODES}..{MAX_MODES} (blobs: at most 9; default 4 8 16 32)")
+    run.add_argument("--seeds", type=_positive("seeds"), default=5, help="seeds 0..N-1 per cell (default 5)")
+    run.add_argument("--iters", type=_positive("iters"), default=DEFAULT_ITERS,
+                     help=f"generator iterations per run (default {DEFAULT_ITERS})")
+    run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
+    run.add_argument("--jobs", type=_positive("jobs"), default=os.cpu_count() or 1,
+                     help="worker processes, one torch thread each (default: the number of cores)")
+    run.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
+    rep.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    return p
+
+
+def cmd_run(args) -> int:
+    from ganbench.report import main_report
+    from ganbench.runner import check_writable, plan_grid, run_grid
+
+    try:
+        configs = plan_grid(args.variants, args.layout, args.modes, args.seeds, args.iters, args.std)
+        check_writable(args.out)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress)
+    print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged), "
+          f"{counts['skipped']} already done", file=sys.stderr)
+    path = main_report(args.out)
+    print(f"report: {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from ganbench.report import main_report
+
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file, not a directory")
+    if not (args.out / "runs").is_dir():
+        raise UsageError(f"no run records: {args.out / 'runs'} does not exist (run `ganbench run --out {args.out}` first)")
+    print(f"report: {main_report(args.out)}", file=sys.stderr)
+    return 0
+
+
+def _on_sigterm(signum, frame):
+    # Turn `kill` into an ordinary interrupt so the runner stops its workers and keeps what is done.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        return {"run": cmd_run, "report": cmd_report}[args.command](args)
+    except UsageError as e:
+        print(f"ganbench: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ganbench: interrupted; finished runs are saved, re-run the same command to continue",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The runner: turns a grid of configurations into one JSON record per finished job.
+
+This is the only module that knows about files and processes. A job is one
+(variant, layout, modes, seed, budget); its record is ``<out>/runs/<id>.json`` where ``id`` hashes
+the job's full configuration (with the variant's hyperparameters). Jobs that differ only in seed are
+trained together as one batched ensemble (``ganbench.train``); ensembles run in worker processes with
+one torch thread each. Records are written by the driver as ensembles finish, atomically (temporary
+file, fsync, rename), so an interrupt loses only unfinished work and a re-run skips what is done.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from itertools import groupby
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ganbench import __version__
+from ganbench.data import DEFAULT_STD, check_layout, make_mixture
+from ganbench.metrics import kmeans_coverage, mode_stats
+from ganbench.variants import Dims, get_variant
+
+RECORD_SCHEMA = "ganbench.run/1"
+DEFAULT_ITERS = 2000
+N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines one job's result. Hashed (with the variant's hyperparameters) to
+    name its record."""
+
+    variant: str
+    layout: str
+    modes: int
+    seed: int
+    iters: int = DEFAULT_ITERS
+    std: float | None = None      # None: the layout's default (ganbench.data.DEFAULT_STD)
+    batch_size: int = 128
+    n_train: int = 10_000
+    n_eval: int = 2_500
+    latent_dim: int = 2
+    hidden: int = 128
+    depth: int = 3
+
+    def resolved(self) -> "RunConfig":
+        return self if self.std is not None else replace(self, std=DEFAULT_STD[self.layout])
+
+    def identity(self) -> dict:
+        return {"config": asdict(self.resolved()), "variant_params": get_variant(self.variant).params(),
+                "schema": RECORD_SCHEMA}
+
+    @property
+    def run_id(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def ensemble_key(self) -> tuple:
+        """Jobs with the same key train together: everything but the seed."""
+        d = asdict(self.resolved())
+        d.pop("seed")
+        return tuple(sorted(d.items()))
+
+    def dims(self) -> Dims:
+        return Dims(data_dim=2, latent_dim=self.latent_dim, hidden=self.hidden, depth=self.depth,
+                    n_classes=self.modes, out_tanh=(self.layout == "blobs"))
+
+
+def validate(cfg: RunConfig) -> None:
+    """ValueError with what is wrong and what is allowed, before anything runs."""
+    get_variant(cfg.variant)
+    check_layout(cfg.layout, cfg.modes)
+    for name in ("iters", "batch_size", "n_train", "n_eval", "latent_dim", "hidden", "depth"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.seed < 0:
+        raise ValueError(f"seed must be >= 0, got {cfg.seed}")
+    if cfg.std is not None and not cfg.std > 0:
+        raise ValueError(f"std must be positive, got {cfg.std}")
+
+
+def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[int], seeds: int,
+              iters: int = DEFAULT_ITERS, std: float | None = None) -> list[RunConfig]:
+    """The full grid, validated. ``seeds`` = N means seeds 0 .. N-1."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters, std=std)
+               for v in variants for l in layouts for m in modes for s in range(seeds)]
+    for cfg in configs:
+        validate(cfg)
+    return list(dict.fromkeys(configs))  # drop repeats, keep order
+
+
+# --- the record store --------------------------------------------------------------------------
+
+def check_writable(out: Path) -> None:
+    """ValueError unless ``out`` is (or can be created as) a writable directory. Creates nothing."""
+    p = Path(out).absolute()
+    probe = p
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"output directory {out} cannot be created: {probe} is a file, not a directory")
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"output directory {out} is a file, not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"output directory {out} is not writable (no write permission on {probe})")
+
+
+def runs_dir(out: Path) -> Path:
+    return Path(out) / "runs"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``: readers
+    see the old file or the whole new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
+
+
+def is_record(obj) -> bool:
+    return isinstance(obj, dict) and obj.get("schema") == RECORD_SCHEMA and "config" in obj and "id" in obj
+
+
+def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[dict]:
+    """Every valid record in ``<out>/runs``; a corrupt or foreign file is reported through ``warn``
+    by name and skipped."""
+    records = []
+    d = runs_dir(out)
+    if not d.is_dir():
+        return records
+    for path in sorted(d.glob("*.json")):
+        try:
+            obj = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            if warn:
+                warn(f"skipping {path}: not valid JSON ({e.__class__.__name__})")
+            continue
+        if not is_record(obj):
+            if warn:
+                warn(f"skipping {path}: not a ganbench run record")
+            continue
+        records.append(obj)
+    return records
+
+
+def finished_ids(out: Path) -> set[str]:
+    """Ids of the valid records already in the store."""
+    return {rec["id"] for rec in load_records(out)}
+
+
+# --- one ensemble: train, evaluate, make records -------------------------------------------------
+
+def _clean(x):
+    """JSON-safe floats: NaN and inf become None."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def versions() -> dict:
+    import sklearn
+    import torch
+
+    return {"ganbench": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "sklearn": sklearn.__version__}
+
+
+def run_ensemble(configs: Sequence[RunConfig], device: str | None = None) -> list[dict]:
+    """Train the jobs (same ensemble key, different seeds) together and return one record each."""
+    from ganbench.train import generate, pick_device, train_ensemble
+
+    cfgs = [c.resolved() for c in configs]
+    first = cfgs[0]
+    assert all(c.ensemble_key() == first.ensemble_key() for c in cfgs), "jobs of one ensemble differ"
+    variant = get_variant(first.variant)
+    dims = first.dims()
+    seeds = [c.seed for c in cfgs]
+    mixtures = [make_mixture(c.layout, c.modes, seed=c.seed, n_train=c.n_train, std=c.std) for c in cfgs]
+    trained = train_ensemble(variant, [m.points for m in mixtures], [m.labels for m in mixtures], seeds,
+                             dims, iters=first.iters, batch_size=first.batch_size,
+                             log_every=max(1, first.iters // 50), device=pick_device(device))
+    t0 = time.perf_counter()
+    samples, _ = generate(trained.G, seeds, first.n_eval, dims, variant.conditional)
+    records = []
+    for k, (cfg, mix) in enumerate(zip(cfgs, mixtures)):
+        x = samples[k]
+        diverged = trained.diverged_step[k] is not None or not np.isfinite(x).all()
+        metrics = None
+        if not diverged:
+            metrics = mode_stats(x, mix.centers, mix.std)
+            metrics["kmeans_coverage"] = kmeans_coverage(x, mix.points, cfg.modes)
+        records.append({
+            "schema": RECORD_SCHEMA,
+            "id": cfg.run_id,
+            **cfg.identity(),
+            "status": "diverged" if diverged else "ok",
+            "diverged_step": trained.diverged_step[k],
+            "metrics": metrics,
+            "losses": {"step": trained.loss_steps, "d": [row[k] for row in trained.d_losses],
+                       "g": [row[k] for row in trained.g_losses]},
+            "samples": np.round(x[:N_SCATTER], 4).tolist(),
+            "centers": mix.centers.tolist(),
+            "mode_std": mix.std,
+            "timings": {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
+                        "device": str(pick_device(device))},
+            "versions": versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+    eval_s = time.perf_counter() - t0
+    for r in records:
+        r["timings"]["eval_s"] = eval_s / len(records)
+    return [_clean(r) for r in records]
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _cost(group: Sequence[RunConfig]) -> float:
+    """Rough relative cost, to start the longest ensembles first."""
+    v = get_variant(group[0].variant)
+    return group[0].iters * (v.n_critic * 3 + 1) * v.pack * len(group)
+
+
+def ensembles(configs: Iterable[RunConfig]) -> list[list[RunConfig]]:
+    """Group jobs by ensemble key, longest first."""
+    keyed = sorted(configs, key=lambda c: (repr(c.ensemble_key()), c.seed))
+    groups = [list(g) for _, g in groupby(keyed, key=lambda c: c.ensemble_key())]
+    return sorted(groups, key=_cost, reverse=True)
+
+
+def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str | None = None,
+             progress: bool = True, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
+    """Run every job of ``configs`` that has no record in ``out`` yet. Returns counts."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    check_writable(out)
+    done = finished_ids(out)
+    pending = [c for c in configs if c.run_id not in done]
+    counts = {"total": len(configs), "skipped": len(configs) - len(pending), "trained": 0, "diverged": 0}
+    if not pending:
+        return counts
+    runs_dir(out).mkdir(parents=True, exist_ok=True)
+    groups = ensembles(pending)
+    bar = tqdm(total=len(configs), initial=counts["skipped"], desc="runs", unit="run", disable=not progress,
+               file=sys.stderr)
+
+    def store(records: list[dict]) -> None:
+        for rec in records:
+            write_json_atomic(runs_dir(out) / f"{rec['id']}.json", rec)
+            counts["trained"] += 1
+            counts["diverged"] += rec["status"] == "diverged"
+        bar.update(len(records))
+
+    try:
+        if jobs <= 1:
+            for g in groups:
+                store(run_ensemble(g, device))
+        else:
+            pool = ProcessPoolExecutor(max_workers=min(jobs, len(groups)), initializer=_worker_init,
+                                       mp_context=_mp_context())
+            futures: set = set()
+            try:
+                futures = {pool.submit(run_ensemble, g, device) for g in groups}
+                while futures:
+                    finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        store(f.result())
+            finally:
+                # On an interrupt, drop what has not started and do not wait for what has.
+                pool.shutdown(wait=not futures, cancel_futures=True)
+    finally:
+        bar.close()
+    return counts
+
+
+def _mp_context():
+    import multiprocessing
+
+    # Workers start from a fresh interpreter: forking a process that already ran torch is unsafe.
+    return multiprocessing.get_context("spawn")

@@ -1,0 +1,69 @@
+"""What every GAN variant says about itself, and the default networks most of them share.
+
+A variant is one small class in its own file in this folder. It says how its networks are built and
+what its two losses are; the training loop in ``ganbench.train`` owns everything else (optimisers,
+batches, the critic schedule, logging). All tensors are [K, B, features]: see ``ganbench.nets``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+import torch
+from torch import nn
+
+from ganbench.nets import LabelConcat, Plain, mlp
+
+
+@dataclass(frozen=True)
+class Dims:
+    """Network sizes for one dataset: the tutorial's 3 x 128 ReLU MLPs by default."""
+
+    data_dim: int = 2
+    latent_dim: int = 2
+    hidden: int = 128
+    depth: int = 3
+    n_classes: int = 0
+    out_tanh: bool = False   # bound G's output to [-1, 1] (for data scaled into that box)
+
+    def hidden_sizes(self) -> list[int]:
+        return [self.hidden] * self.depth
+
+
+class Variant:
+    """Base class. Subclasses set ``name`` and override the loss methods (and ``build`` if needed)."""
+
+    name: ClassVar[str]
+    conditional: ClassVar[bool] = False   # G and D see labels; fake labels are drawn uniformly
+    n_critic: ClassVar[int] = 1           # discriminator steps per generator step
+    pack: ClassVar[int] = 1               # samples drawn per discriminator input (PacGAN's m)
+    adam: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
+
+    def params(self) -> dict:
+        """Every hyperparameter that changes training: part of a run's identity (its record hash)."""
+        return {"name": self.name, "conditional": self.conditional, "n_critic": self.n_critic,
+                "pack": self.pack, "adam": {"lr": self.adam["lr"], "betas": list(self.adam["betas"])}}
+
+    # --- networks -------------------------------------------------------------------------------
+    def build(self, gens: Sequence[torch.Generator], dims: Dims) -> tuple[nn.Module, nn.Module]:
+        """Generator then discriminator, member k's weights drawn from ``gens[k]``."""
+        return self.mlp_generator(gens, dims), self.mlp_discriminator(gens, dims)
+
+    def mlp_generator(self, gens, dims: Dims) -> nn.Module:
+        c = dims.n_classes if self.conditional else 0
+        net = mlp(gens, [dims.latent_dim + c, *dims.hidden_sizes(), dims.data_dim],
+                  nn.Tanh() if dims.out_tanh else None)
+        return LabelConcat(gens, c, net) if c else Plain(net)
+
+    def mlp_discriminator(self, gens, dims: Dims) -> nn.Module:
+        c = dims.n_classes if self.conditional else 0
+        net = mlp(gens, [dims.data_dim * self.pack + c, *dims.hidden_sizes(), 1])
+        return LabelConcat(gens, c, net) if c else Plain(net)
+
+    # --- losses: one value per member, shape [K] ---------------------------------------------------
+    def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, real_labels, fake_labels,
+               gens: Sequence[torch.Generator]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, D: nn.Module, fake: torch.Tensor, fake_labels) -> torch.Tensor:
+        raise NotImplementedError

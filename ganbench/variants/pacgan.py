@@ -1,0 +1,29 @@
+"""pacgan, pacgan2/3/4: the vanilla GAN whose discriminator judges m samples at once, concatenated
+into one input of m x 2 dimensions (Lin et al. 2018, "PacGAN"). Each step draws m x batch samples of
+each kind and packs consecutive groups of m; all m in a pack are real, or all are fake."""
+import torch
+
+from ganbench.losses import ns_d_loss, ns_g_loss
+from ganbench.variants.base import Variant
+
+
+def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
+    """[K, m*B, d] -> [K, B, m*d]: consecutive groups of m samples become one packed sample."""
+    k, n, d = x.shape
+    return x.reshape(k, n // m, m * d)
+
+
+class PacGAN(Variant):
+    name = "pacgan"
+    pack = 2
+
+    def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
+        return ns_d_loss(D(pack_samples(real, self.pack)), D(pack_samples(fake, self.pack)))
+
+    def g_loss(self, D, fake, fake_labels):
+        return ns_g_loss(D(pack_samples(fake, self.pack)))
+
+
+def packed(m: int) -> type[PacGAN]:
+    """The PacGAN variant with m packed samples, registered as ``pacgan{m}``."""
+    return type(f"PacGAN{m}", (PacGAN,), {"name": f"pacgan{m}", "pack": m})

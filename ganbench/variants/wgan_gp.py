@@ -1,0 +1,21 @@
+"""wgan-gp: Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1):
+lambda 10, 5 critic steps per generator step, Adam 2e-4 with betas (0, 0.9)."""
+from ganbench.losses import gradient_penalty, wgan_d_loss, wgan_g_loss
+from ganbench.variants.base import Variant
+
+
+class WGANGP(Variant):
+    name = "wgan-gp"
+    n_critic = 5
+    adam = {"lr": 2e-4, "betas": (0.0, 0.9)}
+    gp_lambda = 10.0
+
+    def params(self):
+        return {**super().params(), "gp_lambda": self.gp_lambda}
+
+    def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
+        penalty = gradient_penalty(D, real, fake, gens)
+        return wgan_d_loss(D(real), D(fake)) + self.gp_lambda * penalty
+
+    def g_loss(self, D, fake, fake_labels):
+        return wgan_g_loss(D(fake))
