@@ -1,0 +1,24 @@
+# Sourced by run_all.sh and run_tests.sh: make .venv if it is missing, install ganbench into it
+# (with the named extras), and activate it. Re-installs only when pyproject.toml has changed.
+# torch==2.14.1 and torchvision==0.29.1 are pinned in pyproject.toml: pip takes them from this
+# machine's disk; any other version would pull several GB.
+extras="${1:-}"
+venv="${GANBENCH_VENV:-.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+    echo "setup: creating $venv" >&2
+    python3 -m venv "$venv"
+fi
+stamp="$venv/.ganbench-installed${extras:+-$extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing ganbench${extras:+[$extras]} into $venv (first time: several minutes)" >&2
+    log="$venv/pip-install.log"
+    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}" >"$log" 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" "$log" >&2
+        echo "setup: pip install failed (full log: $log)" >&2
+        exit 1
+    fi
+    touch "$stamp"
+fi
+# shellcheck disable=SC1091
+source "$venv/bin/activate"
+export PYTHONHASHSEED=0

@@ -1,0 +1,60 @@
+"""The command line: bad input is one line on stderr, exit code 2, nothing written."""
+import subprocess
+import sys
+
+import pytest
+
+from ganbench.cli import main
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["run", "--variants", "nope"], "invalid choice: 'nope' (choose from 'vanilla'"),
+    (["run", "--layout", "spiral"], "invalid choice: 'spiral' (choose from 'ring', 'grid', 'blobs'"),
+    (["run", "--modes", "1"], "modes must be between 2 and 64, got 1"),
+    (["run", "--modes", "65"], "modes must be between 2 and 64, got 65"),
+    (["run", "--modes", "four"], "modes must be whole numbers"),
+    (["run", "--layout", "blobs", "--modes", "16"], "the blobs layout has at most 9 modes, got 16"),
+    (["run", "--seeds", "0"], "seeds must be at least 1, got 0"),
+    (["run", "--iters", "0"], "iters must be at least 1, got 0"),
+    (["run", "--iters", "-5"], "iters must be at least 1, got -5"),
+    ([], "required: command"),
+    (["fly"], "invalid choice: 'fly'"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(args, expect, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*args, "--out", str(out)] if args and args[0] == "run" else args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ganbench: error: ")
+    assert expect in err
+    assert not out.exists()
+
+
+def test_an_unwritable_output_dir_is_refused(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert main(["run", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot be created" in err and "is a file" in err
+
+
+def test_report_without_records_says_what_to_do(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path / "empty")]) == 2
+    assert "ganbench run" in capsys.readouterr().err
+
+
+def test_the_console_entry_point_runs_as_a_module_without_a_traceback():
+    done = subprocess.run([sys.executable, "-m", "ganbench", "run", "--modes", "0"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_tiny_grid_end_to_end_through_the_cli(tmp_path, capsys):
+    out = tmp_path / "smoke"
+    args = ["run", "--variants", "vanilla", "cond-wgan-gp", "--modes", "4", "--seeds", "2", "--iters", "2",
+            "--jobs", "1", "--no-progress", "--out", str(out)]
+    assert main(args) == 0
+    assert len(list((out / "runs").glob("*.json"))) == 4
+    assert (out / "REPORT.md").exists() and (out / "tables" / "modes_ring_2.md").exists()
+    assert main(args) == 0
+    assert "0 trained" in capsys.readouterr().err
+    assert main(["report", "--out", str(out)]) == 0

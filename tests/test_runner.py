@@ -1,0 +1,139 @@
+"""The runner: one atomic record per job, identical metrics for the same config, resume after an
+interrupt, corrupt files skipped by name."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ganbench import runner
+from ganbench.report import build_report
+from ganbench.runner import RunConfig, load_records, plan_grid, run_grid
+
+# Tiny jobs: the machinery is what is under test here, not the GANs.
+TINY = dict(iters=3, n_train=300, n_eval=200, hidden=16, depth=1)
+
+
+def tiny_grid(variants=("vanilla", "wgan-gp"), modes=(4, 8), seeds=2):
+    return [RunConfig(variant=v, layout="ring", modes=m, seed=s, **TINY)
+            for v in variants for m in modes for s in range(seeds)]
+
+
+def test_a_grid_writes_one_valid_record_per_job(tmp_path):
+    configs = tiny_grid()
+    counts = run_grid(configs, tmp_path, progress=False)
+    assert counts == {"total": 8, "skipped": 0, "trained": 8, "diverged": 0}
+    files = sorted((tmp_path / "runs").glob("*.json"))
+    assert [f.stem for f in files] == sorted(c.run_id for c in configs)
+    rec = json.loads(files[0].read_text())
+    assert rec["status"] == "ok"
+    assert set(rec["metrics"]) >= {"modes", "hq_fraction", "reverse_kl", "kmeans_coverage", "mode_counts"}
+    assert rec["versions"]["torch"] and rec["timings"]["train_s"] > 0
+    assert len(rec["losses"]["step"]) == len(rec["losses"]["d"]) > 0
+    assert not list((tmp_path / "runs").glob("*.tmp"))
+
+
+def test_a_second_identical_call_trains_nothing(tmp_path):
+    run_grid(tiny_grid(), tmp_path, progress=False)
+    counts = run_grid(tiny_grid(), tmp_path, progress=False)
+    assert counts["trained"] == 0 and counts["skipped"] == 8
+
+
+def test_same_config_and_seed_give_identical_metrics(tmp_path):
+    cfgs = tiny_grid(variants=("vanilla",), modes=(4,), seeds=2)
+    a = runner.run_ensemble(cfgs)
+    b = runner.run_ensemble(cfgs)
+    alone = runner.run_ensemble(cfgs[1:])
+    assert [r["metrics"] for r in a] == [r["metrics"] for r in b]
+    assert a[1]["metrics"]["modes"] == alone[0]["metrics"]["modes"]
+
+
+def test_the_run_id_hashes_the_full_config():
+    base = RunConfig(variant="vanilla", layout="ring", modes=8, seed=0)
+    assert base.run_id == RunConfig(variant="vanilla", layout="ring", modes=8, seed=0, std=0.01).run_id
+    others = [RunConfig(variant="vanilla", layout="ring", modes=8, seed=1),
+              RunConfig(variant="vanilla", layout="ring", modes=8, seed=0, iters=10),
+              RunConfig(variant="pacgan", layout="ring", modes=8, seed=0),
+              RunConfig(variant="vanilla", layout="grid", modes=8, seed=0)]
+    assert len({base.run_id, *(c.run_id for c in others)}) == 5
+
+
+def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkeypatch):
+    configs = tiny_grid()
+    real = runner.run_ensemble
+    calls = []
+
+    def flaky(group, device=None):
+        calls.append(group)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(group, device)
+
+    monkeypatch.setattr(runner, "run_ensemble", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(configs, tmp_path, progress=False)
+    assert len(load_records(tmp_path)) == 2  # the first ensemble (2 seeds) finished
+    monkeypatch.setattr(runner, "run_ensemble", real)
+    counts = run_grid(configs, tmp_path, progress=False)
+    assert counts["skipped"] == 2 and counts["trained"] == 6
+    assert len(load_records(tmp_path)) == 8
+
+
+def test_a_killed_cli_run_loses_only_unfinished_jobs(tmp_path):
+    """SIGKILL the real command in the middle of a grid, then re-run it: every job ends up with
+    exactly one valid record."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "pacgan", "--modes", "4", "8",
+           "--seeds", "2", "--iters", "150", "--jobs", "2", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list((out / "runs").glob("*.json"))) < 1:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len(list((out / "runs").glob("*.json")))
+    assert 1 <= before
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"{before} already done" in done.stderr
+    records = load_records(out)
+    assert len(records) == 8 and len({r["id"] for r in records}) == 8
+
+
+def test_corrupt_and_foreign_files_are_reported_by_name_and_skipped(tmp_path):
+    run_grid(tiny_grid(variants=("vanilla",), modes=(4,)), tmp_path, progress=False)
+    (tmp_path / "runs" / "truncated.json").write_text('{"schema": "ganbench.run/1", "id"')
+    (tmp_path / "runs" / "foreign.json").write_text('{"hello": 1}')
+    warnings = []
+    assert len(load_records(tmp_path, warn=warnings.append)) == 2
+    assert any("truncated.json" in w for w in warnings) and any("foreign.json" in w for w in warnings)
+    report = build_report(tmp_path, warn=lambda s: None).read_text()
+    assert "truncated.json" in report and "foreign.json" in report
+
+
+def test_the_report_writes_tables_figures_and_the_tutorial_comparison(tmp_path):
+    run_grid(tiny_grid(variants=("vanilla", "wgan-gp"), modes=(4, 8)), tmp_path, progress=False)
+    report = build_report(tmp_path).read_text()
+    tag = "ring_3"
+    for name in ("modes", "hq_fraction", "reverse_kl", "kmeans_coverage"):
+        table = (tmp_path / "tables" / f"{name}_{tag}.md").read_text()
+        assert "vanilla" in table and "4 modes" in table and "±" in table
+    assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith("layout,iters,variant,modes,runs")
+    for fig in ("modes_vs_n", "samples", "losses"):
+        assert (tmp_path / "figures" / f"{fig}_{tag}.png").stat().st_size > 1000
+        assert f"figures/{fig}_{tag}.png" in report
+    comparison = (tmp_path / "tables" / f"tutorial_comparison_{tag}.md").read_text()
+    assert "claimed %" in comparison and "| vanilla" in comparison
+
+
+def test_a_plan_rejects_bad_values_with_what_is_allowed():
+    with pytest.raises(ValueError, match="choose from"):
+        plan_grid(["nope"], ["ring"], [4], 1)
+    with pytest.raises(ValueError, match="at most 9"):
+        plan_grid(["vanilla"], ["blobs"], [16], 1)
+    with pytest.raises(ValueError, match="seeds must be at least 1"):
+        plan_grid(["vanilla"], ["ring"], [4], 0)
