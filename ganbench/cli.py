@@ -48,6 +48,7 @@ def _modes(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ganbench.metrics.suite import SUITE as METRIC_NAMES
     from ganbench.runner import DEFAULT_ITERS
     from ganbench.variants import DEFAULT_VARIANTS, REGISTRY
 
@@ -71,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    met = sub.add_parser("metrics", help="compare two feature arrays (.npy) with the metrics layer")
+    met.add_argument("real", type=Path, help="real features: an (n, d) .npy, or an .npz of FID statistics "
+                     "(keys mu, sigma) with --metrics fid")
+    met.add_argument("fake", type=Path, help="generated features: an (m, d) .npy")
+    met.add_argument("--metrics", nargs="+", default=list(METRIC_NAMES), choices=list(METRIC_NAMES),
+                     metavar="METRIC", help=f"which metrics ({', '.join(METRIC_NAMES)}; default all)")
+    met.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    met.add_argument("--seed", type=int, default=0, help="seed of KID subsets and the C2ST split (default 0)")
+
     rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
     rep.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
     return p
@@ -90,6 +100,48 @@ def cmd_run(args) -> int:
           f"{counts['skipped']} already done", file=sys.stderr)
     path = main_report(args.out)
     print(f"report: {path}", file=sys.stderr)
+    return 0
+
+
+def _load_features(path: Path, what: str):
+    import numpy as np
+
+    if not path.is_file():
+        raise UsageError(f"{what} file {path} does not exist")
+    try:
+        if path.suffix == ".npz":
+            from ganbench.metrics import FIDReference
+
+            return FIDReference.load(path)
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:
+        raise UsageError(f"{what} file {path} is not a readable .npy array ({e})" if path.suffix != ".npz"
+                         else str(e)) from None
+
+
+def cmd_metrics(args) -> int:
+    import json
+
+    from ganbench import metrics as M
+    from ganbench.metrics.suite import compare
+
+    real = _load_features(args.real, "real")
+    fake = _load_features(args.fake, "fake")
+    if isinstance(fake, M.FIDReference):
+        raise UsageError("fake must be an .npy feature array, not an .npz of statistics")
+    if isinstance(real, M.FIDReference) and set(args.metrics) != {"fid"}:
+        raise UsageError("an .npz of FID statistics as REAL works only with --metrics fid "
+                         "(kid, prdc and c2st need the real features as an .npy)")
+    try:
+        out = compare(real, fake, args.metrics, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        from tabulate import tabulate
+
+        print(tabulate([(k, f"{v:.6g}") for k, v in out.items()], headers=["metric", "value"], tablefmt="github"))
     return 0
 
 
@@ -114,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        return {"run": cmd_run, "report": cmd_report}[args.command](args)
+        return {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics}[args.command](args)
     except UsageError as e:
         print(f"ganbench: error: {e}", file=sys.stderr)
         return EXIT_USAGE

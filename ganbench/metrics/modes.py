@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ganbench.metrics._checks import as_points
+from ganbench.metrics._checks import as_features
 
 
 def mode_stats(samples, centers, std, threshold: float = 3.0) -> dict:
@@ -19,8 +19,8 @@ def mode_stats(samples, centers, std, threshold: float = 3.0) -> dict:
 
     ``std`` is one number, or one per mode.
     """
-    x = as_points(samples, "samples")
-    mu = as_points(centers, "centers")
+    x = as_features(samples, "samples")
+    mu = as_features(centers, "centers")
     if x.shape[1] != mu.shape[1]:
         raise ValueError(f"samples have {x.shape[1]} columns but centers have {mu.shape[1]}")
     sigma = np.broadcast_to(np.asarray(std, dtype=np.float64), (len(mu),))
@@ -57,8 +57,8 @@ def kmeans_coverage(samples, real, n_modes: int, radius: float = 0.1, seed: int 
     lenient than ``mode_stats``'s 3-std rule.)"""
     from sklearn.cluster import KMeans
 
-    x = as_points(samples, "samples")
-    r = as_points(real, "real")
+    x = as_features(samples, "samples")
+    r = as_features(real, "real")
     if x.shape[1] != r.shape[1]:
         raise ValueError(f"samples have {x.shape[1]} columns but real has {r.shape[1]}")
     if not 1 <= n_modes <= len(r):

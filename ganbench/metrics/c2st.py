@@ -1,0 +1,58 @@
+"""Classifier two-sample test (Lopez-Paz & Oquab 2017, "Revisiting Classifier Two-Sample Tests").
+
+Label real 0 and fake 1 (equal numbers: the larger set is subsampled), shuffle, split in halves,
+train a classifier on one half and measure its accuracy t on the other. Under H0 (same distribution)
+n_te * t ~ Binomial(n_te, 1/2); the one-sided p-value is 1 - Phi((t - 1/2) / sqrt(1 / (4 n_te))).
+Classifiers: k-NN with k = floor(sqrt(n_train)), or a network with one hidden layer of 20 ReLUs.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import norm
+
+from ganbench.metrics._checks import as_features, check_same_width
+
+CLASSIFIERS = ("knn", "mlp")
+
+
+def _classifier(name: str, n_train: int, seed: int):
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "knn":
+        return KNeighborsClassifier(n_neighbors=max(1, math.isqrt(n_train)))
+    return make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(20,), max_iter=500,
+                                                         early_stopping=False, random_state=seed))
+
+
+def c2st(real, fake, classifier: str = "knn", seed: int = 0) -> dict:
+    """Returns ``{"accuracy", "p_value", "n_test"}``: accuracy near 0.5 and a large p-value when the
+    two sets come from one distribution; near 1 and a tiny p-value when a classifier tells them apart."""
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"classifier must be one of {', '.join(CLASSIFIERS)}, got {classifier!r}")
+    r = as_features(real, "real", min_rows=2)
+    f = as_features(fake, "fake", min_rows=2)
+    check_same_width(r, f)
+    rng = np.random.default_rng(seed)
+    n = min(len(r), len(f))
+    x = np.concatenate([r[rng.permutation(len(r))[:n]], f[rng.permutation(len(f))[:n]]])
+    y = np.concatenate([np.zeros(n, dtype=int), np.ones(n, dtype=int)])
+    order = rng.permutation(2 * n)
+    x, y = x[order], y[order]
+    n_train = n  # half of the 2n samples
+    clf = _classifier(classifier, n_train, seed)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x[:n_train], y[:n_train])
+    n_test = 2 * n - n_train
+    acc = float((clf.predict(x[n_train:]) == y[n_train:]).mean())
+    p = float(norm.sf((acc - 0.5) / math.sqrt(1 / (4 * n_test))))
+    return {"accuracy": acc, "p_value": p, "n_test": n_test}

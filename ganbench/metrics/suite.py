@@ -1,0 +1,31 @@
+"""The standard set of distribution metrics in one call, with flat result keys: what the CLI's
+``ganbench metrics`` prints and what a run record stores."""
+from __future__ import annotations
+
+from ganbench.metrics.c2st import c2st
+from ganbench.metrics.fid import fid
+from ganbench.metrics.kid import kid
+from ganbench.metrics.manifold import density_coverage, precision_recall
+
+SUITE = ("fid", "kid", "prdc", "c2st")
+
+
+def compare(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) -> dict:
+    """FID, KID (mean, std), precision / recall (k = 3), density / coverage (k = 5) and C2ST (k-NN)
+    between ``real`` and ``fake`` feature arrays, each with the defaults of its reference.
+    ``real`` may be an ``FIDReference`` when only "fid" is asked for."""
+    unknown = set(metrics) - set(SUITE)
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(sorted(unknown))}: choose from {', '.join(SUITE)}")
+    out: dict = {}
+    if "fid" in metrics:
+        out["fid"] = fid(real, fake)
+    if "kid" in metrics:
+        out["kid_mean"], out["kid_std"] = kid(real, fake, subsets=kid_subsets, seed=seed)
+    if "prdc" in metrics:
+        out.update(precision_recall(real, fake, k=3))
+        out.update(density_coverage(real, fake, k=5))
+    if "c2st" in metrics:
+        c = c2st(real, fake, seed=seed)
+        out["c2st_accuracy"], out["c2st_p_value"] = c["accuracy"], c["p_value"]
+    return out
