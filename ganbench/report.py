@@ -272,8 +272,8 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
                   f"![loss curves](figures/losses_{tag}.png)", ""]
         if s[[f"{key}_mean" for key, *_ in DISTRIBUTION_METRICS]].notna().any().any():
             lines += ["### Distribution metrics", "",
-                      "The metrics layer on the raw 2-D points: 2,500 generated samples against 2,500 "
-                      "training points drawn with the run's seed (KID: 20 subsets of 1,000).", ""]
+                      "The metrics layer on the raw 2-D points: the generated samples against as many "
+                      "training points drawn with the run's seed (KID: 20 subsets of up to 1,000).", ""]
             for key, name, _, dec in DISTRIBUTION_METRICS:
                 lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "####")
         comp = tutorial_comparison(s)

@@ -119,9 +119,11 @@ def test_the_report_writes_tables_figures_and_the_tutorial_comparison(tmp_path):
     run_grid(tiny_grid(variants=("vanilla", "wgan-gp"), modes=(4, 8)), tmp_path, progress=False)
     report = build_report(tmp_path).read_text()
     tag = "ring_3"
-    for name in ("modes", "hq_fraction", "reverse_kl", "kmeans_coverage"):
+    for name in ("modes", "hq_fraction", "reverse_kl", "kmeans_coverage", "fid", "kid_mean", "precision",
+                 "recall", "density", "coverage", "c2st_accuracy"):
         table = (tmp_path / "tables" / f"{name}_{tag}.md").read_text()
-        assert "vanilla" in table and "4 modes" in table and "±" in table
+        assert "| vanilla" in table and "| wgan-gp" in table and "4 modes" in table and "8 modes" in table
+    assert "±" in (tmp_path / "tables" / f"fid_{tag}.md").read_text()
     assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith("layout,iters,variant,modes,runs")
     for fig in ("modes_vs_n", "samples", "losses"):
         assert (tmp_path / "figures" / f"{fig}_{tag}.png").stat().st_size > 1000
