@@ -58,13 +58,30 @@ def _check_stats(mu, sigma, name: str) -> tuple[np.ndarray, np.ndarray]:
     return mu, sigma
 
 
-def _factor(sigma: np.ndarray) -> np.ndarray:
-    """F with F F^T = sigma: Cholesky when sigma is positive definite, else from eigh (clipped)."""
+@dataclass(frozen=True)
+class _Factor:
+    """F with F F^T = sigma; ``triangular`` when F is a (lower) Cholesky factor."""
+
+    f: np.ndarray
+    triangular: bool
+
+    def sandwich(self, s: np.ndarray) -> np.ndarray:
+        """F^T s F. With a triangular F, two BLAS trmm calls do it in half the flops of two GEMMs."""
+        if not self.triangular:
+            return self.f.T @ s @ self.f
+        f = np.asfortranarray(self.f)
+        sf = linalg.blas.dtrmm(1.0, f, np.asfortranarray(s), side=1, lower=1)   # s F
+        return linalg.blas.dtrmm(1.0, f, sf, side=0, lower=1, trans_a=1)          # F^T (s F)
+
+
+def _factor(sigma: np.ndarray) -> _Factor:
+    """Cholesky when sigma is positive definite; else V sqrt(W) from its eigendecomposition, clipped
+    (singular covariances: fewer samples than dimensions, constant features)."""
     try:
-        return linalg.cholesky(sigma, lower=True, check_finite=False)
+        return _Factor(linalg.cholesky(sigma, lower=True, check_finite=False), True)
     except linalg.LinAlgError:
         w, v = linalg.eigh(sigma, check_finite=False)
-        return v * np.sqrt(np.clip(w, 0, None))
+        return _Factor(v * np.sqrt(np.clip(w, 0, None)), False)
 
 
 def _trace_sqrt(m: np.ndarray) -> float:
@@ -73,9 +90,9 @@ def _trace_sqrt(m: np.ndarray) -> float:
     return float(np.sqrt(np.clip(w, 0, None)).sum())
 
 
-def _distance(mu1, sigma1, factor1, mu2, sigma2) -> float:
+def _distance(mu1, sigma1, factor1: _Factor, mu2, sigma2) -> float:
     diff = mu1 - mu2
-    tr_covmean = _trace_sqrt(factor1.T @ sigma2 @ factor1)
+    tr_covmean = _trace_sqrt(factor1.sandwich(sigma2))
     return float(max(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean, 0.0))
 
 
@@ -106,7 +123,7 @@ class FIDReference:
 
     mu: np.ndarray
     sigma: np.ndarray
-    _factor: np.ndarray | None = field(default=None, repr=False)
+    _factor: _Factor | None = field(default=None, repr=False)
 
     @classmethod
     def from_features(cls, x) -> "FIDReference":
@@ -120,7 +137,7 @@ class FIDReference:
         self.mu, self.sigma = _check_stats(self.mu, self.sigma, "reference")
 
     @property
-    def factor(self) -> np.ndarray:
+    def factor(self) -> _Factor:
         if self._factor is None:
             self._factor = _factor(self.sigma)
         return self._factor

@@ -1,0 +1,42 @@
+"""Speed suites, each ganbench kernel side by side with the reference implementation in one run.
+
+Every benchmark records ``extra_info["impl"]`` ("ganbench" or the reference's name); the speed-up
+ratios in results/perf.md are reference mean / ganbench mean within one benchmark group
+(``python benchmarks/perf_report.py``). Run:
+
+    python -m pytest benchmarks --benchmark-json=.benchmarks/latest.json
+    python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md
+
+CI runs them once with --benchmark-disable, so that they keep working.
+"""
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    torch.set_num_threads(2)
+
+
+def features(n: int, d: int, seed: int, shift: float = 0.0) -> np.ndarray:
+    """Inception-like features: correlated, non-negative-ish, float64."""
+    rng = np.random.default_rng(seed)
+    mix = rng.standard_normal((d, d)) / np.sqrt(d)
+    return np.abs(rng.standard_normal((n, d)) @ mix + shift)
+
+
+@pytest.fixture(scope="session")
+def stats_cache():
+    """(n, d, seed) -> (mu, sigma), computed once per session."""
+    from ganbench.metrics import feature_stats
+
+    cache = {}
+
+    def get(n, d, seed, shift=0.0):
+        key = (n, d, seed, shift)
+        if key not in cache:
+            cache[key] = feature_stats(features(n, d, seed, shift))
+        return cache[key]
+
+    return get
