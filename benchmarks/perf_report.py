@@ -11,30 +11,33 @@ from collections import defaultdict
 from pathlib import Path
 
 
+def _impl(b: dict) -> str:
+    return b.get("extra_info", {}).get("impl", b["name"])
+
+
 def render(data: dict) -> str:
     groups: dict[str, list[dict]] = defaultdict(list)
     for b in data["benchmarks"]:
         groups[b.get("group") or b["name"]].append(b)
     machine = data.get("machine_info", {})
     lines = ["# Speed of ganbench's kernels against the reference implementations", "",
-             "Measured side by side in one pytest-benchmark run; ratio = reference mean time / ganbench "
-             "mean time (higher is better for ganbench). Regenerate with:", "",
+             "Measured side by side in one pytest-benchmark run; speed-up = the reference's mean time / "
+             "ganbench's mean time (above 1: ganbench is faster). Regenerate with:", "",
              "    python -m pytest benchmarks --benchmark-json=.benchmarks/latest.json",
              "    python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md", "",
              f"Machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
              f"{machine.get('cpu', {}).get('count', '?')} cores, Python {machine.get('python_version', '?')}; "
              f"run {data.get('datetime', '?')}.", ""]
     for group in sorted(groups):
-        rows = groups[group]
-        ours = [b for b in rows if b.get("extra_info", {}).get("impl", "").startswith("ganbench")]
-        best = min((b["stats"]["mean"] for b in ours), default=None)
-        lines += [f"## {group}", "", "| implementation | mean (s) | rounds | reference / ganbench |",
-                  "|---|---|---|---|"]
-        for b in sorted(rows, key=lambda b: b["stats"]["mean"]):
-            impl = b.get("extra_info", {}).get("impl", b["name"])
+        rows = sorted(groups[group], key=lambda b: b["stats"]["mean"])
+        ours = [b for b in rows if _impl(b).startswith("ganbench")]
+        head = "| implementation | mean (s) | rounds |" + "".join(f" speed-up of {_impl(o)} |" for o in ours)
+        lines += [f"## {group}", "", head, "|---|---|---|" + "---|" * len(ours)]
+        for b in rows:
             mean = b["stats"]["mean"]
-            ratio = "" if impl.startswith("ganbench") or best is None else f"{mean / best:.1f}x"
-            lines.append(f"| {impl} | {mean:.4f} | {b['stats']['rounds']} | {ratio} |")
+            ratios = "".join(" |" if _impl(b).startswith("ganbench") else f" {mean / o['stats']['mean']:.1f}x |"
+                             for o in ours)
+            lines.append(f"| {_impl(b)} | {mean:.4f} | {b['stats']['rounds']} |{ratios}")
         lines.append("")
     return "\n".join(lines)
 

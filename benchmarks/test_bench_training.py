@@ -12,7 +12,7 @@ from ganbench.nets import member_generators, mlp
 from ganbench.train import train_ensemble
 from ganbench.variants import DEFAULT_VARIANTS, Dims, get_variant
 
-K, STEPS = 5, 10
+K, STEPS = 5, 30
 MIX = make_mixture("ring", 8, seed=0)
 
 
@@ -58,12 +58,12 @@ def test_training_steps(benchmark, name, impl):
     if impl == "tutorial-loop":
         if name not in ("vanilla", "wgan-gp"):
             pytest.skip("the tutorial loop is written for the vanilla and WGAN-GP losses")
-        benchmark.pedantic(tutorial_loop, args=(STEPS, v.n_critic, name == "wgan-gp"), rounds=3, iterations=1)
+        benchmark.pedantic(tutorial_loop, args=(STEPS, v.n_critic, name == "wgan-gp"), rounds=3, iterations=1, warmup_rounds=1)
         return
     torch.set_num_threads(1)  # ganbench runs one thread per worker process, one worker per core
     dims = Dims(n_classes=8)
     benchmark.pedantic(lambda: train_ensemble(v, [MIX.points] * K, [MIX.labels] * K, list(range(K)), dims,
-                                              iters=STEPS), rounds=3, iterations=1)
+                                              iters=STEPS), rounds=3, iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("impl", ["ganbench-ensemble", "per-model-loop"])
