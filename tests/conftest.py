@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -6,3 +8,7 @@ import torch
 def _one_thread():
     # Unit tests run on 2 cores next to other work; one thread keeps them quick and repeatable.
     torch.set_num_threads(1)
+
+
+# Tests never download: MNIST comes from files the tests write.
+os.environ["GANBENCH_OFFLINE"] = "1"
