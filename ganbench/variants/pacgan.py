@@ -10,7 +10,7 @@ from ganbench.variants.base import Variant
 def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
     """[K, m*B, d] -> [K, B, m*d]: consecutive groups of m samples become one packed sample."""
     k, n, d = x.shape
-    return x.reshape(k, n // m, m * d)
+    return x.reshape(k, n // m, m * d)  # images travel flat (C*H*W): m images = m*C channels
 
 
 class PacGAN(Variant):

@@ -1,0 +1,203 @@
+"""Network architectures, by name. A variant says how it trains; an architecture says what the networks
+look like for a kind of data. All networks take and return flat tensors [K, B, features] (images are
+flattened C*H*W vectors), so losses, the gradient penalty and PacGAN's packing work the same for points
+and for images; convolutional networks reshape inside.
+
+- ``mlp``: the tutorial's 3 x 128 ReLU MLPs (2-D mixtures, Iris). Conditioning: the label embedding is
+  concatenated to the input of G and of D (the tutorial's conditional WGAN-GP).
+- ``mnist-mlp``: the tutorial's MNIST MLP GAN: G 128-256-512-1024 with BatchNorm, tanh out; D 512-256
+  LeakyReLU 0.2.
+- ``dcgan``: DCGAN-style convolutional G (transposed convs 7x7 -> 14x14 -> 28x28, BatchNorm) and D (strided
+  convs 64-128, LeakyReLU 0.2, no BatchNorm).
+- ``dcgan-small-d``: the Unrolled-GAN Stacked-MNIST setting (PROTOCOLS.md section 2): G linear -> 4x4x64,
+  3x3 deconvs to 7x7x32, 14x14x16, 28x28x8, 3x3 conv to C, tanh; D with 2/4/8 channels (1/4 of G's).
+
+Convolutional networks are evaluated member by member (``PerMember``): batching K conv nets gains
+little on a CPU. Member k's weights come from a seed drawn from its own generator, so ensembles and
+lone runs still agree.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ganbench.nets import EnsembleLinear, LabelConcat, Plain, mlp
+
+
+class PerMember(nn.Module):
+    """K independent copies of a plain PyTorch module, built by ``make()`` under member k's seed, applied
+    to x[k]: [K, B, ...] -> [K, B, ...]."""
+
+    def __init__(self, gens: Sequence[torch.Generator], make: Callable[[], nn.Module]):
+        super().__init__()
+        members = []
+        for g in gens:
+            seed = int(torch.randint(2 ** 62, (1,), generator=g))
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                members.append(make())
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x[k]) for k, m in enumerate(self.members)])
+
+
+class Discriminator(nn.Module):
+    """trunk (data -> features) [-> feature_layer] [-> concat label embedding] -> linear head -> score."""
+
+    def __init__(self, gens, trunk: nn.Module, width: int, n_cond: int = 0,
+                 feature_layer: Callable[[int], nn.Module] | None = None):
+        super().__init__()
+        self.trunk = trunk
+        self.feature_layer = feature_layer(width) if feature_layer else None
+        if self.feature_layer is not None:
+            width += self.feature_layer.d_out_extra
+        self.embedding = (nn.Parameter(torch.stack([torch.randn((n_cond, n_cond), generator=g) for g in gens]))
+                          if n_cond else None)
+        self.head = EnsembleLinear(gens, width + n_cond, 1)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        f = self.trunk(x)
+        if self.feature_layer is not None:
+            f = self.feature_layer(f)
+        if self.embedding is not None:
+            members = torch.arange(x.shape[0], device=x.device)[:, None]
+            f = torch.cat([f, self.embedding[members, labels]], dim=-1)
+        return self.head(f)
+
+
+class _Unflatten(nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+
+# --- mlp: the 2-D mixtures and Iris ----------------------------------------------------------------
+
+class MLPArch:
+    name = "mlp"
+
+    def generator(self, gens, dims, n_cond: int) -> nn.Module:
+        net = mlp(gens, [dims.latent_dim + n_cond, *dims.hidden_sizes(), dims.data_dim],
+                  nn.Tanh() if dims.out_tanh else None)
+        return LabelConcat(gens, n_cond, net) if n_cond else Plain(net)
+
+    def discriminator(self, gens, dims, pack: int, n_cond: int, feature_layer=None) -> nn.Module:
+        if feature_layer is None:
+            # Kept as one MLP with the label concatenated at the input: the tutorial's networks.
+            net = mlp(gens, [dims.data_dim * pack + n_cond, *dims.hidden_sizes(), 1])
+            return LabelConcat(gens, n_cond, net) if n_cond else Plain(net)
+        trunk = nn.Sequential(mlp(gens, [dims.data_dim * pack, *dims.hidden_sizes()]), nn.ReLU())
+        return Discriminator(gens, trunk, dims.hidden, n_cond, feature_layer)
+
+
+# --- image architectures -------------------------------------------------------------------------
+
+class _ImageArch:
+    """Shared plumbing: a per-member generator body z -> flat image, a per-member trunk image -> features."""
+
+    name: str
+    feature_width: int
+
+    def g_body(self, dims, z_dim: int) -> nn.Module:
+        raise NotImplementedError
+
+    def d_trunk(self, dims, channels: int) -> nn.Module:
+        raise NotImplementedError
+
+    def generator(self, gens, dims, n_cond: int) -> nn.Module:
+        body = PerMember(gens, lambda: self.g_body(dims, dims.latent_dim + n_cond))
+        return LabelConcat(gens, n_cond, body) if n_cond else Plain(body)
+
+    def discriminator(self, gens, dims, pack: int, n_cond: int, feature_layer=None) -> nn.Module:
+        # PacGAN's m packed images arrive as one flat vector of m*C*H*W: that is m*C stacked channels.
+        trunk = PerMember(gens, lambda: self.d_trunk(dims, dims.image[0] * pack))
+        return Discriminator(gens, trunk, self.feature_width, n_cond, feature_layer)
+
+
+class MNISTMLPArch(_ImageArch):
+    name = "mnist-mlp"
+    feature_width = 256
+
+    def g_body(self, dims, z_dim):
+        layers, width = [], z_dim
+        for h in (128, 256, 512, 1024):
+            layers += [nn.Linear(width, h)] + ([nn.BatchNorm1d(h)] if h != 128 else []) + [nn.LeakyReLU(0.2)]
+            width = h
+        return nn.Sequential(*layers, nn.Linear(width, dims.data_dim), nn.Tanh())
+
+    def d_trunk(self, dims, channels):
+        c, h, w = dims.image
+        return nn.Sequential(nn.Flatten(), nn.Linear(channels * h * w, 512), nn.LeakyReLU(0.2),
+                             nn.Linear(512, 256), nn.LeakyReLU(0.2))
+
+
+class DCGANArch(_ImageArch):
+    name = "dcgan"
+    feature_width = 128 * 7 * 7
+
+    def g_body(self, dims, z_dim):
+        c = dims.image[0]
+        return nn.Sequential(
+            nn.Linear(z_dim, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(), _Unflatten((128, 7, 7)),
+            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),     # 14 x 14
+            nn.ConvTranspose2d(64, c, 4, 2, 1), nn.Tanh(), nn.Flatten())             # 28 x 28
+
+    def d_trunk(self, dims, channels):
+        _, h, w = dims.image
+        return nn.Sequential(
+            _Unflatten((channels, h, w)),
+            # No BatchNorm: it would couple the samples of a batch, which breaks WGAN-GP's per-sample
+            # gradient penalty and blurs what minibatch discrimination and PacGAN add.
+            nn.Conv2d(channels, 64, 4, 2, 1), nn.LeakyReLU(0.2),                       # 14 x 14
+            nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2),                            # 7 x 7
+            nn.Flatten())
+
+
+class DCGANSmallDArch(_ImageArch):
+    """Unrolled GAN's Stacked-MNIST networks; ``d_fraction`` 1/4 (2/4/8 channels) or 1/2 (4/8/16)."""
+
+    def __init__(self, d_fraction: float = 0.25):
+        self.d_fraction = d_fraction
+        self.name = "dcgan-small-d" if d_fraction == 0.25 else "dcgan-half-d"
+        self.channels = [int(round(x * d_fraction * 4)) for x in (2, 4, 8)]
+        self.feature_width = self.channels[-1] * 4 * 4
+
+    def g_body(self, dims, z_dim):
+        c = dims.image[0]
+        return nn.Sequential(
+            nn.Linear(z_dim, 4 * 4 * 64), nn.ReLU(), _Unflatten((64, 4, 4)),
+            nn.ConvTranspose2d(64, 32, 3, 2, 1), nn.BatchNorm2d(32), nn.ReLU(),                      # 7 x 7
+            nn.ConvTranspose2d(32, 16, 3, 2, 1, output_padding=1), nn.BatchNorm2d(16), nn.ReLU(),    # 14 x 14
+            nn.ConvTranspose2d(16, 8, 3, 2, 1, output_padding=1), nn.BatchNorm2d(8), nn.ReLU(),      # 28 x 28
+            nn.Conv2d(8, c, 3, 1, 1), nn.Tanh(), nn.Flatten())
+
+    def d_trunk(self, dims, channels):
+        _, h, w = dims.image
+        a, b, c = self.channels
+        return nn.Sequential(
+            _Unflatten((channels, h, w)),
+            nn.Conv2d(channels, a, 3, 2, 1), nn.BatchNorm2d(a), nn.LeakyReLU(0.3),   # 14 x 14
+            nn.Conv2d(a, b, 3, 2, 1), nn.BatchNorm2d(b), nn.LeakyReLU(0.3),          # 7 x 7
+            nn.Conv2d(b, c, 3, 2, 1), nn.BatchNorm2d(c), nn.LeakyReLU(0.3),          # 4 x 4
+            nn.Flatten())
+
+
+ARCHS = {a.name: a for a in (MLPArch(), MNISTMLPArch(), DCGANArch(), DCGANSmallDArch(0.25), DCGANSmallDArch(0.5))}
+
+
+def get_arch(name: str):
+    try:
+        return ARCHS[name]
+    except KeyError:
+        raise ValueError(f"unknown architecture {name!r}: choose from {', '.join(ARCHS)}") from None
+
+
+def image_numel(shape) -> int:
+    return int(math.prod(shape))
