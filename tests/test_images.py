@@ -134,3 +134,22 @@ def test_feature_extractors_give_one_row_per_image(mnist_dir):
         get_extractor("vgg")
     with pytest.raises(ValueError, match="does not exist"):
         get_extractor("inception", inception_weights="/nonexistent.pt")
+
+
+def test_real_stacked_mnist_given_to_the_evaluator_covers_all_1000_modes_with_kl_near_0(mnist_dir):
+    """The sanity check of the Stacked-MNIST protocol: real data must score as uncollapsed."""
+    from ganbench.evaluator import stacked_labels
+    from ganbench.metrics import class_entropy
+
+    x, _ = fake_digits(300)
+    labels = np.arange(300) % 10  # balanced digits, so that the triples of real data are uniform
+    for i, y in enumerate(labels):
+        x[i, 2:24, 4:24] = np.random.default_rng(i).integers(0, 40, (22, 20))
+        x[i, 2 + 2 * y: 4 + 2 * y, 4:24] = 255
+    train = Digits(x, labels, "test")
+    model = train_evaluator(train, Recipe(epochs=3, batch_size=32))
+    imgs, true = stacked_mnist(train, 26_000, seed=0)
+    predicted = stacked_labels(model, imgs)
+    assert (predicted == true).mean() > 0.95
+    scores = class_entropy(predicted, 1000)
+    assert scores["classes_seen"] >= 995 and scores["kl_to_uniform"] < 0.05
