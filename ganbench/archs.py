@@ -18,7 +18,6 @@ lone runs still agree.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 import torch
@@ -197,7 +196,3 @@ def get_arch(name: str):
         return ARCHS[name]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r}: choose from {', '.join(ARCHS)}") from None
-
-
-def image_numel(shape) -> int:
-    return int(math.prod(shape))

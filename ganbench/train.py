@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -66,8 +66,7 @@ class _Draws:
 
 def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Sequence[np.ndarray],
                    seeds: Sequence[int], dims: Dims, iters: int, batch_size: int = 128,
-                   log_every: int = 100, device: torch.device | str | None = None,
-                   on_step: Callable[[int], None] | None = None) -> TrainedEnsemble:
+                   log_every: int = 100, device: torch.device | str | None = None) -> TrainedEnsemble:
     """Train ``len(seeds)`` models of ``variant``; member k trains on ``points[k]`` (labels[k]).
 
     One iteration is one generator update, preceded by ``variant.n_critic`` discriminator updates,
@@ -122,8 +121,6 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
             out.d_losses.append((d_sum / count).tolist())
             out.g_losses.append((g_sum / count).tolist())
             d_sum.zero_(), g_sum.zero_()
-        if on_step is not None:
-            on_step(step)
     D.requires_grad_(True)
     out.train_seconds = time.perf_counter() - t0
     out.diverged_step = [None if s < 0 else int(s) for s in first_bad.tolist()]
