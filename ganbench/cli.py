@@ -93,6 +93,7 @@ def cmd_run(args) -> int:
     try:
         configs = plan_grid(args.variants, args.layout, args.modes, args.seeds, args.iters, args.std)
         check_writable(args.out)
+        _check_device(args.device)
     except ValueError as e:
         raise UsageError(str(e)) from None
     counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress)
@@ -108,15 +109,21 @@ def _load_features(path: Path, what: str):
 
     if not path.is_file():
         raise UsageError(f"{what} file {path} does not exist")
-    try:
-        if path.suffix == ".npz":
-            from ganbench.metrics import FIDReference
+    if path.suffix == ".npz":
+        from ganbench.metrics import FIDReference
 
+        try:
             return FIDReference.load(path)
-        return np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise UsageError(f"{what} file {path} is not a readable .npy array ({e})" if path.suffix != ".npz"
-                         else str(e)) from None
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as e:
+        raise UsageError(f"{what} file {path} is not a readable .npy array ({e.__class__.__name__})") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive under another name
+        array.close()
+        raise UsageError(f"{what} file {path} is an .npz archive, not an .npy array")
+    return array
 
 
 def cmd_metrics(args) -> int:
@@ -143,6 +150,21 @@ def cmd_metrics(args) -> int:
 
         print(tabulate([(k, f"{v:.6g}") for k, v in out.items()], headers=["metric", "value"], tablefmt="github"))
     return 0
+
+
+def _check_device(name: str | None) -> None:
+    if name is None:
+        return
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name!r} is not a torch device: use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA GPU is available here (use cpu, or leave --device out)")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {name}: ganbench runs on cpu or cuda")
 
 
 def cmd_report(args) -> int:

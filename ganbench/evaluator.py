@@ -122,23 +122,25 @@ def load_or_train(train: Digits, test: Digits, recipe: Recipe = Recipe(), cache:
                   device: str | torch.device = "cpu", progress: bool = True) -> tuple[MNISTClassifier, dict]:
     """The cached evaluator for this recipe and training set, trained (and cached) if missing.
     Returns the model and its info: recipe, key, test accuracy, data source."""
-    from ganbench.runner import write_text_atomic  # atomic writes live with the runner
+    from ganbench.runner import write_atomic, write_text_atomic  # file writing lives with the runner
 
     path = Path(cache or cache_dir()) / "evaluators" / f"mnist-cnn-{recipe_key(recipe, train)}.pt"
     if path.is_file():
-        blob = torch.load(path, map_location=device, weights_only=True)
-        model = MNISTClassifier().to(device)
-        model.load_state_dict(blob["state_dict"])
-        model.eval()
-        return model, json.loads(path.with_suffix(".json").read_text())
+        try:
+            info = json.loads(path.with_suffix(".json").read_text())
+            blob = torch.load(path, map_location=device, weights_only=True)
+            model = MNISTClassifier().to(device)
+            model.load_state_dict(blob["state_dict"])
+            model.eval()
+            return model, info
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError):
+            pass  # an incomplete or damaged cache entry: train again and overwrite it
     model = train_evaluator(train, recipe, device=device, progress=progress)
     info = {"recipe": asdict(recipe), "key": path.stem, "test_accuracy": accuracy(model, test, device),
             "train_source": train.source, "n_train": int(len(train.labels)), "n_test": int(len(test.labels))}
     # The info first, the weights last: a weights file present means both are complete.
     write_text_atomic(path.with_suffix(".json"), json.dumps(info, indent=1))
-    tmp = path.with_suffix(".pt.tmp")
-    torch.save({"state_dict": model.state_dict()}, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda f: torch.save({"state_dict": model.state_dict()}, f), binary=True)
     return model, info
 
 

@@ -118,6 +118,3 @@ def iris_setosa() -> np.ndarray:
     x = iris.data[iris.target == 0].astype(np.float64)
     lo, hi = x.min(0), x.max(0)
     return (2 * (x - lo) / (hi - lo) - 1).astype(np.float32)
-
-
-IRIS_FEATURES = ("sepal length", "sepal width", "petal length", "petal width")

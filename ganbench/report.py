@@ -5,12 +5,14 @@ It never trains. Everything here is derived from the records in ``<out>/runs``.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from ganbench.data import DEFAULT_STD
 from ganbench.runner import load_records, write_text_atomic
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
@@ -51,7 +53,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         c = r["config"]
         m = r.get("metrics") or {}
         rows.append({
-            "id": r["id"], "variant": c["variant"], "layout": c["layout"], "modes": c["modes"],
+            "id": r["id"], "variant": c["variant"], "layout": c["layout"], "std": c["std"], "modes": c["modes"],
             "seed": c["seed"], "iters": c["iters"], "status": r.get("status"),
             # train_s is the wall time of the whole ensemble the run was trained in: share it out
             "train_s": _run_share((r.get("timings") or {})),
@@ -74,7 +76,7 @@ def variant_order(names) -> list[str]:
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds (ddof = 1) of each metric, per layout x budget x variant x modes.
     Diverged runs are counted, not averaged."""
-    keys = ["layout", "iters", "variant", "modes"]
+    keys = ["layout", "std", "iters", "variant", "modes"]
     g = df.groupby(keys, sort=True)
     out = g.size().rename("runs").to_frame()
     out["diverged"] = g["status"].apply(lambda s: int((s == "diverged").sum()))
@@ -217,7 +219,9 @@ def fig_losses(records: list[dict], path: Path) -> None:
             for j, key in enumerate(("d", "g")):
                 ys = np.array([[np.nan if y is None else y for y in l[key]] for l in losses
                                if len(l[key]) == len(steps)], dtype=float)
-                axes[i][j].plot(steps, np.nanmean(ys, axis=0), lw=1, label=f"{m} modes")
+                with warnings.catch_warnings():  # a diverged run's all-None losses are a column of NaN
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    axes[i][j].plot(steps, np.nanmean(ys, axis=0), lw=1, label=f"{m} modes")
         axes[i][0].set_ylabel(v, fontsize=9)
         axes[i][0].legend(fontsize=7)
     axes[0][0].set_title("discriminator / critic loss")
@@ -255,12 +259,15 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
     write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
 
-    for (layout, iters), s in summary.groupby(["layout", "iters"]):
-        tag = f"{layout}_{iters}"
-        recs = [r for r in records if r["config"]["layout"] == layout and r["config"]["iters"] == iters]
-        seeds = df[(df.layout == layout) & (df.iters == iters)].groupby(["variant", "modes"]).size()
+    for (layout, std, iters), s in summary.groupby(["layout", "std", "iters"]):
+        # Runs at the layout's default std keep the short name; others say their std.
+        default_std = std == DEFAULT_STD.get(layout)
+        tag = f"{layout}_{iters}" + ("" if default_std else f"_std{std:g}")
+        recs = [r for r in records if (r["config"]["layout"], r["config"]["std"], r["config"]["iters"])
+                == (layout, std, iters)]
+        seeds = df[(df.layout == layout) & (df["std"] == std) & (df.iters == iters)].groupby(["variant", "modes"]).size()
         n_seeds = str(seeds.min()) if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
-        lines += [f"## {layout} layout, {iters} generator iterations", "",
+        lines += [f"## {layout} layout{'' if default_std else f' (std {std:g})'}, {iters} generator iterations", "",
                   f"Mean ± standard deviation over {n_seeds} seeds "
                   f"(2,500 samples per run). Machine-readable: `tables/{tag}.csv`.", ""]
         write_text_atomic(tables / f"{tag}.csv", s.to_csv(index=False))

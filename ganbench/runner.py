@@ -34,6 +34,7 @@ from ganbench.variants import Dims, get_variant
 RECORD_SCHEMA = "ganbench.run/1"
 DEFAULT_ITERS = 2000
 N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
+MAX_STD = 100.0
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ def validate(cfg: RunConfig) -> None:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
     if cfg.seed < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
-    if cfg.std is not None and not cfg.std > 0:
-        raise ValueError(f"std must be positive, got {cfg.std}")
+    if cfg.std is not None and not (math.isfinite(cfg.std) and 0 < cfg.std <= MAX_STD):
+        raise ValueError(f"std must be a positive number up to {MAX_STD:g}, got {cfg.std}")
 
 
 def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[int], seeds: int,
@@ -122,9 +123,9 @@ def runs_dir(out: Path) -> Path:
     return Path(out) / "runs"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``: readers
-    see the old file or the whole new one, never a torn one."""
+def write_atomic(path: Path, write: Callable, binary: bool = False) -> None:
+    """Call ``write(file)`` on a temporary file in the same directory, fsync, then rename it over
+    ``path``: readers see the old file or the whole new one, never a torn one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -132,8 +133,8 @@ def write_text_atomic(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -142,12 +143,21 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda f: f.write(text))
+
+
 def write_json_atomic(path: Path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
 
 
 def is_record(obj) -> bool:
-    return isinstance(obj, dict) and obj.get("schema") == RECORD_SCHEMA and "config" in obj and "id" in obj
+    """A ganbench run record: the schema tag, a string id and a config with the grid's keys."""
+    if not (isinstance(obj, dict) and obj.get("schema") == RECORD_SCHEMA and isinstance(obj.get("id"), str)):
+        return False
+    cfg = obj.get("config")
+    return (isinstance(cfg, dict) and all(k in cfg for k in ("variant", "layout", "modes", "seed", "iters", "std"))
+            and isinstance(obj.get("status"), str))
 
 
 def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[dict]:
@@ -320,8 +330,12 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
                     for f in finished:
                         store(f.result())
             finally:
-                # On an interrupt, drop what has not started and do not wait for what has.
-                pool.shutdown(wait=not futures, cancel_futures=True)
+                if futures:
+                    # Interrupted (Ctrl-C, kill, a failed ensemble): stop the workers now. What they
+                    # were training is lost either way; waiting for them would only delay the exit.
+                    for proc in list(getattr(pool, "_processes", {}).values()):
+                        proc.terminate()
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
     return counts

@@ -4,16 +4,21 @@
 # machine's disk; any other version would pull several GB.
 extras="${1:-}"
 venv="${GANBENCH_VENV:-.venv}"
-if [ ! -x "$venv/bin/python" ]; then
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "setup: ganbench needs Python >= 3.11 as python3 (found: $(python3 --version 2>&1))" >&2
+    exit 1
+fi
+if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    # Missing, or half made (python3-venv absent when it was first tried): make it afresh.
     echo "setup: creating $venv" >&2
-    python3 -m venv "$venv"
+    python3 -m venv --clear "$venv" || { echo "setup: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 fi
 stamp="$venv/.ganbench-installed${extras:+-$extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup_venv.sh -nt "$stamp" ]; then
     echo "setup: installing ganbench${extras:+[$extras]} into $venv (first time: several minutes)" >&2
     log="$venv/pip-install.log"
     if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}" >"$log" 2>&1; then
-        grep -v "is ignored: it is neither a file nor a directory" "$log" >&2
+        grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
         echo "setup: pip install failed (full log: $log)" >&2
         exit 1
     fi

@@ -17,6 +17,9 @@ from ganbench.cli import main
     (["run", "--seeds", "0"], "seeds must be at least 1, got 0"),
     (["run", "--iters", "0"], "iters must be at least 1, got 0"),
     (["run", "--iters", "-5"], "iters must be at least 1, got -5"),
+    (["run", "--std", "inf"], "std must be a positive number"),
+    (["run", "--std", "-1"], "std must be a positive number"),
+    (["run", "--device", "floppy"], "not a torch device"),
     ([], "required: command"),
     (["fly"], "invalid choice: 'fly'"),
 ])
@@ -58,3 +61,34 @@ def test_a_tiny_grid_end_to_end_through_the_cli(tmp_path, capsys):
     assert main(args) == 0
     assert "0 trained" in capsys.readouterr().err
     assert main(["report", "--out", str(out)]) == 0
+
+
+@pytest.mark.parametrize("content,expect", [(b"", "not a readable .npy"), (b"garbage", "not a readable .npy")])
+def test_metrics_on_unreadable_files_is_one_line_and_exit_code_2(tmp_path, capsys, content, expect):
+    import numpy as np
+
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(content)
+    good = tmp_path / "good.npy"
+    np.save(good, np.random.default_rng(0).standard_normal((20, 3)))
+    assert main(["metrics", str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expect in err
+    corrupt = tmp_path / "stats.npz"
+    corrupt.write_bytes(b"PK not really a zip")
+    assert main(["metrics", str(corrupt), str(good), "--metrics", "fid"]) == 2
+    assert "not a readable .npz" in capsys.readouterr().err
+
+
+def test_metrics_cli_prints_json(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "a.npy", rng.standard_normal((200, 4)))
+    np.save(tmp_path / "b.npy", rng.standard_normal((150, 4)) + 1)
+    assert main(["metrics", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage",
+                        "c2st_accuracy", "c2st_p_value"} and out["fid"] > 0.5

@@ -108,9 +108,11 @@ def test_corrupt_and_foreign_files_are_reported_by_name_and_skipped(tmp_path):
     run_grid(tiny_grid(variants=("vanilla",), modes=(4,)), tmp_path, progress=False)
     (tmp_path / "runs" / "truncated.json").write_text('{"schema": "ganbench.run/1", "id"')
     (tmp_path / "runs" / "foreign.json").write_text('{"hello": 1}')
+    (tmp_path / "runs" / "half.json").write_text('{"schema": "ganbench.run/1", "id": "x", "config": {"variant": "vanilla"}}')
     warnings = []
     assert len(load_records(tmp_path, warn=warnings.append)) == 2
-    assert any("truncated.json" in w for w in warnings) and any("foreign.json" in w for w in warnings)
+    for name in ("truncated.json", "foreign.json", "half.json"):
+        assert any(name in w for w in warnings)
     report = build_report(tmp_path, warn=lambda s: None).read_text()
     assert "truncated.json" in report and "foreign.json" in report
 
@@ -124,7 +126,7 @@ def test_the_report_writes_tables_figures_and_the_tutorial_comparison(tmp_path):
         table = (tmp_path / "tables" / f"{name}_{tag}.md").read_text()
         assert "| vanilla" in table and "| wgan-gp" in table and "4 modes" in table and "8 modes" in table
     assert "±" in (tmp_path / "tables" / f"fid_{tag}.md").read_text()
-    assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith("layout,iters,variant,modes,runs")
+    assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith("layout,std,iters,variant,modes,runs")
     for fig in ("modes_vs_n", "samples", "losses"):
         assert (tmp_path / "figures" / f"{fig}_{tag}.png").stat().st_size > 1000
         assert f"figures/{fig}_{tag}.png" in report
@@ -139,3 +141,13 @@ def test_a_plan_rejects_bad_values_with_what_is_allowed():
         plan_grid(["vanilla"], ["blobs"], [16], 1)
     with pytest.raises(ValueError, match="seeds must be at least 1"):
         plan_grid(["vanilla"], ["ring"], [4], 0)
+
+
+def test_runs_at_another_std_get_their_own_section_not_extra_seeds(tmp_path):
+    grid = [RunConfig(variant="vanilla", layout="ring", modes=4, seed=0, **TINY),
+            RunConfig(variant="vanilla", layout="ring", modes=4, seed=0, std=0.05, **TINY)]
+    run_grid(grid, tmp_path, progress=False)
+    report = build_report(tmp_path).read_text()
+    assert "## ring layout, 3 generator iterations" in report and "## ring layout (std 0.05), 3" in report
+    assert "over 2 seeds" not in report
+    assert (tmp_path / "tables" / "ring_3.csv").exists() and (tmp_path / "tables" / "ring_3_std0.05.csv").exists()

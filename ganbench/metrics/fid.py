@@ -13,6 +13,7 @@ S1 S = S1 A A^T / (n - 1) are those of the n x n matrix A^T S1 A / (n - 1): exac
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def load_stats(path) -> tuple[np.ndarray, np.ndarray]:
             mu, sigma = f["mu"], f["sigma"]
     except KeyError:
         raise ValueError(f"{path}: an .npz of FID statistics needs the keys 'mu' and 'sigma'") from None
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: not a readable .npz file ({e})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a readable .npz file ({e.__class__.__name__})") from None
     return _check_stats(mu, sigma, str(path))
 
 
