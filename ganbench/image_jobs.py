@@ -1,0 +1,104 @@
+"""Jobs on MNIST, Stacked MNIST and Iris: their defaults, their training data and their evaluation.
+
+The runner calls ``training_data`` and ``evaluate`` for a job whose ``layout`` names one of ``DATASETS``
+(instead of a 2-D mixture layout). Images travel flat (C*H*W) in [-1, 1].
+
+Evaluation (per run, on ``n_eval`` generated samples):
+- MNIST / Stacked MNIST: the evaluator's label of every digit (every channel), the class histogram's
+  entropy, classes seen ("modes") and KL to uniform, the classifier score; FID, KID, precision / recall,
+  density / coverage and C2ST in the evaluator's feature space against as many real images.
+- Iris: FID, KID, PRDC and C2ST on the 4 raw features against the 50 real flowers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ganbench.images import iris_setosa, load_mnist, stacked_mnist, to_unit_range
+
+
+@dataclass(frozen=True)
+class DatasetDefaults:
+    classes: int            # the "modes" of the dataset
+    image: tuple | None     # (C, H, W), or None for tables
+    data_dim: int
+    arch: str
+    latent_dim: int
+    n_train: int
+    n_eval: int
+    iters: int              # the default CPU budget, in generator iterations
+    batch_size: int = 64
+
+
+DATASETS = {
+    # the DCGAN-style networks; 10 classes
+    "mnist": DatasetDefaults(10, (1, 28, 28), 784, "dcgan", 100, 60_000, 10_000, 500),
+    # Unrolled GAN's small-discriminator setting; VEEGAN / PacGAN evaluate 26,000 samples
+    "stacked-mnist": DatasetDefaults(1000, (3, 28, 28), 3 * 784, "dcgan-small-d", 256, 25_600, 26_000, 500),
+    # the tutorial's Iris GAN: the 50 setosa flowers, small MLPs
+    "iris": DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 1000),
+}
+
+
+def training_data(dataset: str, seed: int, n_train: int, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """(points (N, data_dim) float32 in [-1, 1], labels (N,) int64) for one run."""
+    if dataset == "iris":
+        x = iris_setosa()
+        return x, np.zeros(len(x), dtype=np.int64)
+    digits = load_mnist(data_dir)
+    if dataset == "mnist":
+        idx = np.random.default_rng(seed).permutation(len(digits.labels))[:n_train]
+        return to_unit_range(digits.images[idx]).reshape(len(idx), -1), digits.labels[idx]
+    images, labels = stacked_mnist(digits, n_train, seed)
+    return (images.astype(np.float32) / 127.5 - 1.0).reshape(n_train, -1), labels
+
+
+def load_evaluator(data_dir=None, progress: bool = False):
+    """The cached MNIST evaluator (trained on first use) and its info."""
+    from ganbench.evaluator import load_or_train
+
+    return load_or_train(load_mnist(data_dir), load_mnist(data_dir, train=False), progress=progress)
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_subsets: int,
+             evaluator=None, evaluator_info: dict | None = None) -> dict:
+    """The metrics of one run: ``fake`` and ``real`` are flat samples in [-1, 1]."""
+    from ganbench.metrics import class_entropy, classifier_score, compare
+
+    rng = np.random.default_rng(seed)
+    real = real[rng.permutation(len(real))[:len(fake)]]
+    if dataset == "iris":
+        return compare(real, fake, seed=seed, kid_subsets=kid_subsets)
+    import torch
+
+    from ganbench.evaluator import batched, predict_digits
+    from ganbench.features import mnist_cnn_features
+
+    d = DATASETS[dataset]
+    shape = (-1, *d.image)
+    fake_img, real_img = fake.reshape(shape), real.reshape(shape)
+    digits = predict_digits(evaluator, _to_uint8(fake_img))  # (N, C): one digit per channel
+    labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] if d.image[0] == 3 else digits[:, 0]
+    out = class_entropy(labels, d.classes)
+    out["modes"] = out["classes_seen"]
+    out["class_histogram"] = np.bincount(labels, minlength=d.classes).tolist()
+    probs = batched(lambda t: torch.softmax(evaluator(t), dim=1), fake_img[:, :1].astype(np.float32))
+    out["classifier_score"] = classifier_score(probs)  # of the first channel: a 10-class score
+    extract = mnist_cnn_features(evaluator)
+    out.update(compare(extract(real_img), extract(fake_img), seed=seed, kid_subsets=kid_subsets))
+    if evaluator_info:
+        out["evaluator_test_accuracy"] = evaluator_info.get("test_accuracy")
+    return out
+
+
+def sample_images(fake: np.ndarray, dataset: str, n: int = 100) -> np.ndarray | None:
+    """A few generated images as uint8 (n, C, 28, 28) for the report's grids, or None for tables."""
+    d = DATASETS[dataset]
+    if d.image is None:
+        return None
+    return _to_uint8(fake[:n].reshape(-1, *d.image))
