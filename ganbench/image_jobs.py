@@ -33,9 +33,9 @@ class DatasetDefaults:
 
 DATASETS = {
     # the DCGAN-style networks; 10 classes
-    "mnist": DatasetDefaults(10, (1, 28, 28), 784, "dcgan", 100, 60_000, 10_000, 500),
+    "mnist": DatasetDefaults(10, (1, 28, 28), 784, "dcgan", 100, 60_000, 10_000, 300),
     # Unrolled GAN's small-discriminator setting; VEEGAN / PacGAN evaluate 26,000 samples
-    "stacked-mnist": DatasetDefaults(1000, (3, 28, 28), 3 * 784, "dcgan-small-d", 256, 25_600, 26_000, 500),
+    "stacked-mnist": DatasetDefaults(1000, (3, 28, 28), 3 * 784, "dcgan-small-d", 256, 25_600, 26_000, 300),
     # the tutorial's Iris GAN: the 50 setosa flowers, small MLPs
     "iris": DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 1000),
 }

@@ -125,7 +125,7 @@ def validate(cfg: RunConfig) -> None:
 
 def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[int], seeds: int,
               iters: int | None = None, std: float | None = None, datasets: Sequence[str] = (),
-              n_eval: int | None = None) -> list[RunConfig]:
+              n_eval: int | None = None, arch: str | None = None) -> list[RunConfig]:
     """The full grid, validated: every layout x modes, and every image dataset (whose classes are its
     modes), for every variant and seeds 0 .. N-1. ``iters`` None: each dataset's default budget."""
     if seeds < 1:
@@ -135,7 +135,8 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
     configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters or DEFAULT_ITERS, std=std,
                          **({"n_eval": n_eval} if n_eval else {}))
                for v in variants for l in layouts for m in modes for s in range(seeds)]
-    configs += [dataset_config(v, d, s, iters, n_eval) for v in variants for d in datasets for s in range(seeds)]
+    configs += [dataset_config(v, d, s, iters, n_eval, arch if d != "iris" else None)
+                for v in variants for d in datasets for s in range(seeds)]
     for cfg in configs:
         validate(cfg)
     return list(dict.fromkeys(configs))  # drop repeats, keep order
