@@ -309,7 +309,8 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
                                                      evaluator, evaluator_info)
             if first.layout == "iris":
                 rec["samples"] = np.round(x[:N_SCATTER], 4).tolist()
-            evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn"}
+            evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn",
+                          "compared_samples": min(cfg.n_eval, image_jobs.MAX_COMPARED)}
         rec["evaluation"] = {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, len(data[k][0])),
                              "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, **evaluation}
         rec["timings"] = {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
