@@ -72,11 +72,11 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
              evaluator=None, evaluator_info: dict | None = None) -> dict:
     """The metrics of one run: ``fake`` and ``real`` are flat samples in [-1, 1]."""
     from ganbench.metrics import class_entropy, classifier_score, compare
+    from ganbench.metrics.suite import compare_matched, matched_subset
 
-    rng = np.random.default_rng(seed)
-    real = real[rng.permutation(len(real))[:len(fake)]]
     if dataset == "iris":
-        return compare(real, fake, seed=seed, kid_subsets=kid_subsets)
+        return compare_matched(real, fake, seed=seed, kid_subsets=kid_subsets)
+    real = matched_subset(real, len(fake), seed)
     import torch
 
     from ganbench.evaluator import batched, predict_digits

@@ -169,9 +169,7 @@ def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
 def fig_samples(records: list[dict], path: Path) -> None:
     """A grid: one row per variant, one column per number of modes; the lowest seed's samples."""
     plt = _plt()
-    pick: dict[tuple[str, int], dict] = {}
-    for r in sorted(records, key=lambda r: -r["config"]["seed"]):
-        pick[(r["config"]["variant"], r["config"]["modes"])] = r
+    pick = _lowest_seed(records, key=lambda c: (c["variant"], c["modes"]))
     variants = variant_order({v for v, _ in pick})
     modes = sorted({m for _, m in pick})
     fig, axes = plt.subplots(len(variants), len(modes), figsize=(2.3 * len(modes), 2.3 * len(variants)),
@@ -359,10 +357,17 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     return lines
 
 
+def _lowest_seed(records: list[dict], key) -> dict:
+    """For each ``key(config)``, the record with the lowest seed (the one the figures show)."""
+    pick: dict = {}
+    for r in sorted(records, key=lambda r: -r["config"]["seed"]):
+        pick[key(r["config"])] = r
+    return pick
+
+
 def _first_seed(recs: list[dict]) -> dict[str, dict]:
-    pick = {}
-    for r in sorted(recs, key=lambda r: -r["config"]["seed"]):
-        pick[r["config"]["variant"]] = r
+    """Per variant, in registry order, the record with the lowest seed."""
+    pick = _lowest_seed(recs, key=lambda c: c["variant"])
     return {v: pick[v] for v in variant_order(pick)}
 
 

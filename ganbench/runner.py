@@ -30,6 +30,7 @@ from ganbench import __version__
 from ganbench.data import DEFAULT_STD, check_layout, make_mixture
 from ganbench.image_jobs import DATASETS
 from ganbench.metrics import kmeans_coverage, mode_stats
+from ganbench.metrics.suite import compare_matched
 from ganbench.variants import Dims, get_variant
 
 RECORD_SCHEMA = "ganbench.run/1"
@@ -242,16 +243,6 @@ def _clean(x):
 KID_SUBSETS = 20  # of 1,000 samples each; 100 (the reference default) costs ~2 s more per run
 
 
-def distribution_metrics(real: np.ndarray, fake: np.ndarray, seed: int) -> dict:
-    """FID, KID, precision / recall / density / coverage and C2ST on the raw 2-D points, against a
-    seeded subset of the training data as large as the fake set."""
-    from ganbench.metrics import compare
-
-    rng = np.random.default_rng(seed)
-    real = real[rng.permutation(len(real))[:len(fake)]]
-    return compare(real, fake, seed=seed, kid_subsets=KID_SUBSETS)
-
-
 def versions() -> dict:
     import sklearn
     import torch
@@ -285,6 +276,7 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
                              log_every=max(1, first.iters // 50), device=pick_device(device))
     t0 = time.perf_counter()
     samples, _ = generate(trained.G, seeds, first.n_eval, dims, variant.conditional)
+    device_name, versions_now = str(pick_device(device)), versions()
     records = []
     for k, cfg in enumerate(cfgs):
         x = samples[k]
@@ -299,7 +291,8 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
             if not diverged:
                 rec["metrics"] = mode_stats(x, mix.centers, mix.std)
                 rec["metrics"]["kmeans_coverage"] = kmeans_coverage(x, mix.points, cfg.modes)
-                rec["metrics"].update(distribution_metrics(mix.points, x, cfg.seed))
+                # the metrics layer on the raw 2-D points, against as many training points
+                rec["metrics"].update(compare_matched(mix.points, x, seed=cfg.seed, kid_subsets=KID_SUBSETS))
             rec.update({"samples": np.round(x[:N_SCATTER], 4).tolist(), "centers": mix.centers.tolist(),
                         "mode_std": mix.std})
             evaluation = {"hq_threshold_std": 3.0, "kmeans_radius": 0.1}
@@ -314,8 +307,8 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
         rec["evaluation"] = {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, len(data[k][0])),
                              "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, **evaluation}
         rec["timings"] = {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
-                          "device": str(pick_device(device))}
-        rec["versions"] = versions()
+                          "device": device_name}
+        rec["versions"] = versions_now
         rec["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         records.append(rec)
         if out is not None:

@@ -29,3 +29,17 @@ def compare(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) ->
         c = c2st(real, fake, seed=seed)
         out["c2st_accuracy"], out["c2st_p_value"] = c["accuracy"], c["p_value"]
     return out
+
+
+def matched_subset(real, n: int, seed: int):
+    """A seeded random subset of ``real`` with (at most) ``n`` rows: the real side of a comparison
+    made as large as the fake side."""
+    import numpy as np
+
+    real = np.asarray(real)
+    return real[np.random.default_rng(seed).permutation(len(real))[:n]]
+
+
+def compare_matched(real, fake, seed: int = 0, kid_subsets: int = 100) -> dict:
+    """``compare`` against a seeded subset of ``real`` as large as ``fake``."""
+    return compare(matched_subset(real, len(fake), seed), fake, seed=seed, kid_subsets=kid_subsets)
