@@ -19,6 +19,7 @@ from ganbench.images import iris_setosa, load_mnist, stacked_mnist, to_unit_rang
 
 
 MAX_COMPARED = 5_000  # samples per side for FID / KID / PRDC / C2ST on images
+N_TSNE = 500  # real and generated samples per side in the report's t-SNE
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,24 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     if evaluator_info:
         out["evaluator_test_accuracy"] = evaluator_info.get("test_accuracy")
     return out
+
+
+def tsne_embedding(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, evaluator,
+                   n: int = N_TSNE) -> np.ndarray:
+    """A 2-D t-SNE (scikit-learn) of ``n`` real and ``n`` generated samples in the evaluator's features,
+    real first: float16 (2n, 2), for the report's real-vs-generated figure."""
+    from sklearn.manifold import TSNE
+
+    from ganbench.features import mnist_cnn_features
+    from ganbench.metrics.suite import matched_subset
+
+    n = min(n, len(fake), len(real))
+    shape = (-1, *DATASETS[dataset].image)
+    real = matched_subset(real, n, seed).reshape(shape)
+    feats = mnist_cnn_features(evaluator)(np.concatenate([real, fake[:n].reshape(shape)]))
+    perplexity = min(30.0, (2 * n - 1) / 3)  # scikit-learn needs perplexity < number of points
+    emb = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(feats)
+    return emb.astype(np.float16)
 
 
 def sample_images(fake: np.ndarray, dataset: str, n: int = 100) -> np.ndarray | None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.data import DEFAULT_STD
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
 from ganbench.runner import load_records, write_text_atomic
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
@@ -352,6 +352,13 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     else:
         if _fig_image_grids(recs, figures / f"grids_{tag}.png"):
             lines += [f"![generated samples per variant](figures/grids_{tag}.png)", ""]
+        if _fig_image_grids(recs, figures / f"class_grids_{tag}.png", key="class_grid", nrow=10):
+            lines += ["Conditional models, ten samples of each class asked for (row i = class i):", "",
+                      f"![class-by-row samples of conditional models](figures/class_grids_{tag}.png)", ""]
+        if _fig_tsne(recs, figures / f"tsne_{tag}.png"):
+            lines += [f"t-SNE of {N_TSNE} real (grey) and {N_TSNE} generated (red) samples in the evaluator's "
+                      "features, one embedding per run: generated points that cover only some of the real "
+                      "clusters show mode collapse.", "", f"![t-SNE of real and generated](figures/tsne_{tag}.png)", ""]
         _fig_class_histograms(recs, figures / f"classes_{tag}.png")
         lines += [f"![class histogram per variant](figures/classes_{tag}.png)", ""]
     return lines
@@ -371,29 +378,61 @@ def _first_seed(recs: list[dict]) -> dict[str, dict]:
     return {v: pick[v] for v in variant_order(pick)}
 
 
-def _fig_image_grids(recs: list[dict], path: Path) -> bool:
-    """A 5 x 5 grid of generated images per variant (lowest seed), from the <id>.samples.npz files."""
-    from torchvision.utils import make_grid
-    import torch
-
-    runs = path.parent.parent / "runs"
-    grids = {}
+def _artifacts(recs: list[dict], runs: Path, key: str) -> dict[str, np.ndarray]:
+    """Per variant (lowest seed), the array ``key`` of its ``<id>.samples.npz``, where there is one."""
+    found = {}
     for v, r in _first_seed(recs).items():
         f = runs / f"{r['id']}.samples.npz"
         if f.is_file():
             with np.load(f) as z:
-                imgs = torch.from_numpy(z["images"][:25]).float() / 255
-            grids[v] = make_grid(imgs, nrow=5, padding=1, pad_value=1.0).permute(1, 2, 0).numpy()
+                if key in z.files:
+                    found[v] = z[key]
+    return found
+
+
+def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: int = 5) -> bool:
+    """A grid of generated images per variant (lowest seed), from the <id>.samples.npz files: the first
+    nrow x nrow of ``images``, or the whole ``class_grid`` of a conditional model (row i = class i)."""
+    from torchvision.utils import make_grid
+    import torch
+
+    grids = {}
+    for v, imgs in _artifacts(recs, path.parent.parent / "runs", key).items():
+        imgs = torch.from_numpy(imgs[:nrow * nrow]).float() / 255
+        grids[v] = make_grid(imgs, nrow=nrow, padding=1, pad_value=1.0).permute(1, 2, 0).numpy()
     if not grids:
         return False
     plt = _plt()
-    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 2.9), squeeze=False)
+    size = 2.6 * nrow / 5
+    fig, axes = plt.subplots(1, len(grids), figsize=(size * len(grids), size + 0.3), squeeze=False)
     for ax, (v, g) in zip(axes[0], grids.items()):
         ax.imshow(g.squeeze() if g.shape[2] == 1 else g, cmap="gray" if g.shape[2] == 1 else None)
-        ax.set_title(v, fontsize=9)
+        ax.set_title(v + (" (row i: class i)" if key == "class_grid" else ""), fontsize=9)
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def _fig_tsne(recs: list[dict], path: Path) -> bool:
+    """Per variant (lowest seed), the t-SNE of real and generated evaluator features made by the run."""
+    embs = _artifacts(recs, path.parent.parent / "runs", "tsne")
+    if not embs:
+        return False
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(embs), figsize=(2.8 * len(embs), 2.9), squeeze=False)
+    for ax, (v, e) in zip(axes[0], embs.items()):
+        e = e.astype(float)
+        n = len(e) // 2  # real first, then as many generated
+        ax.scatter(e[:n, 0], e[:n, 1], s=3, c="0.6", label="real", lw=0)
+        ax.scatter(e[n:, 0], e[n:, 1], s=3, c="C3", label="generated", lw=0)
+        ax.set_title(v, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=7, markerscale=3, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return True
 

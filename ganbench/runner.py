@@ -257,7 +257,7 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
     With ``out``, each run's checkpoint (G and D state dicts) and, for images, a few generated images
     are saved next to its record as ``<id>.pt`` and ``<id>.samples.npz``."""
     from ganbench import image_jobs
-    from ganbench.train import generate, pick_device, train_ensemble
+    from ganbench.train import STREAM_GRID, generate, pick_device, train_ensemble
 
     cfgs = [c.resolved() for c in configs]
     first = cfgs[0]
@@ -276,10 +276,16 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
                              log_every=max(1, first.iters // 50), device=pick_device(device))
     t0 = time.perf_counter()
     samples, _ = generate(trained.G, seeds, first.n_eval, dims, variant.conditional)
+    class_grid = None
+    if variant.conditional and dims.image is not None:  # the report's 10 x 10 grid: row i = class i
+        rows = min(dims.n_classes, 10)
+        class_grid, _ = generate(trained.G, seeds, rows * 10, dims, True, labels=np.repeat(np.arange(rows), 10),
+                                 stream=STREAM_GRID)
     device_name, versions_now = str(pick_device(device)), versions()
     records = []
     for k, cfg in enumerate(cfgs):
         x = samples[k]
+        artifacts: dict[str, np.ndarray] = {}  # figures' inputs, saved in <id>.samples.npz
         diverged = trained.diverged_step[k] is not None or not np.isfinite(x).all()
         rec = {"schema": RECORD_SCHEMA, "id": cfg.run_id, **cfg.identity(),
                "status": "diverged" if diverged else "ok", "diverged_step": trained.diverged_step[k],
@@ -300,6 +306,10 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
             if not diverged:
                 rec["metrics"] = image_jobs.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
                                                      evaluator, evaluator_info)
+                if dims.image is not None:
+                    artifacts["tsne"] = image_jobs.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
+            if class_grid is not None:
+                artifacts["class_grid"] = image_jobs.sample_images(class_grid[k], cfg.layout)
             if first.layout == "iris":
                 rec["samples"] = np.round(x[:N_SCATTER], 4).tolist()
             evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn",
@@ -312,7 +322,7 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
         rec["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         records.append(rec)
         if out is not None:
-            _save_artifacts(Path(out), cfg, trained, k, x)
+            _save_artifacts(Path(out), cfg, trained, k, x, artifacts)
     eval_s = time.perf_counter() - t0
     for r in records:
         r["timings"]["eval_s"] = eval_s / len(records)
@@ -333,7 +343,8 @@ def member_state(module, k: int) -> dict:
     return state
 
 
-def _save_artifacts(out: Path, cfg: RunConfig, trained, k: int, x: np.ndarray) -> None:
+def _save_artifacts(out: Path, cfg: RunConfig, trained, k: int, x: np.ndarray,
+                    artifacts: dict[str, np.ndarray]) -> None:
     import torch
 
     from ganbench.image_jobs import sample_images
@@ -345,7 +356,8 @@ def _save_artifacts(out: Path, cfg: RunConfig, trained, k: int, x: np.ndarray) -
     if not cfg.is_mixture:
         images = sample_images(x, cfg.layout)
         if images is not None:
-            write_atomic(Path(f"{base}.samples.npz"), lambda f: np.savez_compressed(f, images=images), binary=True)
+            write_atomic(Path(f"{base}.samples.npz"),
+                         lambda f: np.savez_compressed(f, images=images, **artifacts), binary=True)
 
 
 def _worker_init() -> None:

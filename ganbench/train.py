@@ -17,8 +17,8 @@ from torch import nn
 from ganbench.nets import member_generators
 from ganbench.variants import Dims, Variant
 
-# Random streams of one seed (see member_generators).
-STREAM_INIT, STREAM_TRAIN, STREAM_EVAL = 0, 1, 2
+# Random streams of one seed (see member_generators). STREAM_GRID draws the class-by-row figure.
+STREAM_INIT, STREAM_TRAIN, STREAM_EVAL, STREAM_GRID = 0, 1, 2, 3
 
 
 @dataclass

@@ -39,8 +39,15 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
     for r in records:  # a checkpoint next to every record, sample images next to image records
         assert (out / "runs" / f"{r['id']}.pt").is_file()
         assert (out / "runs" / f"{r['id']}.samples.npz").is_file() == (r["config"]["layout"] != "iris")
+    with np.load(out / "runs" / f"{by[('mnist', 'cond-wgan-gp')]['id']}.samples.npz") as z:
+        assert z["class_grid"].shape == (100, 1, 28, 28) and z["class_grid"].dtype == np.uint8
+        assert z["tsne"].shape == (120, 2) and np.isfinite(z["tsne"]).all()  # 60 real, then 60 generated
+    with np.load(out / "runs" / f"{by[('stacked-mnist', 'vanilla')]['id']}.samples.npz") as z:
+        assert "class_grid" not in z.files and z["tsne"].shape == (120, 2)
     report = (out / "REPORT.md").read_text()
     assert "## mnist" in report and "## stacked-mnist" in report and "## iris" in report
+    for fig in ("grids_mnist_2", "class_grids_mnist_2", "tsne_mnist_2", "tsne_stacked-mnist_2"):
+        assert f"figures/{fig}.png" in report and (out / "figures" / f"{fig}.png").is_file()
 
     cond = by[("mnist", "cond-wgan-gp")]["id"]
     png = tmp_path / "sevens.png"
