@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The main job: set up .venv if missing, install ganbench, run the default benchmarks and regenerate
-# results/: all five variants on 4, 8, 16 and 32-mode rings with 5 seeds, then on MNIST, Stacked MNIST
-# and Iris with 1 seed (a CPU budget: --seeds 5 for error bars). Extra arguments go to both `ganbench run` calls, e.g. ./run_all.sh --out /tmp/try
+# results/:
+#   1. all five variants on 4, 8, 16 and 32-mode rings, 5 seeds, the default budget (1,500 iterations);
+#   2. the same grid at twice the budget, for the report's convergence check;
+#   3. MNIST, Stacked MNIST and Iris, 3 seeds, at the CPU budget of each dataset.
+# Extra arguments go to every `ganbench run` call, e.g. ./run_all.sh --out /tmp/try
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup_venv.sh ""   # no extras (an explicit argument: a sourced script sees ours otherwise)
 ganbench run --modes 4 8 16 32 --seeds 5 "$@"
-ganbench run --dataset mnist stacked-mnist iris --seeds 1 "$@"
+ganbench run --modes 4 8 16 32 --seeds 5 --iters 3000 "$@"
+ganbench run --dataset mnist stacked-mnist iris --seeds 3 "$@"

@@ -1,64 +1,41 @@
-"""Training kernels: one training step per variant as a batched ensemble against the tutorial-style
-loop (one nn.Sequential model at a time), and the gradient penalty. Same work on both sides: 5 models,
-the default 3 x 128 networks, batch 128."""
+"""Training kernels: STEPS generator iterations of K models per variant, ganbench's batched ensemble
+on one thread (what each worker of ``ganbench run`` does, one worker per core) against the tutorial's
+loop (benchmarks/tutorial_loop.py: one model at a time, default threads, DataLoader) and the same loop
+without the DataLoader ("lean-loop"); and the gradient penalty. Same work on both sides: the default
+3 x 128 networks, batch 128, the 8-mode ring. A grid keeps both cores busy with one worker each, so the
+grid's speed-up over the tutorial loop is about twice the one here (benchmarks/grid_throughput.py
+measures it)."""
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from ganbench.data import make_mixture
 from ganbench.losses import gradient_penalty
 from ganbench.nets import member_generators, mlp
 from ganbench.train import train_ensemble
 from ganbench.variants import DEFAULT_VARIANTS, Dims, get_variant
+from benchmarks.tutorial_loop import lean_train, tutorial_train
 
 K, STEPS = 5, 30
 MIX = make_mixture("ring", 8, seed=0)
 
 
-def tutorial_loop(steps: int, n_critic: int, gp: bool) -> None:
-    """The reference point: the tutorials' loop, one plain PyTorch model at a time."""
-    x = torch.from_numpy(MIX.points)
-    for seed in range(K):
-        torch.manual_seed(seed)
-        G = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 128),
-                          nn.ReLU(), nn.Linear(128, 2))
-        D = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 128),
-                          nn.ReLU(), nn.Linear(128, 1))
-        og, od = torch.optim.Adam(G.parameters(), 2e-4), torch.optim.Adam(D.parameters(), 2e-4)
-        bce = nn.BCEWithLogitsLoss()
-        for _ in range(steps):
-            for _ in range(n_critic):
-                real = x[torch.randint(len(x), (128,))]
-                fake = G(torch.randn(128, 2)).detach()
-                if gp:
-                    a = torch.rand(128, 1)
-                    xh = (a * real + (1 - a) * fake).requires_grad_(True)
-                    (g,) = torch.autograd.grad(D(xh).sum(), xh, create_graph=True)
-                    loss = D(fake).mean() - D(real).mean() + 10 * ((g.norm(dim=1) - 1) ** 2).mean()
-                else:
-                    loss = bce(D(real), torch.ones(128, 1)) + bce(D(fake), torch.zeros(128, 1))
-                od.zero_grad()
-                loss.backward()
-                od.step()
-            out = D(G(torch.randn(128, 2)))
-            gl = -out.mean() if gp else bce(out, torch.ones(128, 1))
-            og.zero_grad()
-            gl.backward()
-            og.step()
+TUTORIAL_VARIANTS = ("vanilla", "wgan-gp", "cond-wgan-gp")  # the losses the tutorial's loop is written for
 
 
-@pytest.mark.parametrize("impl", ["ganbench-ensemble", "tutorial-loop"])
+@pytest.mark.parametrize("impl", ["ganbench-ensemble", "tutorial-loop", "lean-loop"])
 @pytest.mark.parametrize("name", DEFAULT_VARIANTS)
 def test_training_steps(benchmark, name, impl):
     """STEPS generator iterations of K = 5 models."""
     benchmark.group = f"train-{K}-models-x-{STEPS}-steps-{name}"
     v = get_variant(name)
     benchmark.extra_info["impl"] = "ganbench" if impl.startswith("ganbench") else impl
-    if impl == "tutorial-loop":
-        if name not in ("vanilla", "wgan-gp"):
-            pytest.skip("the tutorial loop is written for the vanilla and WGAN-GP losses")
-        benchmark.pedantic(tutorial_loop, args=(STEPS, v.n_critic, name == "wgan-gp"), rounds=3, iterations=1, warmup_rounds=1)
+    if impl != "ganbench-ensemble":
+        if name not in TUTORIAL_VARIANTS:
+            pytest.skip("the tutorial's loop is written for the vanilla, WGAN-GP and conditional WGAN-GP losses")
+        train = tutorial_train if impl == "tutorial-loop" else lean_train
+        benchmark.pedantic(lambda: [train(name, MIX.points, MIX.labels, 8, STEPS, seed) for seed in range(K)],
+                           rounds=3, iterations=1, warmup_rounds=1)
         return
     torch.set_num_threads(1)  # ganbench runs one thread per worker process, one worker per core
     dims = Dims(n_classes=8)

@@ -34,7 +34,7 @@ from ganbench.metrics.suite import compare_matched
 from ganbench.variants import Dims, get_variant
 
 RECORD_SCHEMA = "ganbench.run/1"
-DEFAULT_ITERS = 2000
+DEFAULT_ITERS = 1500
 N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
 MAX_STD = 100.0
 
@@ -79,9 +79,12 @@ class RunConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def ensemble_key(self) -> tuple:
-        """Jobs with the same key train together: everything but the seed."""
+        """Jobs with the same key train together: everything but the seed and, where the networks do
+        not depend on it (an unconditional variant on a mixture), the number of modes."""
         d = asdict(self.resolved())
         d.pop("seed")
+        if self.is_mixture and not get_variant(self.variant).conditional:
+            d.pop("modes")
         return tuple(sorted(d.items()))
 
     def dims(self) -> Dims:
@@ -372,10 +375,16 @@ def _cost(group: Sequence[RunConfig]) -> float:
     return group[0].iters * (v.n_critic * 3 + 1) * v.pack * len(group)
 
 
-def ensembles(configs: Iterable[RunConfig]) -> list[list[RunConfig]]:
-    """Group jobs by ensemble key, longest first."""
-    keyed = sorted(configs, key=lambda c: (repr(c.ensemble_key()), c.seed))
-    groups = [list(g) for _, g in groupby(keyed, key=lambda c: c.ensemble_key())]
+MAX_ENSEMBLE = 20  # members per ensemble: beyond ~20 the batched step gets no cheaper per member
+
+
+def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE) -> list[list[RunConfig]]:
+    """Group jobs by ensemble key into ensembles of at most ``max_size`` members, longest first."""
+    keyed = sorted(configs, key=lambda c: (repr(c.ensemble_key()), c.modes, c.seed))
+    groups = []
+    for _, g in groupby(keyed, key=lambda c: c.ensemble_key()):
+        g = list(g)
+        groups += [g[i:i + max_size] for i in range(0, len(g), max_size)]
     return sorted(groups, key=_cost, reverse=True)
 
 

@@ -76,11 +76,22 @@ def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkey
     monkeypatch.setattr(runner, "run_ensemble", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_grid(configs, tmp_path, progress=False)
-    assert len(load_records(tmp_path)) == 2  # the first ensemble (2 seeds) finished
+    first = len(runner.ensembles(configs)[0])
+    assert len(load_records(tmp_path)) == first  # the first ensemble finished
     monkeypatch.setattr(runner, "run_ensemble", real)
     counts = run_grid(configs, tmp_path, progress=False)
-    assert counts["skipped"] == 2 and counts["trained"] == 6
+    assert counts["skipped"] == first and counts["trained"] == 8 - first
     assert len(load_records(tmp_path)) == 8
+
+
+def test_ensembles_train_seeds_and_modes_together_where_the_networks_match():
+    grid = plan_grid(["vanilla", "cond-wgan-gp"], ["ring"], [4, 8, 16], 3, iters=10)
+    groups = runner.ensembles(grid)
+    sizes = sorted((g[0].variant, len(g)) for g in groups)
+    # unconditional: one network shape for every number of modes; conditional: one per number of modes
+    assert sizes == [("cond-wgan-gp", 3)] * 3 + [("vanilla", 9)]
+    assert sorted(len(g) for g in runner.ensembles(grid, max_size=4)) == [1, 3, 3, 3, 4, 4]
+    assert sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in grid)
 
 
 def test_a_killed_cli_run_loses_only_unfinished_jobs(tmp_path):
