@@ -1,7 +1,8 @@
 """Write results/perf.md from a pytest-benchmark JSON file: per group, each implementation's mean
-time and the reference / ganbench ratio.
+time and the reference / ganbench ratio; with --grid, the grid-throughput measurement of
+benchmarks/grid_throughput.py first.
 
-    python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md
+    python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md --grid results/grid_throughput.json
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def _impl(b: dict) -> str:
     return b.get("extra_info", {}).get("impl", b["name"])
 
 
-def render(data: dict) -> str:
+def render(data: dict, grid: dict | None = None) -> str:
     groups: dict[str, list[dict]] = defaultdict(list)
     for b in data["benchmarks"]:
         groups[b.get("group") or b["name"]].append(b)
@@ -23,11 +24,14 @@ def render(data: dict) -> str:
     lines = ["# Speed of ganbench's kernels against the reference implementations", "",
              "Measured side by side in one pytest-benchmark run; speed-up = the reference's mean time / "
              "ganbench's mean time (above 1: ganbench is faster). Regenerate with:", "",
-             "    python -m pytest benchmarks --benchmark-json=.benchmarks/latest.json",
-             "    python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md", "",
+             "    scripts/bench.sh            # the suites, compared with the stored baseline, then this file", "",
              f"Machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
              f"{machine.get('cpu', {}).get('count', '?')} cores, Python {machine.get('python_version', '?')}; "
              f"run {data.get('datetime', '?')}.", ""]
+    if grid is not None:
+        from benchmarks.grid_throughput import render as render_grid
+
+        lines.append(render_grid(grid))
     for group in sorted(groups):
         rows = sorted(groups[group], key=lambda b: b["stats"]["mean"])
         ours = [b for b in rows if _impl(b).startswith("ganbench")]
@@ -43,14 +47,20 @@ def render(data: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: perf_report.py BENCHMARK_JSON OUTPUT_MD", file=sys.stderr)
-        return 2
-    data = json.loads(Path(argv[0]).read_text())
-    Path(argv[1]).write_text(render(data))
-    print(f"wrote {argv[1]}", file=sys.stderr)
+    import argparse
+
+    p = argparse.ArgumentParser(description="write results/perf.md from pytest-benchmark JSON")
+    p.add_argument("benchmark_json", type=Path)
+    p.add_argument("output_md", type=Path)
+    p.add_argument("--grid", type=Path, help="JSON written by benchmarks/grid_throughput.py --json")
+    a = p.parse_args(argv)
+    data = json.loads(a.benchmark_json.read_text())
+    grid = json.loads(a.grid.read_text()) if a.grid else None
+    a.output_md.write_text(render(data, grid))
+    print(f"wrote {a.output_md}", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sys.exit(main(sys.argv[1:]))

@@ -126,6 +126,55 @@ def tutorial_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CONVERGED_WITHIN = 0.10  # relative change of mean modes captured from budget B to 2B
+
+
+def convergence(summary: pd.DataFrame) -> pd.DataFrame:
+    """For every budget B whose double 2B was also run (same layout and std): per variant and number of
+    modes, mean modes captured at B and at 2B and the relative change, |m(2B) - m(B)| / m(2B)."""
+    rows = []
+    for (layout, std), s in summary.groupby(["layout", "std"]):
+        budgets = set(s.iters)
+        for b in sorted(x for x in budgets if 2 * x in budgets):
+            at = s[s.iters == b].set_index(["variant", "modes"])["modes_mean"]
+            twice = s[s.iters == 2 * b].set_index(["variant", "modes"])["modes_mean"]
+            for (variant, modes) in at.index.intersection(twice.index):
+                m1, m2 = at[(variant, modes)], twice[(variant, modes)]
+                change = abs(m2 - m1) / m2 if m2 > 0 else (0.0 if m1 == m2 else np.inf)
+                rows.append({"layout": layout, "std": std, "iters": b, "variant": variant, "modes": modes,
+                             "modes at B": m1, "modes at 2B": m2, "change": change,
+                             "converged": bool(change <= CONVERGED_WITHIN)})
+    return pd.DataFrame(rows)
+
+
+def _convergence_section(conv: pd.DataFrame, tables: Path) -> list[str]:
+    lines = []
+    for (layout, std, b), c in conv.groupby(["layout", "std", "iters"]):
+        tag = f"convergence_{layout}_{b}" + ("" if std == DEFAULT_STD.get(layout) else f"_std{std:g}")
+        c = c.copy()
+        c["variant"] = pd.Categorical(c["variant"], variant_order(c["variant"]))
+        c = c.sort_values(["variant", "modes"])
+        shown = pd.DataFrame({"variant": c["variant"].astype(str), "modes": c["modes"],
+                              f"modes captured at {b}": c["modes at B"].map("{:.1f}".format),
+                              f"at {2 * b}": c["modes at 2B"].map("{:.1f}".format),
+                              "change": c["change"].map("{:.0%}".format),
+                              f"within {CONVERGED_WITHIN:.0%}": c["converged"].map({True: "yes", False: "no"})})
+        write_text_atomic(tables / f"{tag}.md", _md(shown, index=False) + "\n")
+        write_text_atomic(tables / f"{tag}.csv", c.to_csv(index=False))
+        per_variant = c.groupby("variant", observed=True)[["modes at B", "modes at 2B"]].mean()
+        per_variant["change"] = (per_variant["modes at 2B"] - per_variant["modes at B"]).abs() / per_variant["modes at 2B"]
+        bad = [f"{v} ({r.change:.0%})" for v, r in per_variant.iterrows() if not r.change <= CONVERGED_WITHIN]
+        lines += [f"## Convergence: {b} against {2 * b} generator iterations ({layout} layout)", "",
+                  f"Mean modes captured (over seeds) at the budget of the results below and at twice that budget. "
+                  f"A result counts as converged when doubling the budget changes it by at most "
+                  f"{CONVERGED_WITHIN:.0%}. {int(c.converged.sum())} of {len(c)} cells are; averaged over the "
+                  f"numbers of modes, " + ("every variant is." if not bad else
+                                           "these variants are not: " + ", ".join(bad) + ".")
+                  + " Numbers that are not converged describe that budget, not the variant.", "",
+                  _md(shown, index=False), ""]
+    return lines
+
+
 def _md(df: pd.DataFrame, index: bool = True) -> str:
     return df.to_markdown(index=index)
 
@@ -257,6 +306,9 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
     summary = summarise(df[~df.layout.isin(list(IMAGE_DATASETS))])
     write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
+    conv = convergence(summary)
+    if not conv.empty:
+        lines += _convergence_section(conv, tables)
 
     for (layout, std, iters), s in summary.groupby(["layout", "std", "iters"]):
         # Runs at the layout's default std keep the short name; others say their std.

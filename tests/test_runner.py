@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ganbench import runner
@@ -162,3 +163,26 @@ def test_runs_at_another_std_get_their_own_section_not_extra_seeds(tmp_path):
     assert "## ring layout, 3 generator iterations" in report and "## ring layout (std 0.05), 3" in report
     assert "over 2 seeds" not in report
     assert (tmp_path / "tables" / "ring_3.csv").exists() and (tmp_path / "tables" / "ring_3_std0.05.csv").exists()
+
+
+def test_the_convergence_check_compares_each_budget_with_its_double():
+    from ganbench.report import convergence
+
+    rows = [("vanilla", 8, 100, 6.0), ("vanilla", 8, 200, 8.0), ("pacgan", 8, 100, 7.6), ("pacgan", 8, 200, 8.0),
+            ("pacgan", 8, 300, 8.0)]  # 300 has no 600: not compared
+    summary = pd.DataFrame([{"layout": "ring", "std": 0.01, "iters": i, "variant": v, "modes": m,
+                             "modes_mean": x} for v, m, i, x in rows])
+    conv = convergence(summary).set_index("variant")
+    assert list(conv.iters) == [100, 100]
+    assert conv.loc["vanilla", "change"] == pytest.approx(0.25) and not conv.loc["vanilla", "converged"]
+    assert conv.loc["pacgan", "change"] == pytest.approx(0.05) and conv.loc["pacgan", "converged"]
+
+
+def test_the_report_shows_convergence_when_twice_the_budget_was_run(tmp_path):
+    grid = [RunConfig(variant="vanilla", layout="ring", modes=4, seed=s, iters=i, n_train=512, n_eval=200)
+            for i in (2, 4) for s in (0, 1)]
+    run_grid(grid, tmp_path, progress=False)
+    report = build_report(tmp_path).read_text()
+    assert "## Convergence: 2 against 4 generator iterations (ring layout)" in report
+    table = (tmp_path / "tables" / "convergence_ring_2.md").read_text()
+    assert "| vanilla" in table and "within 10%" in table
