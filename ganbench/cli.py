@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_positive("jobs"), default=os.cpu_count() or 1,
                      help="worker processes, one torch thread each (default: the number of cores)")
     run.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    run.add_argument("--executor", default="local", choices=["local", "ray"],
+                     help="where ensembles run: local worker processes (default) or Ray tasks "
+                          "(pip install 'ganbench[ray]')")
+    run.add_argument("--address", default=None,
+                     help="with --executor ray: the cluster to join (e.g. ray://head:10001 or auto); "
+                          "default: start a local Ray instance with --jobs CPUs")
     run.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -118,15 +124,27 @@ def cmd_run(args) -> int:
 
             load_mnist(args.data_dir)  # fail now, with the message naming where MNIST was looked for
         check_writable(args.out)
-        _check_device(args.device)
-    except ValueError as e:
+        if args.address and args.executor != "ray":
+            raise ValueError("--address needs --executor ray")
+        if args.executor == "ray":
+            from ganbench.executors import import_ray
+
+            import_ray()
+        if not args.address:  # on a cluster the GPUs are the workers', not this machine's
+            _check_device(args.device)
+        counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress,
+                          data_dir=args.data_dir, executor=args.executor, address=args.address)
+    except ValueError as e:  # bad input, or another runner holds --out (runner.StoreBusy)
         raise UsageError(str(e)) from None
-    counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress,
-                      data_dir=args.data_dir)
-    print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged), "
+    failed = f", {counts['failed']} failed" if counts["failed"] else ""
+    print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged{failed}), "
           f"{counts['skipped']} already done", file=sys.stderr)
     path = main_report(args.out)
     print(f"report: {path}", file=sys.stderr)
+    if counts["failed"]:
+        print("ganbench: some runs failed (see the report); re-run the same command to try them again",
+              file=sys.stderr)
+        return 1
     return 0
 
 

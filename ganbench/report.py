@@ -294,10 +294,17 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
             warn(msg)
 
     records = load_records(out, warn=note)
+    failed = [r for r in records if r["status"] == "failed"]
+    records = [r for r in records if r["status"] != "failed"]
     tables, figures = out / "tables", out / "figures"
     tables.mkdir(parents=True, exist_ok=True)
     figures.mkdir(parents=True, exist_ok=True)
     lines = ["# ganbench report", ""]
+    if failed:
+        lines += [f"**{len(failed)} run(s) failed** after {max(r.get('attempts', 1) for r in failed)} attempt(s) "
+                  "and are not in any table; re-running the same `ganbench run` command tries them again:", ""]
+        lines += [f"- {r['config']['variant']} on {r['config']['layout']}, {r['config']['modes']} modes, "
+                  f"seed {r['config']['seed']}: {r.get('error')}" for r in failed] + [""]
     if not records:
         lines += [f"No run records in `{out / 'runs'}` yet: run `ganbench run` first.", ""]
         return _finish(out, lines, skipped)

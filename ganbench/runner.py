@@ -1,11 +1,12 @@
 """The runner: turns a grid of configurations into one JSON record per finished job.
 
-This is the only module that knows about files and processes. A job is one
-(variant, layout, modes, seed, budget); its record is ``<out>/runs/<id>.json`` where ``id`` hashes
-the job's full configuration (with the variant's hyperparameters). Jobs that differ only in seed are
-trained together as one batched ensemble (``ganbench.train``); ensembles run in worker processes with
-one torch thread each. Records are written by the driver as ensembles finish, atomically (temporary
-file, fsync, rename), so an interrupt loses only unfinished work and a re-run skips what is done.
+This module owns the record store. A job is one (variant, layout, modes, seed, budget); its record is
+``<out>/runs/<id>.json`` where ``id`` hashes the job's full configuration (with the variant's
+hyperparameters). Jobs that differ only in seed (and, where the networks allow, modes) are trained
+together as one batched ensemble (``ganbench.train``); ``ganbench.executors`` runs ensembles in worker
+processes with one torch thread each, or as Ray tasks. Only the driver writes to the store, under a
+lock, atomically (temporary file, fsync, rename), as ensembles finish: an interrupt loses only
+unfinished work, a re-run skips what is done, and a corrupt record is set aside and recomputed.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import platform
 import sys
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from itertools import groupby
@@ -203,6 +204,17 @@ def is_record(obj) -> bool:
             and isinstance(obj.get("status"), str))
 
 
+def _read_record(path: Path) -> tuple[dict | None, str | None]:
+    """(record, None) for a valid run record, else (None, what is wrong with the file)."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"not valid JSON ({e.__class__.__name__})"
+    if not is_record(obj):
+        return None, "not a ganbench run record"
+    return obj, None
+
+
 def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[dict]:
     """Every valid record in ``<out>/runs``; a corrupt or foreign file is reported through ``warn``
     by name and skipped."""
@@ -211,23 +223,19 @@ def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[d
     if not d.is_dir():
         return records
     for path in sorted(d.glob("*.json")):
-        try:
-            obj = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        obj, problem = _read_record(path)
+        if problem is not None:
             if warn:
-                warn(f"skipping {path}: not valid JSON ({e.__class__.__name__})")
-            continue
-        if not is_record(obj):
-            if warn:
-                warn(f"skipping {path}: not a ganbench run record")
+                warn(f"skipping {path}: {problem}")
             continue
         records.append(obj)
     return records
 
 
 def finished_ids(out: Path) -> set[str]:
-    """Ids of the valid records already in the store."""
-    return {rec["id"] for rec in load_records(out)}
+    """Ids of the runs that need no training: valid records of status ok or diverged (a failed run
+    is tried again)."""
+    return {rec["id"] for rec in load_records(out) if rec["status"] != "failed"}
 
 
 # --- one ensemble: train, evaluate, make records -------------------------------------------------
@@ -254,11 +262,16 @@ def versions() -> dict:
             "numpy": np.__version__, "sklearn": sklearn.__version__}
 
 
-def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None,
-                 out: Path | None = None) -> list[dict]:
-    """Train the jobs (same ensemble key, different seeds) together and return one record each.
-    With ``out``, each run's checkpoint (G and D state dicts) and, for images, a few generated images
-    are saved next to its record as ``<id>.pt`` and ``<id>.samples.npz``."""
+def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None) -> list[dict]:
+    """Train the jobs (same ensemble key, different seeds) together and return one record each."""
+    return [rec for rec, _ in evaluate_ensemble(configs, device, data_dir, with_files=False)]
+
+
+def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None,
+                      with_files: bool = True) -> list[tuple[dict, dict[str, bytes]]]:
+    """Train the jobs together and return, per job, its record and the files that go beside it
+    (``{suffix: bytes}``: the checkpoint ``.pt`` with G and D state dicts and, for images, a few
+    generated images in ``.samples.npz``). The driver writes both, so a worker needs no shared disk."""
     from ganbench import image_jobs
     from ganbench.train import STREAM_GRID, generate, pick_device, train_ensemble
 
@@ -285,7 +298,7 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
         class_grid, _ = generate(trained.G, seeds, rows * 10, dims, True, labels=np.repeat(np.arange(rows), 10),
                                  stream=STREAM_GRID)
     device_name, versions_now = str(pick_device(device)), versions()
-    records = []
+    records, files = [], []
     for k, cfg in enumerate(cfgs):
         x = samples[k]
         artifacts: dict[str, np.ndarray] = {}  # figures' inputs, saved in <id>.samples.npz
@@ -324,12 +337,11 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
         rec["versions"] = versions_now
         rec["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         records.append(rec)
-        if out is not None:
-            _save_artifacts(Path(out), cfg, trained, k, x, artifacts)
+        files.append(_artifact_files(cfg, trained, k, x, artifacts) if with_files else {})
     eval_s = time.perf_counter() - t0
     for r in records:
         r["timings"]["eval_s"] = eval_s / len(records)
-    return [_clean(r) for r in records]
+    return [(_clean(r), f) for r, f in zip(records, files)]
 
 
 def member_state(module, k: int) -> dict:
@@ -346,27 +358,27 @@ def member_state(module, k: int) -> dict:
     return state
 
 
-def _save_artifacts(out: Path, cfg: RunConfig, trained, k: int, x: np.ndarray,
-                    artifacts: dict[str, np.ndarray]) -> None:
+def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,
+                    artifacts: dict[str, np.ndarray]) -> dict[str, bytes]:
+    import io
+
     import torch
 
     from ganbench.image_jobs import sample_images
 
-    base = runs_dir(out) / cfg.run_id
-    write_atomic(base.with_suffix(".pt"), lambda f: torch.save(
+    def dump(save) -> bytes:
+        buf = io.BytesIO()
+        save(buf)
+        return buf.getvalue()
+
+    files = {".pt": dump(lambda f: torch.save(
         {"config": cfg.identity()["config"], "seed": cfg.seed,
-         "G": member_state(trained.G, k), "D": member_state(trained.D, k)}, f), binary=True)
+         "G": member_state(trained.G, k), "D": member_state(trained.D, k)}, f))}
     if not cfg.is_mixture:
         images = sample_images(x, cfg.layout)
         if images is not None:
-            write_atomic(Path(f"{base}.samples.npz"),
-                         lambda f: np.savez_compressed(f, images=images, **artifacts), binary=True)
-
-
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)
+            files[".samples.npz"] = dump(lambda f: np.savez_compressed(f, images=images, **artifacts))
+    return files
 
 
 def _cost(group: Sequence[RunConfig]) -> float:
@@ -388,65 +400,149 @@ def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE) -> lis
     return sorted(groups, key=_cost, reverse=True)
 
 
+# --- the driver: one runner per output directory, records written as ensembles finish ------------
+
+MAX_ATTEMPTS = 3  # tries per ensemble (a raised error or a dead worker) before its runs are recorded failed
+EXECUTORS = ("local", "ray")
+
+
+class StoreBusy(ValueError):
+    """Another runner holds the output directory's lock."""
+
+
+@contextmanager
+def store_lock(out: Path) -> Iterator[None]:
+    """Hold ``<out>/runs/.lock`` (an flock, released by the kernel however the holder ends) for the
+    whole run, so two runners can never write the same record; a second one gets StoreBusy."""
+    import fcntl
+
+    d = runs_dir(out)
+    d.mkdir(parents=True, exist_ok=True)
+    fd = os.open(d / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreBusy(f"another ganbench run ({holder}) is writing to {d}; wait for it to finish "
+                        "or give this one another --out") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {platform.node()}".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def set_aside_corrupt(out: Path, warn: Callable[[str], None]) -> list[Path]:
+    """Move every unreadable or foreign ``*.json`` in ``<out>/runs`` to ``<out>/runs/corrupt/`` (kept,
+    never deleted), reporting each by name, so that its run is trained again."""
+    moved = []
+    for path in sorted(runs_dir(out).glob("*.json")):
+        _, problem = _read_record(path)
+        if problem is None:
+            continue
+        dest = runs_dir(out) / "corrupt" / path.name
+        dest.parent.mkdir(exist_ok=True)
+        n = 1
+        while dest.exists():
+            dest, n = dest.with_name(f"{path.stem}.{n}.json"), n + 1
+        os.replace(path, dest)
+        moved.append(dest)
+        warn(f"set aside {path} ({problem}) as {dest}; its run will be trained again")
+    return moved
+
+
+def failed_record(cfg: RunConfig, error: str, attempts: int) -> dict:
+    """The record of a job whose ensemble failed every attempt: kept so the report can say so, and
+    retried by the next run (``finished_ids`` leaves it out)."""
+    return {"schema": RECORD_SCHEMA, "id": cfg.run_id, **cfg.identity(), "status": "failed",
+            "error": error, "attempts": attempts, "metrics": None, "versions": versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
+class Driver:
+    """What executors report to: it writes each finished ensemble's files and records (files first,
+    so a record always has its checkpoint), counts them and moves the progress bar."""
+
+    def __init__(self, out: Path, counts: dict, bar):
+        self.out, self.counts, self.bar = Path(out), counts, bar
+
+    def store(self, results: Sequence[tuple[dict, dict[str, bytes]]]) -> None:
+        for rec, files in results:
+            base = runs_dir(self.out) / rec["id"]
+            for suffix, blob in files.items():
+                write_atomic(Path(f"{base}{suffix}"), lambda f, b=blob: f.write(b), binary=True)
+            write_json_atomic(Path(f"{base}.json"), rec)
+            self.counts["trained"] += 1
+            self.counts["diverged"] += rec["status"] == "diverged"
+        self.bar.update(len(results))
+
+    def fail(self, group: Sequence[RunConfig], error: str, attempts: int) -> None:
+        self.note(f"{_describe(group)} failed {attempts} time(s), recorded as failed: {error}")
+        for cfg in group:
+            write_json_atomic(runs_dir(self.out) / f"{cfg.run_id}.json", failed_record(cfg, error, attempts))
+        self.counts["failed"] += len(group)
+        self.bar.update(len(group))
+
+    def note(self, msg: str) -> None:
+        self.bar.write(f"ganbench: {msg}", file=sys.stderr)
+
+
+def _describe(group: Sequence[RunConfig]) -> str:
+    c = group[0]
+    return f"{c.variant} on {c.layout} ({len(group)} run(s), seeds {sorted({g.seed for g in group})})"
+
+
 def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str | None = None,
-             progress: bool = True, data_dir: str | None = None) -> dict:
-    """Run every job of ``configs`` that has no record in ``out`` yet. Returns counts."""
+             progress: bool = True, data_dir: str | None = None, executor: str = "local",
+             address: str | None = None) -> dict:
+    """Run every job of ``configs`` that has no finished record in ``out`` yet, on this machine's
+    processes (``executor="local"``, ``jobs`` workers) or as Ray tasks (``"ray"``, a local instance
+    with ``jobs`` CPUs or the cluster at ``address``). Returns counts."""
     from tqdm import tqdm
 
+    from ganbench import executors
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}: choose from {', '.join(EXECUTORS)}")
     out = Path(out)
     check_writable(out)
-    done = finished_ids(out)
-    pending = [c for c in configs if c.run_id not in done]
-    counts = {"total": len(configs), "skipped": len(configs) - len(pending), "trained": 0, "diverged": 0}
-    if not pending:
+    counts = {"total": len(configs), "skipped": 0, "trained": 0, "diverged": 0, "failed": 0}
+    if not configs:
         return counts
-    runs_dir(out).mkdir(parents=True, exist_ok=True)
-    if any(c.layout in ("mnist", "stacked-mnist") for c in pending):
-        from ganbench.image_jobs import load_evaluator
+    with store_lock(out):
+        bar = tqdm(total=len(configs), desc="runs", unit="run", disable=not progress, file=sys.stderr)
+        driver = Driver(out, counts, bar)
+        try:
+            set_aside_corrupt(out, driver.note)
+            done = finished_ids(out)
+            pending = [c for c in configs if c.run_id not in done]
+            counts["skipped"] = len(configs) - len(pending)
+            bar.update(counts["skipped"])
+            if not pending:
+                return counts
+            if any(c.layout in ("mnist", "stacked-mnist") for c in pending):
+                from ganbench.image_jobs import load_evaluator
 
-        load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
-    groups = ensembles(pending)
-    bar = tqdm(total=len(configs), initial=counts["skipped"], desc="runs", unit="run", disable=not progress,
-               file=sys.stderr)
-
-    def store(records: list[dict]) -> None:
-        for rec in records:
-            write_json_atomic(runs_dir(out) / f"{rec['id']}.json", rec)
-            counts["trained"] += 1
-            counts["diverged"] += rec["status"] == "diverged"
-        bar.update(len(records))
-
-    try:
-        if jobs <= 1:
-            for g in groups:
-                store(run_ensemble(g, device, data_dir, out))
-        else:
-            pool = ProcessPoolExecutor(max_workers=min(jobs, len(groups)), initializer=_worker_init,
-                                       mp_context=_mp_context())
-            futures: set = set()
-            try:
-                futures = {pool.submit(run_ensemble, g, device, data_dir, out) for g in groups}
-                while futures:
-                    finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    for f in finished:
-                        store(f.result())
-            finally:
-                if futures:
-                    # Interrupted (Ctrl-C, kill, a failed ensemble): stop the workers now. What they
-                    # were training is lost either way; waiting for them would only delay the exit.
-                    for proc in list(getattr(pool, "_processes", {}).values()):
-                        proc.terminate()
-                pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        bar.close()
+                load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
+            groups = ensembles(pending)
+            fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
+            if executor == "ray":
+                executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)
+            elif jobs <= 1:
+                executors.run_serial(groups, driver, device, data_dir, fault)
+            else:
+                executors.run_pool(groups, driver, jobs, device, data_dir, fault)
+        finally:
+            bar.close()
     return counts
-
-
-def _mp_context():
-    import multiprocessing
-
-    # Workers start from a fresh interpreter: forking a process that already ran torch is unsafe.
-    return multiprocessing.get_context("spawn")
 
 
 # --- drawing from a trained run --------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganbench import runner
+from ganbench import executors, runner
 from ganbench.report import build_report
 from ganbench.runner import RunConfig, load_records, plan_grid, run_grid
 
@@ -27,7 +27,7 @@ def tiny_grid(variants=("vanilla", "wgan-gp"), modes=(4, 8), seeds=2):
 def test_a_grid_writes_one_valid_record_per_job(tmp_path):
     configs = tiny_grid()
     counts = run_grid(configs, tmp_path, progress=False)
-    assert counts == {"total": 8, "skipped": 0, "trained": 8, "diverged": 0}
+    assert counts == {"total": 8, "skipped": 0, "trained": 8, "diverged": 0, "failed": 0}
     files = sorted((tmp_path / "runs").glob("*.json"))
     assert [f.stem for f in files] == sorted(c.run_id for c in configs)
     rec = json.loads(files[0].read_text())
@@ -65,7 +65,7 @@ def test_the_run_id_hashes_the_full_config():
 
 def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkeypatch):
     configs = tiny_grid()
-    real = runner.run_ensemble
+    real = executors.ensemble_task
     calls = []
 
     def flaky(group, *args):
@@ -74,12 +74,12 @@ def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkey
             raise KeyboardInterrupt
         return real(group, *args)
 
-    monkeypatch.setattr(runner, "run_ensemble", flaky)
+    monkeypatch.setattr(executors, "ensemble_task", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_grid(configs, tmp_path, progress=False)
     first = len(runner.ensembles(configs)[0])
     assert len(load_records(tmp_path)) == first  # the first ensemble finished
-    monkeypatch.setattr(runner, "run_ensemble", real)
+    monkeypatch.setattr(executors, "ensemble_task", real)
     counts = run_grid(configs, tmp_path, progress=False)
     assert counts["skipped"] == first and counts["trained"] == 8 - first
     assert len(load_records(tmp_path)) == 8

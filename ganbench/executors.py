@@ -1,0 +1,188 @@
+"""Executors: where ensembles run. Each takes the ensembles of a grid and a ``runner.Driver`` and calls
+``driver.store(results)`` for each finished ensemble (in the driver's process, which alone writes the
+store) or ``driver.fail(group, error, attempts)`` once an ensemble has failed ``MAX_ATTEMPTS`` times.
+
+- ``run_serial``: in this process (``--jobs 1``).
+- ``run_pool``: ``jobs`` worker processes with one torch thread each, a fresh process per ensemble, so
+  that a worker that dies (killed, out of memory) costs only its own ensemble an attempt.
+- ``run_ray``: one Ray task per ensemble (1 CPU, and 1 GPU where the run uses CUDA), retried by Ray
+  itself (``max_retries``, ``retry_exceptions``); a local Ray instance unless given an address.
+
+``GANBENCH_FAULT`` injects faults for the reliability tests (tests/test_faults.py), never set otherwise:
+``kill-once:<marker>`` (the first ensemble to start SIGKILLs its own process), ``raise-once:<marker>``
+(the first one raises), ``raise:<variant>`` (every ensemble of that variant raises); the marker file
+is created exclusively, so "once" holds across processes and retries.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Sequence
+
+from ganbench.runner import MAX_ATTEMPTS, Driver, RunConfig, evaluate_ensemble, one_line
+
+
+class InjectedFault(RuntimeError):
+    """Raised by GANBENCH_FAULT's raise kinds."""
+
+
+def fault_point(spec: str | None, group: Sequence[RunConfig]) -> None:
+    if not spec:
+        return
+    kind, _, arg = spec.partition(":")
+    if kind == "raise" and group[0].variant == arg:
+        raise InjectedFault(f"injected failure for {arg}")
+    if kind in ("kill-once", "raise-once"):
+        try:
+            os.close(os.open(arg, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        if kind == "kill-once":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise InjectedFault("injected one-off failure")
+
+
+def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str | None,
+                  fault: str | None = None):
+    """One ensemble, trained and evaluated: its (record, files) pairs."""
+    fault_point(fault, group)
+    return evaluate_ensemble(group, device, data_dir)
+
+
+def run_serial(groups, driver: Driver, device, data_dir, fault) -> None:
+    for g in groups:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                results = ensemble_task(g, device, data_dir, fault)
+            except Exception as e:  # noqa: BLE001 - any error of one ensemble must not stop the grid
+                if attempt == MAX_ATTEMPTS:
+                    driver.fail(g, one_line(e), attempt)
+                else:
+                    driver.note(f"attempt {attempt} of {MAX_ATTEMPTS} failed, trying again: {one_line(e)}")
+                continue
+            driver.store(results)
+            break
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker when the driver dies, so a killed run leaves no orphans."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import multiprocessing
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        parent = multiprocessing.parent_process()
+        if parent is not None and os.getppid() != parent.pid:  # the driver died before the prctl
+            os._exit(1)
+
+
+def _worker_init() -> None:
+    _die_with_parent()  # first: the driver may be killed while torch is still importing
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _mp_context():
+    import multiprocessing
+
+    # Workers start from a fresh interpreter: forking a process that already ran torch is unsafe.
+    return multiprocessing.get_context("spawn")
+
+
+def _describe_error(e: BaseException) -> str:
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(e, BrokenProcessPool):
+        return "its worker process died (killed, out of memory or crashed)"
+    return one_line(e)
+
+
+def run_pool(groups, driver: Driver, jobs: int, device, data_dir, fault) -> None:
+    queue = deque((g, 1) for g in groups)
+    running: dict = {}  # future -> (group, attempt, its one-worker executor)
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                g, attempt = queue.popleft()
+                ex = ProcessPoolExecutor(max_workers=1, initializer=_worker_init, mp_context=_mp_context())
+                running[ex.submit(ensemble_task, g, device, data_dir, fault)] = (g, attempt, ex)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in finished:
+                g, attempt, ex = running.pop(f)
+                ex.shutdown(wait=False)
+                try:
+                    results = f.result()
+                except Exception as e:  # noqa: BLE001 - retried, then recorded; the grid goes on
+                    if attempt == MAX_ATTEMPTS:
+                        driver.fail(g, _describe_error(e), attempt)
+                    else:
+                        driver.note(f"attempt {attempt} of {MAX_ATTEMPTS} failed, trying again: {_describe_error(e)}")
+                        queue.append((g, attempt + 1))
+                    continue
+                driver.store(results)
+    finally:
+        # Interrupted (Ctrl-C, kill): stop the workers now. What they were training is lost either
+        # way; waiting for them would only delay the exit.
+        for _, _, ex in running.values():
+            for proc in list(getattr(ex, "_processes", {}).values()):
+                proc.terminate()
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
+# --- Ray --------------------------------------------------------------------------------------------
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--executor ray needs Ray, an optional extra: pip install 'ganbench[ray]'") from None
+    return ray
+
+
+def _ray_task(group, device, data_dir, fault):
+    import torch
+
+    torch.set_num_threads(1)
+    return ensemble_task(group, device, data_dir, fault)
+
+
+def _ray_error(e: BaseException) -> str:
+    cause = getattr(e, "cause", None)  # RayTaskError carries the task's own exception
+    return one_line(cause) if isinstance(cause, BaseException) else one_line(e)
+
+
+def run_ray(groups, driver: Driver, jobs: int, device, data_dir, address, fault) -> None:
+    ray = import_ray()
+    started = not ray.is_initialized()
+    if started:
+        options = {"include_dashboard": False, "log_to_driver": False}
+        ray.init(address=address, **options) if address else ray.init(num_cpus=jobs, **options)
+    try:
+        wants_gpu = (device or "").startswith("cuda") or (device is None and ray.cluster_resources().get("GPU", 0) >= 1)
+        task = ray.remote(_ray_task).options(num_cpus=1, num_gpus=1 if wants_gpu else 0,
+                                              max_retries=MAX_ATTEMPTS - 1, retry_exceptions=True)
+        refs = {task.remote(g, device, data_dir, fault): g for g in groups}
+        try:
+            while refs:
+                ready, _ = ray.wait(list(refs), num_returns=1)
+                for ref in ready:
+                    g = refs.pop(ref)
+                    try:
+                        results = ray.get(ref)
+                    except ray.exceptions.RayError as e:
+                        driver.fail(g, _ray_error(e), MAX_ATTEMPTS)
+                        continue
+                    driver.store(results)
+        finally:
+            for ref in refs:
+                ray.cancel(ref, force=True)
+    finally:
+        if started:
+            ray.shutdown()

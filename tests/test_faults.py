@@ -1,0 +1,197 @@
+"""Faults: a worker killed mid-grid, an ensemble that raises, a corrupt record, a diverging run and two
+runners on one directory. Each ends with every job holding exactly one valid record (or a failed
+record saying why), nothing torn, nothing written twice, nothing deleted.
+
+Faults are injected with GANBENCH_FAULT (see ganbench/executors.py)."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from ganbench import runner, train
+from ganbench.runner import RunConfig, load_records, run_grid, runs_dir, store_lock
+from test_runner import TINY, tiny_grid
+
+
+def assert_store_complete(out, configs, status="ok"):
+    """Every job has exactly one record, every *.json in runs/ parses, no temporary file is left."""
+    files = sorted(runs_dir(out).glob("*.json"))
+    for f in files:
+        json.loads(f.read_text())
+    records = load_records(out)
+    assert sorted(r["id"] for r in records) == sorted(c.run_id for c in configs)
+    assert {r["status"] for r in records} == {status}
+    assert not list(runs_dir(out).glob(".*.tmp"))
+    return records
+
+
+def test_a_killed_worker_costs_its_ensemble_one_attempt_and_the_grid_completes(tmp_path, monkeypatch):
+    marker = tmp_path / "killed"
+    monkeypatch.setenv("GANBENCH_FAULT", f"kill-once:{marker}")
+    configs = tiny_grid()
+    counts = run_grid(configs, tmp_path / "out", jobs=2, progress=False)
+    assert marker.exists()  # a worker really was SIGKILLed
+    assert counts["trained"] == len(configs) and counts["failed"] == 0
+    assert_store_complete(tmp_path / "out", configs)
+
+
+def test_an_ensemble_that_raises_once_is_retried(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANBENCH_FAULT", f"raise-once:{tmp_path / 'raised'}")
+    configs = tiny_grid(variants=("vanilla",), modes=(4,))
+    counts = run_grid(configs, tmp_path / "out", progress=False)
+    assert counts["trained"] == 2 and counts["failed"] == 0
+    assert "attempt 1 of 3 failed, trying again: InjectedFault" in capsys.readouterr().err
+    assert_store_complete(tmp_path / "out", configs)
+
+
+def test_an_ensemble_that_always_raises_is_recorded_failed_the_rest_completes_and_a_rerun_retries_it(
+        tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    configs = tiny_grid()
+    monkeypatch.setenv("GANBENCH_FAULT", "raise:wgan-gp")
+    counts = run_grid(configs, out, jobs=2, progress=False)
+    assert counts["failed"] == 4 and counts["trained"] == 4
+    by_status = {}
+    for r in load_records(out):
+        by_status.setdefault(r["status"], []).append(r)
+    assert {r["config"]["variant"] for r in by_status["ok"]} == {"vanilla"}
+    assert {r["config"]["variant"] for r in by_status["failed"]} == {"wgan-gp"}
+    bad = by_status["failed"][0]
+    assert bad["attempts"] == runner.MAX_ATTEMPTS and bad["error"] == "InjectedFault: injected failure for wgan-gp"
+    assert bad["metrics"] is None
+    from ganbench.report import build_report
+
+    text = build_report(out).read_text()
+    assert "4 run(s) failed" in text and "injected failure for wgan-gp" in text
+    monkeypatch.delenv("GANBENCH_FAULT")
+    counts = run_grid(configs, out, jobs=2, progress=False)
+    assert counts == {"total": 8, "skipped": 4, "trained": 4, "diverged": 0, "failed": 0}
+    assert_store_complete(out, configs)
+
+
+def test_a_corrupt_record_is_reported_by_name_set_aside_and_recomputed(tmp_path, capsys):
+    out = tmp_path / "out"
+    configs = tiny_grid(variants=("vanilla",), modes=(4,))
+    run_grid(configs, out, progress=False)
+    victim = runs_dir(out) / f"{configs[0].run_id}.json"
+    good = json.loads(victim.read_text())
+    torn = victim.read_text()[:100]
+    victim.write_text(torn)
+    (runs_dir(out) / "garbage.json").write_bytes(b"\x00\xff not json")
+    counts = run_grid(configs, out, progress=False)
+    err = capsys.readouterr().err
+    assert counts["trained"] == 1 and counts["skipped"] == 1
+    assert f"set aside {victim}" in err and "garbage.json" in err
+    assert (runs_dir(out) / "corrupt" / victim.name).read_text() == torn  # kept, not deleted
+    assert (runs_dir(out) / "corrupt" / "garbage.json").exists()
+    again = json.loads(victim.read_text())
+    assert again["metrics"] == good["metrics"]  # recomputed, the same numbers
+    assert_store_complete(out, configs)
+
+
+def test_a_diverging_run_is_recorded_diverged_and_metrics_never_see_nan(tmp_path, monkeypatch):
+    real_train = train.train_ensemble
+
+    def poisoned(*args, **kwargs):
+        out = real_train(*args, **kwargs)
+        with torch.no_grad():
+            for p in out.G.parameters():
+                p[1].fill_(float("nan"))  # member 1: NaN weights, although its losses stayed finite
+                p[2].fill_(float("inf"))  # member 2: inf weights
+        out.diverged_step[3] = 1          # member 3: a NaN loss at step 1, weights untouched
+        return out
+
+    seen = []
+
+    def finite_only(metric):
+        def check(*arrays, **kwargs):
+            for a in arrays:
+                assert np.isfinite(np.asarray(a, dtype=float)).all(), f"{metric.__name__} was given NaN or inf"
+            seen.append(metric.__name__)
+            return metric(*arrays, **kwargs)
+        return check
+
+    monkeypatch.setattr(train, "train_ensemble", poisoned)
+    for name in ("mode_stats", "kmeans_coverage", "compare_matched"):
+        monkeypatch.setattr(runner, name, finite_only(getattr(runner, name)))
+    configs = [RunConfig(variant="vanilla", layout="ring", modes=4, seed=s, **TINY) for s in range(4)]
+    counts = run_grid(configs, tmp_path, progress=False)
+    assert counts["diverged"] == 3 and counts["trained"] == 4
+    recs = {r["config"]["seed"]: r for r in load_records(tmp_path)}
+    assert recs[0]["status"] == "ok" and recs[0]["metrics"]["modes"] >= 0
+    for s in (1, 2, 3):
+        assert recs[s]["status"] == "diverged" and recs[s]["metrics"] is None
+    assert recs[3]["diverged_step"] == 1
+    assert seen.count("mode_stats") == 1  # only the healthy run was measured
+    from ganbench.report import build_report
+
+    assert "3 run(s) diverged" in build_report(tmp_path).read_text()
+
+
+CLI = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "--modes", "4", "8", "--seeds", "2",
+       "--no-progress"]
+
+
+def test_a_second_runner_on_a_locked_directory_is_refused_with_one_line(tmp_path):
+    out = tmp_path / "out"
+    with store_lock(out):
+        done = subprocess.run(CLI + ["--iters", "5", "--out", str(out)], capture_output=True, text=True,
+                              timeout=300)
+        with pytest.raises(runner.StoreBusy, match="another ganbench run"):
+            run_grid(tiny_grid(), out, progress=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "ganbench: error: another ganbench run (pid" in done.stderr
+    assert not list(runs_dir(out).glob("*.json"))
+
+
+def test_two_runners_started_together_write_each_record_once(tmp_path):
+    out = tmp_path / "out"
+    cmd = CLI + ["--iters", "400", "--jobs", "1", "--out", str(out)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    codes = sorted(rc for rc, _ in results)
+    assert codes == [0, 2], results
+    assert "another ganbench run" in [err for rc, err in results if rc == 2][0]
+    configs = runner.plan_grid(["vanilla"], ["ring"], [4, 8], 2, iters=400)
+    assert_store_complete(out, configs)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_a_killed_driver_leaves_no_orphan_workers(tmp_path):
+    """SIGKILL the driver alone (not its process group): its workers die with it (PR_SET_PDEATHSIG)."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(CLI + ["--iters", "3000", "--jobs", "2", "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    children: list[int] = []
+    while time.time() < deadline and len(children) < 2:
+        time.sleep(0.5)
+        children = _children(proc.pid)
+    assert children, "no worker started"
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in children)
+
+
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    try:
+        return [int(x) for x in open(path).read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie is dead, only not yet reaped
+    except OSError:
+        return False
