@@ -12,3 +12,53 @@ def _one_thread():
 
 # Tests never download: MNIST comes from files the tests write.
 os.environ["GANBENCH_OFFLINE"] = "1"
+
+
+# --- hypothesis: the same generated cases on every run, so CI cannot flake ---------------------------
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ganbench", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("ganbench")
+
+
+# --- results/reliability.md: what the fault and bad-input suites tried, and how it went ------------
+# Written only when GANBENCH_RELIABILITY names the file (scripts/reliability.sh sets it).
+RELIABILITY_TESTS = ("tests/test_fuzz.py", "tests/test_faults.py", "tests/test_ray.py",
+                     "tests/test_runner.py::test_a_killed_cli_run", "tests/test_runner.py::test_corrupt")
+_outcomes: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.nodeid.startswith(RELIABILITY_TESTS) and (report.when == "call" or report.outcome != "passed"):
+        _outcomes[report.nodeid] = report.outcome
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import sys
+    from datetime import date
+    from pathlib import Path
+
+    path = os.environ.get("GANBENCH_RELIABILITY")
+    if not path or not _outcomes:
+        return
+    fuzz = sys.modules.get("test_fuzz")
+    tried = dict(sorted(fuzz.TRIED.items())) if fuzz else {}
+    passed = sum(o == "passed" for o in _outcomes.values())
+    lines = ["# Reliability", "",
+             f"Made by `scripts/reliability.sh` on {date.today().isoformat()}: the fault tests (each injects a fault "
+             "and checks that every job ends with exactly one valid record, or a failed record saying why) and the "
+             "property-based bad-input tests (hypothesis, derandomized: the same cases every run).", "",
+             f"**{passed} of {len(_outcomes)} tests passed.**", "",
+             "## Bad input: generated cases tried", "",
+             "| kind | cases | expected |", "|---|---:|---|"]
+    expect = {"bad feature arrays": "one-line ValueError",
+              "out-of-range parameters": "one-line ValueError",
+              "bad labels": "one-line ValueError",
+              "extreme valid arrays": "finite numbers in range, FID scales as the square",
+              "command lines": "exit code 2, one line on stderr",
+              "metric files": "exit code 2, one line on stderr"}
+    lines += [f"| {k} | {v:,} | {expect.get(k, '')} |" for k, v in tried.items()]
+    lines += [f"| all | {sum(tried.values()):,} | |", "", "## Tests", "", "| test | outcome |", "|---|---|"]
+    lines += [f"| `{nodeid}` | {outcome} |" for nodeid, outcome in sorted(_outcomes.items())]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")

@@ -2,8 +2,11 @@
 executor's, byte for byte in what matters (same ids, statuses, losses and metrics), a grid half-run
 locally finishes on Ray, and Ray's retries end in a failed record, never a lost one."""
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -83,3 +86,25 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path, monkeypatch, c
 def test_address_without_the_ray_executor_is_a_usage_error(tmp_path, capsys):
     code = cli.main(["run", "--address", "auto", "--modes", "4", "--seeds", "1", "--out", str(tmp_path)])
     assert code == 2 and "--address needs --executor ray" in capsys.readouterr().err
+
+
+def test_a_killed_driver_on_ray_loses_only_unfinished_jobs(tmp_path):
+    """SIGKILL `ganbench run --executor ray` (driver, its Ray instance and workers) mid-grid, then
+    re-run it: every job ends up with exactly one valid record."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "ganbench", "run", "--executor", "ray", "--variants", "vanilla", "pacgan",
+           "--modes", "4", "8", "--seeds", "2", "--iters", "150", "--jobs", "2", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list(runs_dir(out).glob("*.json"))) < 1:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len(list(runs_dir(out).glob("*.json")))
+    assert 1 <= before < 8
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"{before} already done" in done.stderr
+    records = load_records(out)
+    assert len(records) == 8 and len({r["id"] for r in records}) == 8
+    assert all(json.loads(p.read_text()) for p in runs_dir(out).glob("*.json"))

@@ -20,7 +20,15 @@ def as_features(x, name: str, min_rows: int = 1) -> np.ndarray:
         raise ValueError(f"{name} has no feature columns")
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf")
+    big = float(np.abs(a).max()) if a.size else 0.0
+    if big > MAX_ABS:
+        raise ValueError(f"{name} has values of magnitude {big:.3g}; features up to {MAX_ABS:g} in magnitude "
+                         "are allowed (rescale them)")
     return a
+
+
+# Beyond this KID's cubic kernel, squared for its standard deviation (x^12), overflows float64.
+MAX_ABS = 1e20
 
 
 def check_same_width(real: np.ndarray, fake: np.ndarray) -> None:
@@ -28,10 +36,17 @@ def check_same_width(real: np.ndarray, fake: np.ndarray) -> None:
         raise ValueError(f"real and fake have different widths: {real.shape[1]} and {fake.shape[1]} columns")
 
 
+def check_int(value, name: str, lo: int, hi: int | None = None, what_hi: str = "") -> int:
+    """``value`` as an int in ``lo .. hi`` (a bool, float or string is refused), else a ValueError
+    saying what is allowed; ``what_hi`` names where the upper bound comes from."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {what_hi or hi}" + (f" ({hi})" if what_hi else "") if hi is not None else f"at least {lo}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return int(value)
+
+
 def check_k(k: int, n: int, name: str) -> int:
     """k nearest neighbours need k < n (a point is not its own neighbour)."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k must be a whole number, got {k!r}")
-    if not 1 <= k < n:
-        raise ValueError(f"k must be between 1 and the number of {name} samples - 1 ({n - 1}), got {k}")
-    return int(k)
+    return check_int(k, "k", 1, n - 1, f"the number of {name} samples - 1")

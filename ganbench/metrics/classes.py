@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 
-from ganbench.metrics._checks import as_features
+from ganbench.metrics._checks import as_features, check_int
+
+MAX_CLASSES = 1_000_000  # Stacked MNIST has 1,000
 
 
 def _labels(labels, n_classes: int) -> np.ndarray:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
-        raise ValueError(f"n_classes must be a positive whole number, got {n_classes!r}")
+    check_int(n_classes, "n_classes", 1, MAX_CLASSES)
     if hasattr(labels, "detach"):
         labels = labels.detach().cpu().numpy()
     a = np.asarray(labels)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import linalg
 
-from ganbench.metrics._checks import as_features, check_same_width
+from ganbench.metrics._checks import as_features, check_int, check_same_width
 
 
 def feature_stats(x) -> tuple[np.ndarray, np.ndarray]:
@@ -189,11 +189,11 @@ def fid_infinity(real, fake, n_points: int = 15, min_size: int | None = None, se
     ref = real if isinstance(real, FIDReference) else FIDReference.from_features(real)
     f = as_features(fake, "fake", min_rows=2)
     n = len(f)
-    if n_points < 2:
-        raise ValueError(f"n_points must be at least 2, got {n_points}")
-    lo = max(2, n // 5) if min_size is None else int(min_size)
-    if not 2 <= lo < n:
-        raise ValueError(f"min_size must be between 2 and the number of fake samples - 1 ({n - 1}), got {lo}")
+    n_points = check_int(n_points, "n_points", 2, 1000)
+    if n < 3:
+        raise ValueError(f"fid_infinity needs at least 3 fake samples, got {n}")
+    lo = max(2, n // 5) if min_size is None else check_int(min_size, "min_size", 2, n - 1,
+                                                           "the number of fake samples - 1")
     sizes = np.unique(np.linspace(lo, n, n_points).astype(int))
     rng = np.random.default_rng(seed)
     fids = np.array([ref.fid(f[rng.permutation(n)[:m]]) for m in sizes])

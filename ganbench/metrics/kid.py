@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganbench.metrics._checks import as_features, check_same_width
+from ganbench.metrics._checks import as_features, check_int, check_same_width
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, coef0: float = 1.0) -> np.ndarray:
@@ -29,20 +29,20 @@ def mmd2_unbiased(k_xx: np.ndarray, k_xy: np.ndarray, k_yy: np.ndarray) -> float
     return float(within - 2 * k_xy.sum() / (m * m))
 
 
+MAX_SUBSETS = 100_000  # the reference uses 100; more is a typo, not a need
+
+
 def kid(real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """(mean, std) of the unbiased MMD^2 over ``subsets`` subsets; ``subset_size`` is capped at the
     smaller number of samples."""
     r = as_features(real, "real", min_rows=2)
     f = as_features(fake, "fake", min_rows=2)
     check_same_width(r, f)
-    if int(subsets) < 1:
-        raise ValueError(f"subsets must be at least 1, got {subsets}")
-    if int(subset_size) < 2:
-        raise ValueError(f"subset_size must be at least 2, got {subset_size}")
-    m = min(int(subset_size), len(r), len(f))
+    subsets = check_int(subsets, "subsets", 1, MAX_SUBSETS)
+    m = min(check_int(subset_size, "subset_size", 2), len(r), len(f))
     rng = np.random.RandomState(seed)
-    mmds = np.empty(int(subsets))
-    for i in range(int(subsets)):
+    mmds = np.empty(subsets)
+    for i in range(subsets):
         x = r[rng.choice(len(r), m, replace=False)]
         y = f[rng.choice(len(f), m, replace=False)]
         mmds[i] = mmd2_unbiased(polynomial_kernel(x, x), polynomial_kernel(x, y), polynomial_kernel(y, y))

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ganbench.metrics._checks import as_features
+from ganbench.metrics._checks import as_features, check_int
 
 
 def mode_stats(samples, centers, std, threshold: float = 3.0) -> dict:
@@ -23,11 +23,16 @@ def mode_stats(samples, centers, std, threshold: float = 3.0) -> dict:
     mu = as_features(centers, "centers")
     if x.shape[1] != mu.shape[1]:
         raise ValueError(f"samples have {x.shape[1]} columns but centers have {mu.shape[1]}")
-    sigma = np.broadcast_to(np.asarray(std, dtype=np.float64), (len(mu),))
-    if not np.all(sigma > 0):
-        raise ValueError("std must be positive")
-    if not threshold > 0:
-        raise ValueError(f"threshold must be positive, got {threshold}")
+    try:
+        sigma = np.broadcast_to(np.asarray(std, dtype=np.float64), (len(mu),))
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"std must be a positive number (or one per mode) and threshold a positive number, "
+                         f"got std={std!r}, threshold={threshold!r}") from None
+    if not np.all((sigma > 0) & np.isfinite(sigma)):
+        raise ValueError("std must be positive and finite")
+    if not 0 < threshold < math.inf:
+        raise ValueError(f"threshold must be positive and finite, got {threshold}")
     k = len(mu)
     # squared normalised distance of every sample to every mode, [n, K]
     d2 = ((x[:, None, :] - mu[None, :, :]) ** 2).sum(-1) / sigma[None, :] ** 2
@@ -61,8 +66,7 @@ def kmeans_coverage(samples, real, n_modes: int, radius: float = 0.1, seed: int 
     r = as_features(real, "real")
     if x.shape[1] != r.shape[1]:
         raise ValueError(f"samples have {x.shape[1]} columns but real has {r.shape[1]}")
-    if not 1 <= n_modes <= len(r):
-        raise ValueError(f"n_modes must be between 1 and the number of real points ({len(r)}), got {n_modes}")
+    n_modes = check_int(n_modes, "n_modes", 1, len(r), "the number of real points")
     centres = KMeans(n_clusters=n_modes, random_state=seed, n_init="auto").fit(r).cluster_centers_
     d2 = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
     return float((d2.min(0) <= radius ** 2).mean())
