@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -171,11 +172,16 @@ def test_the_convergence_check_compares_each_budget_with_its_double():
     rows = [("vanilla", 8, 100, 6.0), ("vanilla", 8, 200, 8.0), ("pacgan", 8, 100, 7.6), ("pacgan", 8, 200, 8.0),
             ("pacgan", 8, 300, 8.0)]  # 300 has no 600: not compared
     summary = pd.DataFrame([{"layout": "ring", "std": 0.01, "iters": i, "variant": v, "modes": m,
-                             "modes_mean": x} for v, m, i, x in rows])
+                             "modes_mean": x, "modes_std": 1.0 if v == "vanilla" else 0.1, "runs": 5, "diverged": 1}
+                            for v, m, i, x in rows])
     conv = convergence(summary).set_index("variant")
     assert list(conv.iters) == [100, 100]
     assert conv.loc["vanilla", "change"] == pytest.approx(0.25) and not conv.loc["vanilla", "converged"]
     assert conv.loc["pacgan", "change"] == pytest.approx(0.05) and conv.loc["pacgan", "converged"]
+    # seed noise: sd 1 over 4 usable seeds at each budget -> SE of the difference sqrt(2 / 4)
+    assert conv.loc["vanilla", "se of difference"] == pytest.approx(np.sqrt(0.5))
+    assert not conv.loc["vanilla", "within noise"]  # 2.0 apart > 2 * 0.71
+    assert not conv.loc["pacgan", "within noise"]  # 0.4 apart > 2 * 0.071
 
 
 def test_the_report_shows_convergence_when_twice_the_budget_was_run(tmp_path):
@@ -185,4 +191,4 @@ def test_the_report_shows_convergence_when_twice_the_budget_was_run(tmp_path):
     report = build_report(tmp_path).read_text()
     assert "## Convergence: 2 against 4 generator iterations (ring layout)" in report
     table = (tmp_path / "tables" / "convergence_ring_2.md").read_text()
-    assert "| vanilla" in table and "within 10%" in table
+    assert "| vanilla" in table and "within 10%" in table and "within 2 SE" in table
