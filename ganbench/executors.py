@@ -58,11 +58,9 @@ def run_serial(groups, driver: Driver, device, data_dir, fault) -> None:
             try:
                 results = ensemble_task(g, device, data_dir, fault)
             except Exception as e:  # noqa: BLE001 - any error of one ensemble must not stop the grid
-                if attempt == MAX_ATTEMPTS:
-                    driver.fail(g, one_line(e), attempt)
-                else:
-                    driver.note(f"attempt {attempt} of {MAX_ATTEMPTS} failed, trying again: {one_line(e)}")
-                continue
+                if driver.failed_attempt(g, one_line(e), attempt):
+                    continue
+                break
             driver.store(results)
             break
 
@@ -120,10 +118,7 @@ def run_pool(groups, driver: Driver, jobs: int, device, data_dir, fault) -> None
                 try:
                     results = f.result()
                 except Exception as e:  # noqa: BLE001 - retried, then recorded; the grid goes on
-                    if attempt == MAX_ATTEMPTS:
-                        driver.fail(g, _describe_error(e), attempt)
-                    else:
-                        driver.note(f"attempt {attempt} of {MAX_ATTEMPTS} failed, trying again: {_describe_error(e)}")
+                    if driver.failed_attempt(g, _describe_error(e), attempt):
                         queue.append((g, attempt + 1))
                     continue
                 driver.store(results)

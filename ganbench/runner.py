@@ -491,6 +491,15 @@ class Driver:
         self.counts["failed"] += len(group)
         self.bar.update(len(group))
 
+    def failed_attempt(self, group: Sequence[RunConfig], error: str, attempt: int) -> bool:
+        """Attempt ``attempt`` of ``group`` failed: True to try again, or, after the last one, record
+        its jobs as failed and return False."""
+        if attempt >= MAX_ATTEMPTS:
+            self.fail(group, error, attempt)
+            return False
+        self.note(f"attempt {attempt} of {MAX_ATTEMPTS} failed, trying again: {error}")
+        return True
+
     def note(self, msg: str) -> None:
         self.bar.write(f"ganbench: {msg}", file=sys.stderr)
 
