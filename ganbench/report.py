@@ -303,7 +303,8 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
         if warn:
             warn(msg)
 
-    records = load_records(out, warn=note)
+    # Presets' runs have their own report (ganbench.reproduction, REPRODUCTION.md)
+    records = [r for r in load_records(out, warn=note) if "preset" not in r["config"]]
     failed = [r for r in records if r["status"] == "failed"]
     records = [r for r in records if r["status"] != "failed"]
     tables, figures = out / "tables", out / "figures"
@@ -634,4 +635,10 @@ def _finish(out: Path, lines: list[str], skipped: list[str]) -> Path:
 
 
 def main_report(out: Path) -> Path:
-    return build_report(out, warn=lambda s: print(f"ganbench: {s}", file=sys.stderr))
+    """REPORT.md, and REPRODUCTION.md where there are presets' runs; returns REPORT.md's path."""
+    from ganbench.reproduction import build_reproduction, has_preset_runs
+
+    path = build_report(out, warn=lambda s: print(f"ganbench: {s}", file=sys.stderr))
+    if has_preset_runs(out):
+        print(f"reproduction report: {build_reproduction(out)}", file=sys.stderr)
+    return path

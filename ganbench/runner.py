@@ -32,7 +32,7 @@ from ganbench.data import DEFAULT_STD, check_layout, make_mixture
 from ganbench.image_jobs import DATASETS
 from ganbench.metrics import kmeans_coverage, mode_stats
 from ganbench.metrics.suite import compare_matched
-from ganbench.variants import Dims, get_variant
+from ganbench.variants import Dims, Variant, get_variant
 
 RECORD_SCHEMA = "ganbench.run/1"
 DEFAULT_ITERS = 1500
@@ -57,7 +57,10 @@ class RunConfig:
     latent_dim: int = 2
     hidden: int = 128
     depth: int = 3
-    arch: str | None = None       # image datasets: the network architecture (ganbench.archs)
+    arch: str | None = None       # the network architecture (ganbench.archs); None: the data's default
+    scale: float | None = None    # mixtures: centres multiplied by this (None: 1, the layout's own)
+    preset: str | None = None     # a published protocol (ganbench.presets): its optimiser settings apply
+    budget: str | None = None     # with a preset: "paper", "quick" or "custom", the budget's name
 
     @property
     def is_mixture(self) -> bool:
@@ -70,9 +73,18 @@ class RunConfig:
 
     def identity(self) -> dict:
         config = asdict(self.resolved())
-        if config["arch"] is None:
-            del config["arch"]  # fields added after the first records: absent when unused, so old ids hold
-        return {"config": config, "variant_params": get_variant(self.variant).params(), "schema": RECORD_SCHEMA}
+        for key in ("arch", "scale", "preset", "budget"):
+            if config[key] is None:
+                del config[key]  # fields added after the first records: absent when unused, so old ids hold
+        return {"config": config, "variant_params": self.variant_obj().params(), "schema": RECORD_SCHEMA}
+
+    def variant_obj(self) -> Variant:
+        """The variant with its hyperparameters, as the preset (if any) sets them."""
+        if self.preset is None:
+            return get_variant(self.variant)
+        from ganbench.presets import preset_variant
+
+        return preset_variant(self.preset, self.variant)
 
     @property
     def run_id(self) -> str:
@@ -84,14 +96,14 @@ class RunConfig:
         not depend on it (an unconditional variant on a mixture), the number of modes."""
         d = asdict(self.resolved())
         d.pop("seed")
-        if self.is_mixture and not get_variant(self.variant).conditional:
+        if self.is_mixture and not self.variant_obj().conditional:
             d.pop("modes")
         return tuple(sorted(d.items()))
 
     def dims(self) -> Dims:
         if self.is_mixture:
             return Dims(data_dim=2, latent_dim=self.latent_dim, hidden=self.hidden, depth=self.depth,
-                        n_classes=self.modes, out_tanh=(self.layout == "blobs"))
+                        n_classes=self.modes, out_tanh=(self.layout == "blobs"), arch=self.arch or "mlp")
         d = DATASETS[self.layout]
         return Dims(data_dim=d.data_dim, latent_dim=self.latent_dim, hidden=self.hidden, depth=self.depth,
                     n_classes=self.modes, out_tanh=True, arch=self.arch or d.arch, image=d.image)
@@ -110,9 +122,15 @@ def dataset_config(variant: str, dataset: str, seed: int, iters: int | None = No
 
 def validate(cfg: RunConfig) -> None:
     """ValueError with what is wrong and what is allowed, before anything runs."""
-    get_variant(cfg.variant)
+    cfg.variant_obj()
     if cfg.is_mixture:
         check_layout(cfg.layout, cfg.modes)
+        if cfg.arch is not None:
+            from ganbench.archs import get_arch
+
+            get_arch(cfg.arch)
+        if cfg.scale is not None and not (math.isfinite(cfg.scale) and 0 < cfg.scale <= MAX_STD):
+            raise ValueError(f"scale must be a positive number up to {MAX_STD:g}, got {cfg.scale}")
     else:
         from ganbench.archs import get_arch
 
@@ -278,11 +296,12 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     cfgs = [c.resolved() for c in configs]
     first = cfgs[0]
     assert all(c.ensemble_key() == first.ensemble_key() for c in cfgs), "jobs of one ensemble differ"
-    variant = get_variant(first.variant)
+    variant = first.variant_obj()
     dims = first.dims()
     seeds = [c.seed for c in cfgs]
     if first.is_mixture:
-        mixtures = [make_mixture(c.layout, c.modes, seed=c.seed, n_train=c.n_train, std=c.std) for c in cfgs]
+        mixtures = [make_mixture(c.layout, c.modes, seed=c.seed, n_train=c.n_train, std=c.std, scale=c.scale)
+                    for c in cfgs]
         data = [(m.points, m.labels) for m in mixtures]
     else:
         data = [image_jobs.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
@@ -322,7 +341,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             if not diverged:
                 rec["metrics"] = image_jobs.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
                                                      evaluator, evaluator_info)
-                if dims.image is not None:
+                if dims.image is not None and cfg.preset is None:  # presets' reports draw no t-SNE
                     artifacts["tsne"] = image_jobs.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
             if class_grid is not None:
                 artifacts["class_grid"] = image_jobs.sample_images(class_grid[k], cfg.layout)
@@ -383,20 +402,24 @@ def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,
 
 def _cost(group: Sequence[RunConfig]) -> float:
     """Rough relative cost, to start the longest ensembles first."""
-    v = get_variant(group[0].variant)
+    v = group[0].variant_obj()
     return group[0].iters * (v.n_critic * 3 + 1) * v.pack * len(group)
 
 
 MAX_ENSEMBLE = 20  # members per ensemble: beyond ~20 the batched step gets no cheaper per member
+MAX_ENSEMBLE_DATA = 3 * 2 ** 30  # bytes of training data per ensemble (128,000 stacked digits: 1.2 GB a seed)
 
 
 def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE) -> list[list[RunConfig]]:
-    """Group jobs by ensemble key into ensembles of at most ``max_size`` members, longest first."""
+    """Group jobs by ensemble key into ensembles of at most ``max_size`` members (fewer where their
+    training data would pass MAX_ENSEMBLE_DATA), longest first."""
     keyed = sorted(configs, key=lambda c: (repr(c.ensemble_key()), c.modes, c.seed))
     groups = []
     for _, g in groupby(keyed, key=lambda c: c.ensemble_key()):
         g = list(g)
-        groups += [g[i:i + max_size] for i in range(0, len(g), max_size)]
+        per_member = g[0].n_train * g[0].dims().data_dim * 4  # float32
+        size = max(1, min(max_size, MAX_ENSEMBLE_DATA // per_member))
+        groups += [g[i:i + size] for i in range(0, len(g), size)]
     return sorted(groups, key=_cost, reverse=True)
 
 
@@ -571,7 +594,7 @@ def sample_run(out: Path, run_id: str, n: int, path: Path, label: int | None = N
     rec = json.loads(rec_path.read_text())
     fields = {k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__}
     cfg = RunConfig(**fields)
-    variant, dims = get_variant(cfg.variant), cfg.dims()
+    variant, dims = cfg.variant_obj(), cfg.dims()
     if label is not None and not variant.conditional:
         raise ValueError(f"--class needs a conditional model; {cfg.variant} is not one")
     if label is not None and not 0 <= label < cfg.modes:

@@ -81,7 +81,7 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
     G.to(device), D.to(device)
     # Fused Adam: one kernel per step instead of a dozen per parameter (~9% of a WGAN-GP step on the CPU).
     opt_g = torch.optim.Adam(G.parameters(), **variant.adam, fused=True)
-    opt_d = torch.optim.Adam(D.parameters(), **variant.adam, fused=True)
+    opt_d = torch.optim.Adam(D.parameters(), **(variant.adam_d or variant.adam), fused=True)
     gens = member_generators(seeds, STREAM_TRAIN, device)
     draws = _Draws(torch.as_tensor(np.stack(points), device=device),
                    torch.as_tensor(np.stack(labels), device=device), gens, dims.latent_dim, dims.n_classes)

@@ -32,6 +32,10 @@ class Dims:
         return [self.hidden] * self.depth
 
 
+def _adam(cfg: dict) -> dict:
+    return {"lr": cfg["lr"], "betas": list(cfg["betas"])}
+
+
 class Variant:
     """Base class. Subclasses set ``name`` and override the loss methods (and ``build`` if needed)."""
 
@@ -40,11 +44,25 @@ class Variant:
     n_critic: ClassVar[int] = 1           # discriminator steps per generator step
     pack: ClassVar[int] = 1               # samples drawn per discriminator input (PacGAN's m)
     adam: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
+    adam_d: ClassVar[dict | None] = None  # the discriminator's Adam when it differs from the generator's
 
     def params(self) -> dict:
         """Every hyperparameter that changes training: part of a run's identity (its record hash)."""
-        return {"name": self.name, "conditional": self.conditional, "n_critic": self.n_critic,
-                "pack": self.pack, "adam": {"lr": self.adam["lr"], "betas": list(self.adam["betas"])}}
+        out = {"name": self.name, "conditional": self.conditional, "n_critic": self.n_critic,
+               "pack": self.pack, "adam": _adam(self.adam)}
+        if self.adam_d is not None:  # absent unless set, so that the ids of earlier records hold
+            out["adam_d"] = _adam(self.adam_d)
+        return out
+
+    def with_overrides(self, **overrides) -> "Variant":
+        """A copy with some hyperparameters replaced (a published protocol's optimiser, say); each
+        name must be one this variant has."""
+        unknown = [k for k in overrides if not hasattr(self, k)]
+        if unknown:
+            raise ValueError(f"{self.name} has no hyperparameter {', '.join(unknown)}")
+        copy = type(self)()
+        copy.__dict__.update(overrides)
+        return copy
 
     # --- networks -------------------------------------------------------------------------------
     def build(self, gens: Sequence[torch.Generator], dims: Dims) -> tuple[nn.Module, nn.Module]:

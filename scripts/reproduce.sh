@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run every published-protocol preset at one budget and rebuild results/REPRODUCTION.md:
+#   scripts/reproduce.sh            # quick: the reduced budgets that fit a 2-core CPU
+#   scripts/reproduce.sh paper      # the published iterations and seeds (days on a CPU; use a GPU or Ray)
+# Extra arguments go to every `ganbench run` call, e.g. scripts/reproduce.sh quick --out /tmp/try
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup_venv.sh ""
+budget="${1:-quick}"
+shift || true
+for preset in veegan-2d wgan-gp-toy pacgan-2d tutorial stacked-mnist stacked-mnist-small-d; do
+    ganbench run --preset "$preset" --budget "$budget" "$@"
+done

@@ -1,0 +1,190 @@
+"""Presets: the published protocols' constants, their networks, the CLI around them and the
+reproduction report's arithmetic (ganbench.presets, ganbench.reproduction)."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ganbench.cli import main
+from ganbench.data import make_mixture
+from ganbench.nets import EnsembleBatchNorm, Maxout, member_generators
+from ganbench.presets import PRESETS, get_preset, standard_error
+from ganbench.reproduction import compare_cells
+from ganbench.runner import RunConfig, run_grid
+from ganbench.train import generate, train_ensemble
+from ganbench.variants import Dims
+
+
+def _by_setting(preset, budget="paper"):
+    jobs = get_preset(preset).jobs(budget)
+    return jobs, {(c.layout, c.modes, c.variant) for c in jobs}
+
+
+def test_pacgan_2d_is_the_published_protocol():
+    jobs, cells = _by_setting("pacgan-2d")
+    assert len(jobs) == 2 * 4 * 10  # ring and grid x GAN, PacGAN2/3/4 x 10 trials
+    assert cells == {(l, m, v) for l, m in (("ring", 8), ("grid", 25)) for v in ("vanilla", "pacgan2", "pacgan3", "pacgan4")}
+    for c in jobs:
+        assert (c.iters, c.batch_size, c.n_train, c.n_eval, c.latent_dim, c.arch) == (400_000, 100, 100_000, 2_500, 2, "pacgan-mlp")
+        assert c.std == {"ring": 0.01, "grid": 0.05}[c.layout]
+        p = c.variant_obj().params()
+        assert p["adam"] == {"lr": 1e-4, "betas": [0.8, 0.999]} and p["pack"] == (1 if c.variant == "vanilla" else int(c.variant[-1]))
+    ring = make_mixture("ring", 8, 0, n_train=10, std=0.01)
+    np.testing.assert_allclose(np.linalg.norm(ring.centers, axis=1), 1.0)
+
+
+def test_pacgan_networks_have_the_published_shapes():
+    dims = Dims(latent_dim=2, arch="pacgan-mlp")
+    G, D = get_preset("pacgan-2d").variant("pacgan3").build(member_generators([0, 1], 0), dims)
+    bns = [m for m in G.modules() if isinstance(m, EnsembleBatchNorm)]
+    assert len(bns) == 4 and all(b.weight.shape == (2, 1, 400) for b in bns)
+    linears = [m.weight.shape for m in D.modules() if hasattr(m, "weight")]
+    assert linears == [(2, 6, 1000), (2, 200, 1000), (2, 200, 1000), (2, 200, 1)]  # 3 maxout x 200 x 5, packed 3 x 2-d
+    assert sum(isinstance(m, Maxout) for m in D.modules()) == 3
+    w = D.net[0].weight
+    assert abs(w.std().item() - 0.02) < 0.002 and D.net[0].bias.abs().max() == 0  # N(0, 0.02), zero biases
+
+
+def test_the_other_presets_carry_their_protocols():
+    toy, _ = _by_setting("wgan-gp-toy")
+    assert {(c.batch_size, c.hidden, c.depth, c.iters) for c in toy} == {(256, 512, 3, 100_000)}
+    p = toy[0].variant_obj().params()
+    assert p["gp_lambda"] == 0.1 and p["n_critic"] == 5 and p["adam"] == {"lr": 1e-4, "betas": [0.5, 0.9]}
+    eight = next(c for c in toy if c.modes == 8)
+    mix = make_mixture(eight.layout, 8, 0, n_train=10, std=eight.std, scale=eight.scale)
+    np.testing.assert_allclose(np.linalg.norm(mix.centers, axis=1), 2 / 1.414)
+    assert mix.std == pytest.approx(0.02 / 1.414)
+
+    small, cells = _by_setting("stacked-mnist-small-d")
+    assert {(c.arch, c.variant) for c in small} == {("dcgan-small-d", v) for v in ("vanilla", "pacgan2", "pacgan3", "pacgan4")} \
+        | {("dcgan-half-d", v) for v in ("vanilla", "pacgan2", "pacgan3")}
+    p = small[0].variant_obj().params()
+    assert p["adam"] == {"lr": 1e-4, "betas": [0.5, 0.99]} and p["adam_d"] == {"lr": 2e-4, "betas": [0.5, 0.99]}
+    assert {(c.latent_dim, c.batch_size, c.iters, c.n_train) for c in small} == {(256, 128, 500_000, 128_000)}
+
+    sm, _ = _by_setting("stacked-mnist")
+    assert {(c.n_eval, c.n_train, c.arch) for c in sm} == {(26_000, 128_000, "dcgan")}
+
+    tut = get_preset("tutorial").jobs("paper")
+    assert {(c.layout, c.modes) for c in tut} == {("blobs", 4), ("blobs", 8)} | {("ring", m) for m in (4, 8, 16, 32)}
+    # 500 epochs x 79 batches; WGAN-GP's generator steps on every 5th batch
+    assert {(c.variant, c.iters) for c in tut} == {("vanilla", 39_500), ("wgan-gp", 7_900), ("cond-wgan-gp", 7_900)}
+
+
+def test_every_preset_plans_valid_distinct_runs_and_says_its_budget():
+    for preset in PRESETS.values():
+        for budget in ("quick", "paper"):
+            jobs = preset.jobs(budget)
+            assert len({c.run_id for c in jobs}) == len(jobs)
+            assert {c.budget for c in jobs} == {budget} and {c.preset for c in jobs} == {preset.name}
+        assert all(q.iters <= p.iters for q, p in zip(preset.jobs("quick"), preset.jobs("paper")))
+    assert {c.budget for c in get_preset("pacgan-2d").jobs("quick", iters=7)} == {"custom"}
+
+
+def test_a_plain_run_keeps_its_id_from_before_presets():
+    # made by the code before RunConfig had arch / scale / preset / budget fields (results/runs)
+    cfg = RunConfig(variant="vanilla", layout="ring", modes=8, seed=0)
+    assert "preset" not in cfg.identity()["config"] and "adam_d" not in cfg.identity()["variant_params"]
+    assert cfg.run_id == "5c1b91a9904eefca"
+
+
+def test_ensemble_batchnorm_is_torch_batchnorm_per_member():
+    torch.manual_seed(0)
+    x = torch.randn(3, 16, 5) * 4 + 2
+    ours = EnsembleBatchNorm(3, 5, momentum=0.05)
+    refs = [nn.BatchNorm1d(5, momentum=0.05) for _ in range(3)]
+    for _ in range(2):
+        y = ours(x)
+        for k, ref in enumerate(refs):
+            torch.testing.assert_close(y[k], ref(x[k]))
+    for k, ref in enumerate(refs):
+        torch.testing.assert_close(ours.running_var[k, 0], ref.running_var)
+        ref.eval()
+    ours.eval()
+    for k, ref in enumerate(refs):
+        torch.testing.assert_close(ours(x)[k], ref(x[k]))
+
+
+def test_maxout_takes_the_largest_piece_of_each_unit():
+    x = torch.tensor([[[1., 5., 2., -1., -3., -2.]]])
+    assert Maxout(3)(x).tolist() == [[[5., -1.]]]
+
+
+def _train(variant, seeds, iters, points, labels, lr=None):
+    dims = Dims(latent_dim=2, arch="pacgan-mlp")
+    v = get_preset("pacgan-2d").variant(variant)
+    if lr:
+        v = v.with_overrides(adam={"lr": lr, "betas": (0.8, 0.999)})
+    return v, dims, train_ensemble(v, [points] * len(seeds), [labels] * len(seeds), seeds, dims, iters=iters, batch_size=50)
+
+
+def test_pacgan_networks_learn_an_easy_case_deterministically_and_alike_in_an_ensemble():
+    rng = np.random.default_rng(0)
+    points = (np.array([3.0, 3.0]) + 0.2 * rng.standard_normal((1000, 2))).astype(np.float32)
+    labels = np.zeros(1000, dtype=np.int64)
+    v, dims, before = _train("pacgan2", [0], 0, points, labels)
+    _, _, after = _train("pacgan2", [0], 150, points, labels, lr=1e-3)
+    gap = lambda t: np.linalg.norm(generate(t.G, [0], 500, dims, False)[0][0].mean(0) - points.mean(0))
+    assert gap(after) < 0.35 * gap(before)
+    _, _, a = _train("pacgan2", [1, 4], 4, points, labels)
+    _, _, b = _train("pacgan2", [4], 4, points, labels)
+    _, _, c = _train("pacgan2", [4], 4, points, labels)
+    assert np.array_equal(generate(b.G, [4], 50, dims, False)[0], generate(c.G, [4], 50, dims, False)[0])
+    for pa, pb in zip(a.G.state_dict().values(), b.G.state_dict().values()):
+        torch.testing.assert_close(pa[1:2], pb, rtol=1e-5, atol=1e-6)
+
+
+def _record(variant, layout, modes, seed, metrics):
+    return {"config": {"variant": variant, "layout": layout, "modes": modes, "std": 0.01 if modes == 8 else 0.05,
+                       "arch": "pacgan-mlp", "batch_size": 100, "n_train": 100_000, "n_eval": 2_500,
+                       "latent_dim": 2, "seed": seed, "preset": "pacgan-2d", "budget": "quick"},
+            "status": "ok", "metrics": metrics}
+
+
+def test_the_reproduction_table_compares_within_two_standard_errors():
+    recs = [_record("vanilla", "ring", 8, s, {"modes": m, "hq_fraction": h, "reverse_kl": kl})
+            for s, (m, h, kl) in enumerate([(6, 0.99, 0.5), (7, 0.97, None)])]
+    cells = compare_cells(get_preset("pacgan-2d"), recs).set_index(["row", "column"])
+    modes = cells.loc[("GAN", "ring modes (/8)")]
+    assert (modes.ours_mean, modes.ours_se, modes.runs) == (6.5, 0.5, 2)
+    # 6.5 +- 0.5 against 6.3 +- 0.5: 0.2 apart, within 2 x sqrt(0.5^2 + 0.5^2)
+    assert modes.within_2se and modes.difference == pytest.approx(0.2)
+    hq = cells.loc[("GAN", "ring HQ %")]
+    assert hq.ours_mean == pytest.approx(98.0) and hq.ours_se == pytest.approx(1.0)
+    kl = cells.loc[("GAN", "ring rev-KL")]  # one run had no HQ sample: left out, and counted
+    assert kl.ours_mean == 0.5 and kl.runs_without_value == 1 and math.isnan(kl.ours_se)
+    assert kl.within_2se and kl.se_units == pytest.approx(0.05 / 0.09)  # one run: the paper's SE alone
+    assert cells.loc[("ALI", "ring modes (/8)")].runs == 0
+    assert math.isnan(cells.loc[("GAN", "grid modes (/25)")].ours_mean)
+    assert standard_error([1.0, 2.0, 3.0]) == pytest.approx(1 / math.sqrt(3))
+
+
+def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["run", "--preset", "veegan-2d", "--iters", "3", "--seeds", "2", "--jobs", "1",
+                 "--no-progress", "--out", str(out)]) == 0
+    recs = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    assert len(recs) == 4 and {r["config"]["budget"] for r in recs} == {"custom"}
+    assert {r["config"]["preset"] for r in recs} == {"veegan-2d"}
+    assert recs[0]["variant_params"]["adam"]["lr"] == 1e-3
+    text = (out / "REPRODUCTION.md").read_text()
+    assert "## `veegan-2d`" in text and "Budget **custom**" in text and "| GAN | published | 1.0 | 99.3 |" in text
+    assert "ours: `vanilla`" in text and "Not run yet: `ganbench run --preset pacgan-2d" in text
+    assert (out / "tables" / "reproduction_veegan-2d_custom.csv").is_file()
+    assert "No run records" in (out / "REPORT.md").read_text()  # preset runs stay out of the grid's report
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--preset", "pacgan-2d", "--modes", "4"], "fixes the grid itself; drop --modes"),
+    (["--preset", "tutorial", "--variants", "vanilla", "--dataset", "iris"], "drop --variants, --dataset"),
+    (["--budget", "paper"], "--budget needs --preset"),
+    (["--preset", "pacgan-2d", "--budget", "huge"], "invalid choice: 'huge'"),
+    (["--preset", "nope"], "invalid choice: 'nope'"),
+])
+def test_bad_preset_options_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    assert main(["run", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
