@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.archs import ARCHS, get_arch
+from ganbench.archs import IMAGE_ARCHS, get_arch
 from ganbench.train import generate, train_ensemble
 from ganbench.variants import DEFAULT_VARIANTS, Dims, get_variant
 
-IMAGE_ARCHS = [a for a in ARCHS if a != "mlp"]
 
 
 def image_data(channels, n=48, seed=0):
