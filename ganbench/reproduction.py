@@ -124,8 +124,36 @@ def _budget_line(preset: Preset, budget: str, records: list[dict]) -> str:
     seeds = len({r["config"]["seed"] for r in records})
     by_variant = ", ".join(f"`{v}` {n:,} ({100 * n / paper.iters_for(v):.3g}% of the paper's {paper.iters_for(v):,})"
                            for v, n in iters)
-    return (f"Budget **{budget}**: generator iterations {by_variant}; {seeds} seed(s) "
-            f"(the paper: {paper.seeds}).")
+    line = f"Budget **{budget}**: generator iterations {by_variant}; {seeds} seed(s) (the paper: {paper.seeds})."
+    cost = _cost(preset, records)
+    if cost:
+        line += (f" Training took {cost[0] / 60:.1f} CPU-minutes ({cost[2]}); the paper's budget would take about "
+                 f"{_hours(cost[1])} CPU-hours at the same speed.")
+    return line
+
+
+def _hours(seconds: float) -> str:
+    h = seconds / 3600
+    return f"{h:.1f}" if h < 10 else f"{h:,.0f}"
+
+
+def _cost(preset: Preset, records: list[dict]) -> tuple[float, float, str] | None:
+    """(training seconds spent, the paper budget's estimated seconds, on what device), from the records'
+    timings: seconds per member-iteration of each (setting, variant), times the paper's iterations and seeds."""
+    per, spent, devices = {}, 0.0, set()
+    for r in records:
+        t = r.get("timings") or {}
+        if not t.get("train_s") or not t.get("ensemble_size"):
+            continue
+        spent += t["train_s"] / t["ensemble_size"]
+        devices.add(t.get("device", "?"))
+        key = (preset.setting_of(r["config"]), r["config"]["variant"])
+        per.setdefault(key, []).append(t["train_s"] / t["ensemble_size"] / r["config"]["iters"])
+    if not per:
+        return None
+    paper = preset.budgets["paper"]
+    estimate = sum(sum(v) / len(v) * paper.iters_for(variant) * paper.seeds for (_, variant), v in per.items())
+    return spent, estimate, ", ".join(sorted(devices)) + " with one torch thread per worker"
 
 
 def _section(preset: Preset, records: list[dict], tables: Path) -> tuple[list[str], list[dict]]:
