@@ -70,8 +70,9 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_subsets: int,
-             evaluator=None, evaluator_info: dict | None = None) -> dict:
-    """The metrics of one run: ``fake`` and ``real`` are flat samples in [-1, 1]."""
+             evaluator=None, evaluator_info: dict | None = None, distribution: bool = True) -> dict:
+    """The metrics of one run: ``fake`` and ``real`` are flat samples in [-1, 1]. ``distribution``
+    False: classes only, without FID / KID / PRDC / C2ST (the presets' published tables need none)."""
     from ganbench.metrics import class_entropy, classifier_score, compare
     from ganbench.metrics.suite import compare_matched, matched_subset
 
@@ -95,9 +96,10 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     out["classifier_score"] = classifier_score(probs)  # of the first channel: a 10-class score
     # Classes are counted on all samples (26,000 on Stacked MNIST, as published); the distribution
     # metrics use at most MAX_COMPARED of them: PRDC and C2ST grow with n^2.
-    m = min(len(fake), MAX_COMPARED)
-    extract = mnist_cnn_features(evaluator)
-    out.update(compare(extract(real_img[:m]), extract(fake_img[:m]), seed=seed, kid_subsets=kid_subsets))
+    if distribution:
+        m = min(len(fake), MAX_COMPARED)
+        extract = mnist_cnn_features(evaluator)
+        out.update(compare(extract(real_img[:m]), extract(fake_img[:m]), seed=seed, kid_subsets=kid_subsets))
     if evaluator_info:
         out["evaluator_test_accuracy"] = evaluator_info.get("test_accuracy")
     return out

@@ -340,7 +340,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
         else:
             if not diverged:
                 rec["metrics"] = image_jobs.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
-                                                     evaluator, evaluator_info)
+                                                     evaluator, evaluator_info, distribution=cfg.preset is None)
                 if dims.image is not None and cfg.preset is None:  # presets' reports draw no t-SNE
                     artifacts["tsne"] = image_jobs.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
             if class_grid is not None:
@@ -348,7 +348,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             if first.layout == "iris":
                 rec["samples"] = np.round(x[:N_SCATTER], 4).tolist()
             evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn",
-                          "compared_samples": min(cfg.n_eval, image_jobs.MAX_COMPARED)}
+                          "compared_samples": min(cfg.n_eval, image_jobs.MAX_COMPARED) if cfg.preset is None else 0}
         rec["evaluation"] = {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, len(data[k][0])),
                              "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, **evaluation}
         rec["timings"] = {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
