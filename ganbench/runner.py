@@ -393,7 +393,7 @@ def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,
     files = {".pt": dump(lambda f: torch.save(
         {"config": cfg.identity()["config"], "seed": cfg.seed,
          "G": member_state(trained.G, k), "D": member_state(trained.D, k)}, f))}
-    if not cfg.is_mixture:
+    if not cfg.is_mixture and cfg.preset is None:  # the figures' inputs: REPRODUCTION.md draws none
         images = sample_images(x, cfg.layout)
         if images is not None:
             files[".samples.npz"] = dump(lambda f: np.savez_compressed(f, images=images, **artifacts))
