@@ -122,8 +122,11 @@ def _budget_line(preset: Preset, budget: str, records: list[dict]) -> str:
     paper: Budget = preset.budgets["paper"]
     iters = sorted({(r["config"]["variant"], r["config"]["iters"]) for r in records})
     seeds = len({r["config"]["seed"] for r in records})
-    by_variant = ", ".join(f"`{v}` {n:,} ({100 * n / paper.iters_for(v):.3g}% of the paper's {paper.iters_for(v):,})"
-                           for v, n in iters)
+    groups: dict[tuple[int, int], list[str]] = {}  # (ours, the paper's) -> variants
+    for v, n in iters:
+        groups.setdefault((n, paper.iters_for(v)), []).append(f"`{v}`")
+    by_variant = "; ".join(f"{', '.join(vs)} {n:,} ({100 * n / p:.3g}% of the paper's {p:,})"
+                           for (n, p), vs in groups.items())
     line = f"Budget **{budget}**: generator iterations {by_variant}; {seeds} seed(s) (the paper: {paper.seeds})."
     cost = _cost(preset, records)
     if cost:
