@@ -23,12 +23,24 @@ def has_preset_runs(out: Path) -> bool:
     return any("preset" in r["config"] for r in load_records(out))
 
 
-def _fmt(mean: float | None, se: float | None, decimals: int) -> str:
+def _places(value: float, decimals: int) -> int:
+    """The decimals that show a published value as printed in its paper: at least the column's."""
+    d = decimals
+    while d < 4 and round(value, d) != value:
+        d += 1
+    return d
+
+
+def _fmt(mean: float | None, se: float | None, decimals: int, published: bool = False) -> str:
+    """``mean ± se`` at the column's decimals; a published value keeps the digits its paper gives
+    (78.9 ± 6.46, not 78.9 ± 6.5), so that a reader can check it against the paper."""
     if mean is None or not math.isfinite(mean):
         return "-"
+    dm = _places(mean, decimals) if published else decimals
     if se is None or not math.isfinite(se):
-        return f"{mean:.{decimals}f}"
-    return f"{mean:.{decimals}f} ± {se:.{decimals}f}"
+        return f"{mean:.{dm}f}"
+    ds = _places(se, decimals) if published else decimals
+    return f"{mean:.{dm}f} ± {se:.{ds}f}"
 
 
 def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
@@ -73,7 +85,7 @@ def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in preset.rows:
         c = cells[cells["row"] == row.label].set_index("column")
-        pub = [_fmt(c.at[t, "published_mean"], c.at[t, "published_se"], int(c.at[t, "decimals"])) for t in titles]
+        pub = [_fmt(c.at[t, "published_mean"], c.at[t, "published_se"], int(c.at[t, "decimals"]), True) for t in titles]
         lines.append(f"| {row.label} | published | " + " | ".join(pub) + " |")
         if row.variant is None:
             lines.append(f"| | ours | " + " | ".join(["not in ganbench"] + [""] * (len(titles) - 1)) + " |")
@@ -99,7 +111,7 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
                    f"differs by {x['difference']:+.{d}f} ({x['se_units']:.1f} SE)" if math.isfinite(x["se_units"])
                    else f"differs by {x['difference']:+.{d}f}")
         parts.append(f"{x['column']} {_fmt(x['ours_mean'], x['ours_se'], d)} against "
-                     f"{_fmt(x['published_mean'], x['published_se'], d)}: {verdict}")
+                     f"{_fmt(x['published_mean'], x['published_se'], d, True)}: {verdict}")
     if not compared.empty:
         n_agree = int(compared["within_2se"].sum())
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): agrees in {n_agree} of {len(compared)} "

@@ -69,3 +69,9 @@ def test_kmeans_coverage_counts_a_mode_covered_by_a_single_nearby_sample():
     assert kmeans_coverage(CENTERS, real, 8) == 1.0
     assert kmeans_coverage(CENTERS[:2] + 0.05, real, 8) == pytest.approx(2 / 8)
     assert kmeans_coverage(np.full((10, 2), 3.0), real, 8) == 0.0
+
+
+def test_kmeans_coverage_needs_a_sample_strictly_within_the_radius_as_the_tutorials():
+    real = np.repeat(np.array([[0.0, 0.0], [4.0, 0.0]]), 50, axis=0)  # k-means centres exactly (0,0), (4,0)
+    assert kmeans_coverage(np.array([[0.5, 0.0]]), real, 2, radius=0.5) == 0.0
+    assert kmeans_coverage(np.array([[0.49, 0.0]]), real, 2, radius=0.5) == 0.5

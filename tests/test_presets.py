@@ -70,8 +70,10 @@ def test_the_other_presets_carry_their_protocols():
 
     tut = get_preset("tutorial").jobs("paper")
     assert {(c.layout, c.modes) for c in tut} == {("blobs", 4), ("blobs", 8)} | {("ring", m) for m in (4, 8, 16, 32)}
-    # 500 epochs x 79 batches; WGAN-GP's generator steps on every 5th batch
-    assert {(c.variant, c.iters) for c in tut} == {("vanilla", 39_500), ("wgan-gp", 7_900), ("cond-wgan-gp", 7_900)}
+    # 500 epochs x 79 batches; the WGAN-GP generators step at batches 0, 5, ..., 75 (16 an epoch), and
+    # the tutorial judges coverage on 10,000 samples
+    assert {c.n_eval for c in tut} == {10_000}
+    assert {(c.variant, c.iters) for c in tut} == {("vanilla", 39_500), ("wgan-gp", 8_000), ("cond-wgan-gp", 8_000)}
 
 
 def test_every_preset_plans_valid_distinct_runs_and_says_its_budget():
@@ -173,6 +175,8 @@ def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     text = (out / "REPRODUCTION.md").read_text()
     assert "## `veegan-2d`" in text and "Budget **custom**" in text and "| GAN | published | 1.0 | 99.3 |" in text
     assert "ours: `vanilla`" in text and "Not run yet: `ganbench run --preset pacgan-2d" in text
+    # published values keep the paper's digits: ALI's ring HQ is 0.13 in a one-decimal column
+    assert "| ALI | published | 2.8 | 0.13 | 15.8 | 1.6 |" in text
     assert (out / "tables" / "reproduction_veegan-2d_custom.csv").is_file()
     assert "No run records" in (out / "REPORT.md").read_text()  # preset runs stay out of the grid's report
 

@@ -69,4 +69,4 @@ def kmeans_coverage(samples, real, n_modes: int, radius: float = 0.1, seed: int 
     n_modes = check_int(n_modes, "n_modes", 1, len(r), "the number of real points")
     centres = KMeans(n_clusters=n_modes, random_state=seed, n_init="auto").fit(r).cluster_centers_
     d2 = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
-    return float((d2.min(0) <= radius ** 2).mean())
+    return float((d2.min(0) < radius ** 2).mean())  # strictly within, as the tutorial's
