@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ganbench.nets import EnsembleBatchNorm, EnsembleLinear, LabelConcat, Maxout, Plain, mlp
+from ganbench.nets import EnsembleBatchNorm, EnsembleLinear, LabelConcat, Maxout, MemberwiseTanh, Plain, mlp
 
 
 class PerMember(nn.Module):
@@ -91,7 +91,7 @@ class MLPArch:
 
     def generator(self, gens, dims, n_cond: int) -> nn.Module:
         net = mlp(gens, [dims.latent_dim + n_cond, *(self._g or dims.hidden_sizes()), dims.data_dim],
-                  nn.Tanh() if dims.out_tanh else None)
+                  MemberwiseTanh() if dims.out_tanh else None)
         return LabelConcat(gens, n_cond, net) if n_cond else Plain(net)
 
     def discriminator(self, gens, dims, pack: int, n_cond: int, feature_layer=None) -> nn.Module:

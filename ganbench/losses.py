@@ -7,6 +7,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ganbench.nets import memberwise
+
 
 def _per_member_mean(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(1).mean(1)
@@ -14,12 +16,12 @@ def _per_member_mean(x: torch.Tensor) -> torch.Tensor:
 
 def ns_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """Discriminator BCE on logits: -log sigmoid(D(x)) - log(1 - sigmoid(D(G(z)))) (Goodfellow 2014)."""
-    return _per_member_mean(F.softplus(-d_real)) + _per_member_mean(F.softplus(d_fake))
+    return _per_member_mean(memberwise(F.softplus, -d_real)) + _per_member_mean(memberwise(F.softplus, d_fake))
 
 
 def ns_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss -log sigmoid(D(G(z))) (Goodfellow 2014, section 3)."""
-    return _per_member_mean(F.softplus(-d_fake))
+    return _per_member_mean(memberwise(F.softplus, -d_fake))
 
 
 def wgan_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:

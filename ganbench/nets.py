@@ -6,14 +6,62 @@ training K seeds costs one set of batched matrix products instead of K small one
 simply K = 1. Member k draws its initial weights from its own ``torch.Generator`` in the same order a
 lone model would, so member k of an ensemble starts exactly where the same seed trained alone starts;
 since the loss is a sum over members and Adam is element-wise, it also moves the same way.
+
+Bitwise, not only nearly: a member's numbers must not depend on the ensemble's size or on who else is
+in it (a record depends only on its config). Two things in ATen's CPU kernels break that and are
+handled here. (1) Element-wise kernels run in vector chunks (2 x 16 floats on AVX-512, 2 x 8 on AVX2)
+and finish a tensor's last partial chunk with scalar code that rounds transcendental functions
+(exp, tanh, softplus) differently; where a member's values sit relative to that tail depends on K.
+``memberwise`` pads each member's block to a multiple of ``_BLOCK`` floats so no member has a tail.
+(2) Several threads split a tensor at points that depend on its total size: training therefore runs
+with one intra-op thread (``one_thread``); the executors spread ensembles over processes instead.
+Matrix products, reductions over a member's own axis, and +, -, *, / are exact per element and
+need nothing (tests/test_training.py checks the whole property for every variant).
 """
 from __future__ import annotations
 
 import math
-from typing import Sequence
+import contextlib
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
+
+_BLOCK = 64  # floats: a multiple of every CPU kernel's vector chunk (32 on AVX-512, 16 on AVX2)
+
+
+def memberwise(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``fn(x)`` for an element-wise ``fn`` and x [K, ...], computed so that member k's values are
+    bitwise the same whatever K is: each member's block is padded to a multiple of ``_BLOCK`` floats,
+    so every element goes through the kernel's vector path (see the module docstring). Differentiable."""
+    if x.device.type != "cpu":
+        return fn(x)  # GPU kernels have no scalar tail that rounds differently
+    flat = x.reshape(x.shape[0], -1)
+    n = flat.shape[1]
+    if n % _BLOCK:
+        flat = nn.functional.pad(flat, (0, _BLOCK - n % _BLOCK))
+    return fn(flat)[:, :n].reshape(x.shape)
+
+
+@contextlib.contextmanager
+def one_thread(device: torch.device | str = "cpu") -> Iterator[None]:
+    """One torch intra-op thread within the block, on the CPU (see the module docstring)."""
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class MemberwiseTanh(nn.Module):
+    """``nn.Tanh`` over [K, B, F], bitwise independent of K (``memberwise``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return memberwise(torch.tanh, x)
 
 
 def _uniform(gens: Sequence[torch.Generator], shape: tuple[int, ...], bound: float) -> torch.Tensor:
@@ -102,7 +150,7 @@ class MinibatchDiscrimination(nn.Module):
         m = torch.bmm(f, self.T).view(k, b, self.n_kernels, self.kernel_dim)
         m = m.permute(0, 2, 1, 3).reshape(k * self.n_kernels, b, self.kernel_dim)
         l1 = torch.cdist(m, m, p=1)                           # [K * n_kernels, B, B]
-        o = torch.exp(-l1).sum(2) - 1.0                       # drop the j = i term, exp(0) = 1
+        o = memberwise(torch.exp, -l1.view(k, -1)).view_as(l1).sum(2) - 1.0  # drop the j = i term, exp(0) = 1
         return torch.cat([f, o.view(k, self.n_kernels, b).transpose(1, 2)], dim=-1)
 
 
@@ -131,8 +179,11 @@ class EnsembleBatchNorm(nn.Module):
             var, mean = torch.var_mean(x, dim=1, keepdim=True, correction=0)
             with torch.no_grad():
                 n = x.shape[1]
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * n / max(n - 1, 1), self.momentum)
+                # (1 - m) old + m new, as separate products: lerp_ and add_(alpha=) fuse a multiply-add
+                # in their vector path only, which would make the result depend on K.
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(mean * m)
+                self.running_var.mul_(1 - m).add_(var * (n / max(n - 1, 1)) * m)
         else:
             mean, var = self.running_mean, self.running_var
         return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias

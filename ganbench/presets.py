@@ -276,8 +276,9 @@ TUTORIAL = Preset(
     differences=("The tutorial's layout has 9 centres, so its 16 and 32-mode claims are tested on rings "
                  "(radius 1, std 0.01), and 4 and 8 modes on both. On rings the generator's output is linear "
                  "(ring points reach radius 1.03, past tanh's range); on blobs it ends in tanh, as the tutorial's.",
-                 "The tutorial's conditional WGAN-GP gives fake samples the real batch's labels; ours draws them "
-                 "uniformly. Its vanilla generator step reuses the discriminator step's noise; ours draws anew.",
+                 "The tutorial's conditional WGAN-GP generator step draws new noise for the labels of the batch "
+                 "its critic just saw; ours does the same with the last of its 5 critic batches. Its vanilla "
+                 "generator step reuses the discriminator step's noise; ours draws anew.",
                  "The tutorial draws its blobs once (make_blobs random_state 42); ours are drawn with each "
                  "run's seed, so seeds vary the data as well as the training.",
                  "The tutorial runs once; the seed count (5) is ours."),

@@ -15,6 +15,7 @@ import pandas as pd
 from ganbench.data import DEFAULT_STD
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
 from ganbench.runner import load_records, write_text_atomic
+from ganbench.train import RUNAWAY_LOSS
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
 MODE_METRICS = [
@@ -345,9 +346,11 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
             lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "###")
         n_div = int(s.diverged.sum())
         if n_div:
-            lines += [f"{n_div} run(s) diverged (a NaN or inf loss) and are left out of the means: "
+            lines += [f"{n_div} run(s) diverged (a NaN or inf loss, or a runaway one: an averaged loss past "
+                      f"{RUNAWAY_LOSS:g} x sqrt(data dims / 2)) and are left out of the means: "
                       + ", ".join(f"{r['config']['variant']} {r['config']['modes']} modes seed "
                                   f"{r['config']['seed']} at step {r['diverged_step']}"
+                                  f" ({r.get('divergence') or 'non-finite loss'})"
                                   for r in recs if r["status"] == "diverged") + ".", ""]
         fig_modes_vs_n(s, figures / f"modes_vs_n_{tag}.png")
         fig_samples(recs, figures / f"samples_{tag}.png")

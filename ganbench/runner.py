@@ -324,6 +324,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
         diverged = trained.diverged_step[k] is not None or not np.isfinite(x).all()
         rec = {"schema": RECORD_SCHEMA, "id": cfg.run_id, **cfg.identity(),
                "status": "diverged" if diverged else "ok", "diverged_step": trained.diverged_step[k],
+               "divergence": trained.diverged_reason[k] or ("non-finite samples" if diverged else None),
                "metrics": None,
                "losses": {"step": trained.loss_steps, "d": [row[k] for row in trained.d_losses],
                           "g": [row[k] for row in trained.g_losses]}}

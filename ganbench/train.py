@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganbench.nets import member_generators
+from ganbench.nets import member_generators, one_thread
 from ganbench.variants import Dims, Variant
 
 # Random streams of one seed (see member_generators). STREAM_GRID draws the class-by-row figure.
@@ -31,8 +31,21 @@ class TrainedEnsemble:
     loss_steps: list[int] = field(default_factory=list)
     d_losses: list[list[float]] = field(default_factory=list)   # [log point][member]
     g_losses: list[list[float]] = field(default_factory=list)
-    diverged_step: list[int | None] = field(default_factory=list)  # first step with a non-finite loss
+    diverged_step: list[int | None] = field(default_factory=list)  # see train_ensemble
+    diverged_reason: list[str | None] = field(default_factory=list)
     train_seconds: float = 0.0
+
+
+# A loss is runaway, and its run diverged, once the average of a logged interval passes this in
+# magnitude (times sqrt(data_dim / 2) beyond 2-D, so 1,980 on MNIST). Non-saturating GAN losses are
+# softplus of logits, O(1) to O(10) while training works; a WGAN critic's loss is bounded by its
+# Lipschitz constant (1, by the penalty) times the data's diameter, a few units on the mixtures. The
+# broken conditional scheme of issue 14 sat at -385 .. -6,223.
+RUNAWAY_LOSS = 100.0
+
+
+def runaway_threshold(data_dim: int) -> float:
+    return RUNAWAY_LOSS * max(1.0, (data_dim / 2) ** 0.5)
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -71,32 +84,51 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
 
     One iteration is one generator update, preceded by ``variant.n_critic`` discriminator updates,
     each on a fresh batch (the WGAN-GP paper's counting). Losses are averaged over each
-    ``log_every`` iterations. A member whose loss becomes NaN or inf is marked diverged at that
-    iteration; the others are unaffected (members share no parameters and no gradients).
+    ``log_every`` iterations. A member diverges at the first iteration whose loss is NaN or inf, or at
+    the first log point whose averaged D or G loss passes ``runaway_threshold`` in magnitude (a
+    runaway loss); ``diverged_reason`` says which. The others are unaffected (members share no
+    parameters and no gradients).
+    On the CPU it runs on one torch thread, so that a member's result is bitwise independent of the
+    ensemble it trains in (``ganbench.nets``).
     """
     device = pick_device(device)
+    with one_thread(device):
+        return _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device)
+
+
+def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device) -> TrainedEnsemble:
     seeds = [int(s) for s in seeds]
     k = len(seeds)
     G, D = variant.build(member_generators(seeds, STREAM_INIT), dims)
     G.to(device), D.to(device)
-    # Fused Adam: one kernel per step instead of a dozen per parameter (~9% of a WGAN-GP step on the CPU).
-    opt_g = torch.optim.Adam(G.parameters(), **variant.adam, fused=True)
-    opt_d = torch.optim.Adam(D.parameters(), **(variant.adam_d or variant.adam), fused=True)
+    # foreach Adam, not fused: the CPU's fused kernel finishes each tensor's last partial vector chunk
+    # with scalar code that rounds differently, so a member's update would depend on the ensemble's
+    # size (measured: a [K, 1, 2] bias differs after ~200 steps between K = 1 and K = 20).
+    opt_g = torch.optim.Adam(G.parameters(), **variant.adam, foreach=True)
+    opt_d = torch.optim.Adam(D.parameters(), **(variant.adam_d or variant.adam), foreach=True)
     gens = member_generators(seeds, STREAM_TRAIN, device)
     draws = _Draws(torch.as_tensor(np.stack(points), device=device),
                    torch.as_tensor(np.stack(labels), device=device), gens, dims.latent_dim, dims.n_classes)
     n = batch_size * variant.pack
+    if variant.conditional and variant.fake_labels not in ("real", "uniform"):
+        raise ValueError(f"fake_labels must be 'real' or 'uniform', not {variant.fake_labels!r}")
+    same_labels = variant.conditional and variant.fake_labels == "real"
+    uniform_labels = variant.conditional and not same_labels
 
     out = TrainedEnsemble(G=G, D=D, seeds=seeds)
     first_bad = torch.full((k,), -1, dtype=torch.long, device=device)
     d_sum = torch.zeros(k, device=device)
     g_sum = torch.zeros(k, device=device)
+    runaway: list[int | None] = [None] * k
+    limit = runaway_threshold(dims.data_dim)
     t0 = time.perf_counter()
     for step in range(iters):
         D.requires_grad_(True)
         for _ in range(variant.n_critic):
             real, real_labels = draws.real(n)
-            z, fake_labels = draws.noise(n, variant.conditional)
+            z, fake_labels = draws.noise(n, uniform_labels)
+            if same_labels:
+                fake_labels = real_labels
             with torch.no_grad():
                 fake = G(z, fake_labels)
             d_loss = variant.d_loss(D, real, fake, real_labels, fake_labels, gens)
@@ -104,7 +136,9 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
             d_loss.sum().backward()
             opt_d.step()
         D.requires_grad_(False)  # the generator step needs gradients through D, not for it
-        z, fake_labels = draws.noise(n, variant.conditional)
+        z, fake_labels = draws.noise(n, uniform_labels)
+        if same_labels:
+            fake_labels = real_labels  # the last critic batch's
         g_loss = variant.g_loss(D, G(z, fake_labels), fake_labels)
         opt_g.zero_grad(set_to_none=True)
         g_loss.sum().backward()
@@ -122,9 +156,20 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
             out.d_losses.append((d_sum / count).tolist())
             out.g_losses.append((g_sum / count).tolist())
             d_sum.zero_(), g_sum.zero_()
+            for m, (d, g) in enumerate(zip(out.d_losses[-1], out.g_losses[-1])):
+                if runaway[m] is None and max(abs(d), abs(g)) > limit:  # NaN compares False: caught below
+                    runaway[m] = step + 1
     D.requires_grad_(True)
     out.train_seconds = time.perf_counter() - t0
-    out.diverged_step = [None if s < 0 else int(s) for s in first_bad.tolist()]
+    out.diverged_step, out.diverged_reason = [], []
+    for bad_at, runaway_at in zip(first_bad.tolist(), runaway):
+        if bad_at >= 0 and (runaway_at is None or bad_at < runaway_at):
+            out.diverged_step.append(int(bad_at)), out.diverged_reason.append("non-finite loss")
+        elif runaway_at is not None:
+            out.diverged_step.append(runaway_at)
+            out.diverged_reason.append(f"runaway loss (|averaged loss| > {limit:g})")
+        else:
+            out.diverged_step.append(None), out.diverged_reason.append(None)
     return out
 
 
@@ -145,6 +190,7 @@ def generate(G: nn.Module, seeds: Sequence[int], n: int, dims: Dims, conditional
     z, y = draws.noise(n, conditional)
     if conditional and labels is not None:
         y = torch.as_tensor(np.broadcast_to(labels, (len(seeds), n)).copy(), device=device)
-    x = G(z, y)
+    with one_thread(device):
+        x = G(z, y)
     G.train(was_training)
     return x.cpu().numpy(), (None if y is None else y.cpu().numpy())

@@ -49,9 +49,22 @@ def test_same_config_and_seed_give_identical_metrics(tmp_path):
     cfgs = tiny_grid(variants=("vanilla",), modes=(4,), seeds=2)
     a = runner.run_ensemble(cfgs)
     b = runner.run_ensemble(cfgs)
-    alone = runner.run_ensemble(cfgs[1:])
     assert [r["metrics"] for r in a] == [r["metrics"] for r in b]
-    assert a[1]["metrics"]["modes"] == alone[0]["metrics"]["modes"]
+
+
+def test_a_record_depends_only_on_its_config_not_on_its_ensemble():
+    """One seed alone, in an ensemble of 3 and in one of 20 (modes pooled, as the planner does for
+    unconditional variants): the same record, bit for bit, but for its timings."""
+    def strip(rec):
+        return {k: v for k, v in rec.items() if k not in ("timings", "created")}
+
+    for variant in ("vanilla", "cond-wgan-gp"):
+        cfgs = [RunConfig(variant=variant, layout="ring", modes=4 if variant != "vanilla" else 4 + 4 * (s % 2),
+                          seed=s, **{**TINY, "iters": 40}) for s in range(20)]
+        alone = runner.run_ensemble([cfgs[7]])
+        for group in (cfgs[6:9], cfgs) if variant == "vanilla" else (cfgs[6:9],):
+            rec = runner.run_ensemble(group)[group.index(cfgs[7])]
+            assert strip(rec) == strip(alone[0]), f"{variant}: seed 7 in an ensemble of {len(group)}"
 
 
 def test_the_run_id_hashes_the_full_config():

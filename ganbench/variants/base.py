@@ -40,7 +40,11 @@ class Variant:
     """Base class. Subclasses set ``name`` and override the loss methods (and ``build`` if needed)."""
 
     name: ClassVar[str]
-    conditional: ClassVar[bool] = False   # G and D see labels; fake labels are drawn uniformly
+    conditional: ClassVar[bool] = False   # G and D see labels
+    # A conditional variant's fake labels: "real" (the real batch's labels, for the critic's fakes and,
+    # in the generator step, the last critic batch's: the tutorial's scheme, which keeps a fake and
+    # the real sample it is interpolated with in one class) or "uniform" (drawn over the classes).
+    fake_labels: ClassVar[str] = "uniform"
     n_critic: ClassVar[int] = 1           # discriminator steps per generator step
     pack: ClassVar[int] = 1               # samples drawn per discriminator input (PacGAN's m)
     adam: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
@@ -52,6 +56,8 @@ class Variant:
                "pack": self.pack, "adam": _adam(self.adam)}
         if self.adam_d is not None:  # absent unless set, so that the ids of earlier records hold
             out["adam_d"] = _adam(self.adam_d)
+        if self.conditional:
+            out["fake_labels"] = self.fake_labels
         return out
 
     def with_overrides(self, **overrides) -> "Variant":
