@@ -11,7 +11,6 @@ reduced one that fits a 2-core CPU in minutes. Records carry the budget's name i
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from ganbench.variants import Variant, get_variant
@@ -299,12 +298,3 @@ def get_preset(name: str) -> Preset:
 
 def preset_variant(preset: str, variant: str) -> Variant:
     return get_preset(preset).variant(variant)
-
-
-def standard_error(values) -> float:
-    """Sample standard deviation / sqrt(n) (NaN for fewer than 2 values)."""
-    n = len(values)
-    if n < 2:
-        return math.nan
-    mean = sum(values) / n
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)

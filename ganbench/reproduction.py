@@ -1,9 +1,10 @@
 """REPRODUCTION.md: each preset's published table with our numbers beside it (``ganbench.presets``).
 
 For every preset and budget that has runs: a table in the paper's columns, one line with the
-published values and one with ours (mean +- standard error over seeds) per row of the paper, and a
-sentence per row on agreement. A cell agrees when |ours - published| <= 2 x sqrt(SE_ours^2 + SE_pub^2)
-(SE_pub 0 where the paper gives none). The same numbers go to ``tables/reproduction_<preset>_<budget>.csv``.
+published values and one with ours (mean and 95 % t-interval over seeds, with n) per row of the
+paper, and a sentence per row with a verdict per cell: agrees (the 95 % interval of the difference
+lies within the equivalence margin), differs (it excludes 0) or undecided (with the seeds that would
+decide it); see ``ganbench.stats``. The same numbers go to ``tables/reproduction_<preset>_<budget>.csv``.
 """
 from __future__ import annotations
 
@@ -12,11 +13,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.presets import PRESETS, Budget, Preset, standard_error
+from ganbench.presets import PRESETS, Budget, Preset
 from ganbench.runner import load_records, write_text_atomic
+from ganbench.stats import interval, verdict
 
 BUDGET_ORDER = ("paper", "quick", "custom")
-RULE = "|ours - published| <= 2 x sqrt(SE_ours^2 + SE_published^2)"
+# The equivalence margin of a cell: 10 % of the published value, but at least this (display units).
+MIN_MARGIN = {"modes": 1.0, "hq_fraction": 5.0, "kmeans_coverage": 5.0, "reverse_kl": 0.05, "kl_to_uniform": 0.05}
+RULE = ("the 95 % interval of ours - published (Student t over our seeds, combined with the published SE; "
+        "a claim without one counts as one run as spread as ours) is **agrees** when it lies within "
+        "+-margin (10 % of the published value, at least 1 mode, 5 points of a percentage or 0.05 nats), "
+        "**differs** when it excludes 0, else **undecided**, with the seeds that would decide it")
+
+
+def margin_for(metric: str, published: float) -> float:
+    return max(0.1 * abs(published), MIN_MARGIN.get(metric, 0.0))
 
 
 def has_preset_runs(out: Path) -> bool:
@@ -44,17 +55,28 @@ def _fmt(mean: float | None, se: float | None, decimals: int, published: bool = 
 
 
 def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
-    """Our runs of one cell: values (metric x factor) of the runs that have it, and how many runs have none."""
+    """Our runs of one cell: values (metric x factor) of the runs that have it, how many have none,
+    and the metric's step (one mode) for ``ganbench.stats``. A finished run with no high-quality
+    sample has no reverse KL (p_HQ is undefined): it counts as ln K, the value of total collapse."""
     recs = [r for r in records if r["config"]["variant"] == variant
             and preset.setting_of(r["config"]) == column.setting]
-    values = [r["metrics"][column.metric] * column.factor for r in recs
-              if r.get("metrics") and r["metrics"].get(column.metric) is not None]
-    return {"runs": len(recs), "values": values, "missing": len(recs) - len(values),
-            "diverged": sum(r["status"] == "diverged" for r in recs)}
+    values, no_hq = [], 0
+    for r in recs:
+        m = r.get("metrics") or {}
+        if m.get(column.metric) is not None:
+            values.append(m[column.metric] * column.factor)
+        elif column.metric == "reverse_kl" and r["status"] == "ok" and m:
+            values.append(math.log(m.get("n_modes") or r["config"]["modes"]) * column.factor)
+            no_hq += 1
+    modes = max((r["config"]["modes"] for r in recs), default=0)
+    step = {"modes": 1.0, "kmeans_coverage": column.factor / modes if modes else 0.0}.get(column.metric, 0.0)
+    return {"runs": len(recs), "values": values, "missing": len(recs) - len(values), "no_hq": no_hq,
+            "diverged": sum(r["status"] == "diverged" for r in recs), "step": step}
 
 
 def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
-    """One row per (paper row, column): published and our mean and SE, the difference and agreement."""
+    """One row per (paper row, column): published value and SE, our mean, 95 % interval and n, the
+    difference and the verdict (``ganbench.stats.verdict``)."""
     rows = []
     for row in preset.rows:
         for col in preset.columns:
@@ -62,21 +84,36 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
             setting = next(s for s in preset.settings if s.name == col.setting)
             ours = (_ours(records, preset, row.variant, col)
                     if row.variant is not None and row.variant in setting.variants else None)
-            mean = sum(ours["values"]) / len(ours["values"]) if ours and ours["values"] else None
-            se = standard_error(ours["values"]) if ours and ours["values"] else None
-            diff = within = z = None
-            if pub is not None and mean is not None:
-                diff = mean - pub[0]
-                combined = math.sqrt((se if se is not None and math.isfinite(se) else 0.0) ** 2 + (pub[1] or 0.0) ** 2)
-                within = abs(diff) <= 2 * combined
-                z = abs(diff) / combined if combined > 0 else (0.0 if diff == 0 else math.inf)
+            iv = interval(ours["values"] if ours else [], step=ours["step"] if ours else 0.0)
+            v = None
+            if pub is not None and iv.n:
+                v = verdict(ours["values"], pub[0], pub[1], margin_for(col.metric, pub[0]), step=ours["step"])
             rows.append({"row": row.label, "variant": row.variant, "column": col.title, "decimals": col.decimals,
                          "published_mean": None if pub is None else pub[0], "published_se": None if pub is None else pub[1],
-                         "ours_mean": mean, "ours_se": se, "runs": ours["runs"] if ours else 0,
+                         "n": iv.n, "ours_mean": iv.mean if iv.n else None,
+                         "ours_lo": iv.lo if iv.n > 1 else None, "ours_hi": iv.hi if iv.n > 1 else None,
+                         "runs": ours["runs"] if ours else 0,
                          "runs_without_value": ours["missing"] if ours else 0,
+                         "runs_without_hq_sample": ours["no_hq"] if ours else 0,
                          "diverged": ours["diverged"] if ours else 0,
-                         "difference": diff, "se_units": z, "within_2se": within})
+                         "difference": None if v is None else v.difference,
+                         "difference_lo": None if v is None or not math.isfinite(v.lo) else v.lo,
+                         "difference_hi": None if v is None or not math.isfinite(v.hi) else v.hi,
+                         "margin": None if v is None else v.margin,
+                         "verdict": None if v is None else v.label,
+                         "seeds_needed": None if v is None else v.seeds_needed,
+                         "verdict_text": None if v is None else v.text(col.decimals)})
     return pd.DataFrame(rows)
+
+
+def _ours_text(c, t) -> str:
+    d = int(c.at[t, "decimals"])
+    n = int(c.at[t, "n"])
+    if not n:
+        return "-"
+    if n < 2:
+        return f"{c.at[t, 'ours_mean']:.{d}f} (n = 1)"
+    return f"{c.at[t, 'ours_mean']:.{d}f} [{c.at[t, 'ours_lo']:.{d}f}, {c.at[t, 'ours_hi']:.{d}f}] (n = {n})"
 
 
 def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
@@ -90,7 +127,7 @@ def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
         if row.variant is None:
             lines.append(f"| | ours | " + " | ".join(["not in ganbench"] + [""] * (len(titles) - 1)) + " |")
             continue
-        ours = [_fmt(c.at[t, "ours_mean"], c.at[t, "ours_se"], int(c.at[t, "decimals"])) for t in titles]
+        ours = [_ours_text(c, t) for t in titles]
         lines.append(f"| | ours: `{row.variant}` | " + " | ".join(ours) + " |")
     return lines
 
@@ -107,26 +144,26 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     parts = []
     for _, x in compared.iterrows():
         d = int(x["decimals"])
-        verdict = ("agrees" if x["within_2se"] else
-                   f"differs by {x['difference']:+.{d}f} ({x['se_units']:.1f} SE)" if math.isfinite(x["se_units"])
-                   else f"differs by {x['difference']:+.{d}f}")
-        parts.append(f"{x['column']} {_fmt(x['ours_mean'], x['ours_se'], d)} against "
-                     f"{_fmt(x['published_mean'], x['published_se'], d, True)}: {verdict}")
+        parts.append(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])} against "
+                     f"{_fmt(x['published_mean'], x['published_se'], d, True)}: {x['verdict_text']} "
+                     f"(difference {x['difference']:+.{d}f}, margin ±{x['margin']:.{d}g})")
     if not compared.empty:
-        n_agree = int(compared["within_2se"].sum())
-        text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): agrees in {n_agree} of {len(compared)} "
-                f"published cells. " + "; ".join(parts) + ".")
-        if n_agree < len(compared) and budget_note:
+        counts = compared["verdict"].value_counts()
+        tally = ", ".join(f"{int(counts.get(k, 0))} {k}" for k in ("agrees", "differs", "undecided"))
+        text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): of {len(compared)} published cells, "
+                f"{tally}. " + "; ".join(parts) + ".")
+        if int(counts.get("agrees", 0)) < len(compared) and budget_note:
             text += " " + budget_note
     else:
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): nothing published to compare with; "
-                "ours: " + "; ".join(f"{x['column']} {_fmt(x['ours_mean'], x['ours_se'], int(x['decimals']))}"
+                "ours: " + "; ".join(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])}"
                                      for _, x in have.iterrows()) + ".")
     gaps = int(c["runs_without_value"].sum())
     diverged = int(c["diverged"].sum())
-    if gaps or diverged:
-        text += (f" ({diverged} run-cell(s) diverged; {gaps} had no value for a column, e.g. reverse KL without a "
-                 "high-quality sample, and are left out of the mean.)")
+    no_hq = int(c["runs_without_hq_sample"].sum())
+    if gaps or diverged or no_hq:
+        text += (f" ({diverged} run-cell(s) diverged and {gaps} had no value for a column: left out of the "
+                 f"mean; {no_hq} run-cell(s) had no high-quality sample and count as reverse KL = ln K.)")
     return text
 
 
@@ -187,7 +224,7 @@ def _section(preset: Preset, records: list[dict], tables: Path) -> tuple[list[st
         write_text_atomic(csv, cells.drop(columns=["decimals"]).to_csv(index=False))
         seeds = len({r["config"]["seed"] for r in recs})
         lines += [f"### Budget: {budget}", "", _budget_line(preset, budget, recs), "",
-                  f"Published: {preset.published_note}. Ours: mean ± standard error over seeds "
+                  f"Published: {preset.published_note}. Ours: mean [95 % t-interval] (n = seeds with a value) "
                   f"(table as CSV: `tables/{csv.name}`).", ""]
         lines += _table(preset, cells, seeds) + [""]
         if failed:
@@ -200,9 +237,10 @@ def _section(preset: Preset, records: list[dict], tables: Path) -> tuple[list[st
             note = (f"At this budget (at most {100 * share:.2g}% of the paper's iterations) a difference says where "
                     "training stands early on, not that the protocol fails to reproduce.")
         lines += [_sentence(preset, row, cells, note) for row in preset.rows] + [""]
-        compared = cells[cells["within_2se"].notna()]
+        compared = cells[cells["verdict"].notna()]
         summary.append({"preset": preset.name, "budget": budget, "runs": len(recs),
-                        "cells compared": len(compared), "cells agreeing": int(compared["within_2se"].sum())})
+                        "cells compared": len(compared),
+                        **{k: int((compared["verdict"] == k).sum()) for k in ("agrees", "differs", "undecided")}})
     lines += ["What differs from the paper's setup, besides the budget:", ""]
     lines += [f"- {d}" for d in preset.differences] or ["- nothing we know of"]
     return lines + [""], summary
@@ -225,7 +263,7 @@ def build_reproduction(out: Path) -> Path:
              "seeds; **quick** is a reduced one that fits a 2-core CPU in minutes, so its numbers say where training "
              "stands early on, not what the protocol reaches. Every table says which budget produced it. Presets are "
              "never tuned to match a number: where our setup differs from the paper's, the section says how.", "",
-             f"A cell agrees when {RULE} (SE_published = 0 where the paper gives none).", ""]
+             f"Each cell's verdict: {RULE}.", ""]
     if summary:
         df = pd.DataFrame(summary)
         lines += [df.to_markdown(index=False), ""]

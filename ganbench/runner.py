@@ -30,7 +30,7 @@ import numpy as np
 from ganbench import __version__
 from ganbench.data import DEFAULT_STD, check_layout, make_mixture
 from ganbench.image_jobs import DATASETS
-from ganbench.metrics import kmeans_coverage, mode_stats
+from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
 from ganbench.metrics.suite import compare_matched
 from ganbench.variants import Dims, Variant, get_variant
 
@@ -280,6 +280,22 @@ def versions() -> dict:
             "numpy": np.__version__, "sklearn": sklearn.__version__}
 
 
+TRAJECTORY_METRICS = ("modes", "hq_fraction", "reverse_kl", "kmeans_coverage")
+
+
+def trajectory_steps(iters: int) -> list[int]:
+    """Where a run is evaluated during training: the 1-2-5 series (10, 20, 50, 100, ...) below its
+    budget, then the budget itself (the final evaluation)."""
+    return [s for e in range(1, 8) for s in (10 ** e, 2 * 10 ** e, 5 * 10 ** e) if s < iters] + [iters]
+
+
+def mixture_metrics(x: np.ndarray, mix, centres: np.ndarray) -> dict:
+    """The cheap mode metrics of one run's samples (``centres``: ``kmeans_centres`` of its data)."""
+    out = mode_stats(x, mix.centers, mix.std)
+    out["kmeans_coverage"] = coverage_of(x, centres)
+    return out
+
+
 def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None) -> list[dict]:
     """Train the jobs (same ensemble key, different seeds) together and return one record each."""
     return [rec for rec, _ in evaluate_ensemble(configs, device, data_dir, with_files=False)]
@@ -306,9 +322,23 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     else:
         data = [image_jobs.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
         evaluator, evaluator_info = (image_jobs.load_evaluator(data_dir) if first.layout != "iris" else (None, None))
+    trajectory: list[dict] = [{"step": [], **{m: [] for m in TRAJECTORY_METRICS}} for _ in cfgs]
+    on_eval, centres = None, None
+    if first.is_mixture:
+        centres = [kmeans_centres(m.points, c.modes) for m, c in zip(mixtures, cfgs)]
+
+        def on_eval(step, G):
+            # The same samples a run with a budget of `step` would be judged on (the EVAL stream).
+            xs, _ = generate(G, seeds, first.n_eval, dims, variant.conditional)
+            for k in range(len(cfgs)):
+                point = mixture_metrics(xs[k], mixtures[k], centres[k]) if np.isfinite(xs[k]).all() else {}
+                trajectory[k]["step"].append(step)
+                for m in TRAJECTORY_METRICS:
+                    trajectory[k][m].append(point.get(m))
     trained = train_ensemble(variant, [d[0] for d in data], [d[1] for d in data], seeds, dims,
                              iters=first.iters, batch_size=first.batch_size,
-                             log_every=max(1, first.iters // 50), device=pick_device(device))
+                             log_every=max(1, first.iters // 50), device=pick_device(device),
+                             eval_at=trajectory_steps(first.iters)[:-1], on_eval=on_eval)
     t0 = time.perf_counter()
     samples, _ = generate(trained.G, seeds, first.n_eval, dims, variant.conditional)
     class_grid = None
@@ -330,9 +360,13 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                           "g": [row[k] for row in trained.g_losses]}}
         if first.is_mixture:
             mix = mixtures[k]
+            final = mixture_metrics(x, mix, centres[k]) if not diverged else {}
+            trajectory[k]["step"].append(cfg.iters)
+            for m in TRAJECTORY_METRICS:
+                trajectory[k][m].append(final.get(m))
+            rec["trajectory"] = trajectory[k]
             if not diverged:
-                rec["metrics"] = mode_stats(x, mix.centers, mix.std)
-                rec["metrics"]["kmeans_coverage"] = kmeans_coverage(x, mix.points, cfg.modes)
+                rec["metrics"] = final
                 # the metrics layer on the raw 2-D points, against as many training points
                 rec["metrics"].update(compare_matched(mix.points, x, seed=cfg.seed, kid_subsets=KID_SUBSETS))
             rec.update({"samples": np.round(x[:N_SCATTER], 4).tolist(), "centers": mix.centers.tolist(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -79,7 +79,9 @@ class _Draws:
 
 def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Sequence[np.ndarray],
                    seeds: Sequence[int], dims: Dims, iters: int, batch_size: int = 128,
-                   log_every: int = 100, device: torch.device | str | None = None) -> TrainedEnsemble:
+                   log_every: int = 100, device: torch.device | str | None = None,
+                   eval_at: Sequence[int] = (), on_eval: Callable[[int, nn.Module], None] | None = None
+                   ) -> TrainedEnsemble:
     """Train ``len(seeds)`` models of ``variant``; member k trains on ``points[k]`` (labels[k]).
 
     One iteration is one generator update, preceded by ``variant.n_critic`` discriminator updates,
@@ -87,16 +89,20 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
     ``log_every`` iterations. A member diverges at the first iteration whose loss is NaN or inf, or at
     the first log point whose averaged D or G loss passes ``runaway_threshold`` in magnitude (a
     runaway loss); ``diverged_reason`` says which. The others are unaffected (members share no
-    parameters and no gradients).
+    parameters and no gradients). After each iteration count in ``eval_at``, ``on_eval(count, G)``
+    is called (to evaluate the generator mid-training); what it does with G (``generate``: eval mode,
+    its own random stream) must leave training as it was.
     On the CPU it runs on one torch thread, so that a member's result is bitwise independent of the
     ensemble it trains in (``ganbench.nets``).
     """
     device = pick_device(device)
     with one_thread(device):
-        return _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device)
+        return _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device,
+                      set(eval_at), on_eval)
 
 
-def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device) -> TrainedEnsemble:
+def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device, eval_at,
+           on_eval) -> TrainedEnsemble:
     seeds = [int(s) for s in seeds]
     k = len(seeds)
     G, D = variant.build(member_generators(seeds, STREAM_INIT), dims)
@@ -159,6 +165,8 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
             for m, (d, g) in enumerate(zip(out.d_losses[-1], out.g_losses[-1])):
                 if runaway[m] is None and max(abs(d), abs(g)) > limit:  # NaN compares False: caught below
                     runaway[m] = step + 1
+        if on_eval is not None and step + 1 in eval_at:
+            on_eval(step + 1, G)
     D.requires_grad_(True)
     out.train_seconds = time.perf_counter() - t0
     out.diverged_step, out.diverged_reason = [], []

@@ -117,7 +117,7 @@ def test_a_diverging_run_is_recorded_diverged_and_metrics_never_see_nan(tmp_path
         return check
 
     monkeypatch.setattr(train, "train_ensemble", poisoned)
-    for name in ("mode_stats", "kmeans_coverage", "compare_matched"):
+    for name in ("mode_stats", "coverage_of", "compare_matched"):
         monkeypatch.setattr(runner, name, finite_only(getattr(runner, name)))
     configs = [RunConfig(variant="vanilla", layout="ring", modes=4, seed=s, **TINY) for s in range(4)]
     counts = run_grid(configs, tmp_path, progress=False)
@@ -127,7 +127,7 @@ def test_a_diverging_run_is_recorded_diverged_and_metrics_never_see_nan(tmp_path
     for s in (1, 2, 3):
         assert recs[s]["status"] == "diverged" and recs[s]["metrics"] is None
     assert recs[3]["diverged_step"] == 1
-    assert seen.count("mode_stats") == 1  # only the healthy run was measured
+    assert seen.count("mode_stats") == 1  # only the healthy run was measured (TINY: no trajectory points)
     from ganbench.report import build_report
 
     assert "3 run(s) diverged" in build_report(tmp_path).read_text()

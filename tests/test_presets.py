@@ -4,6 +4,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -11,7 +12,7 @@ from torch import nn
 from ganbench.cli import main
 from ganbench.data import make_mixture
 from ganbench.nets import EnsembleBatchNorm, Maxout, member_generators
-from ganbench.presets import PRESETS, get_preset, standard_error
+from ganbench.presets import PRESETS, get_preset
 from ganbench.reproduction import compare_cells
 from ganbench.runner import RunConfig, run_grid
 from ganbench.train import generate, train_ensemble
@@ -148,22 +149,28 @@ def _record(variant, layout, modes, seed, metrics):
             "status": "ok", "metrics": metrics}
 
 
-def test_the_reproduction_table_compares_within_two_standard_errors():
-    recs = [_record("vanilla", "ring", 8, s, {"modes": m, "hq_fraction": h, "reverse_kl": kl})
+def test_the_reproduction_table_gives_intervals_and_verdicts():
+    recs = [_record("vanilla", "ring", 8, s, {"modes": m, "hq_fraction": h, "reverse_kl": kl, "n_modes": 8})
             for s, (m, h, kl) in enumerate([(6, 0.99, 0.5), (7, 0.97, None)])]
     cells = compare_cells(get_preset("pacgan-2d"), recs).set_index(["row", "column"])
+    t1 = 12.706204736
     modes = cells.loc[("GAN", "ring modes (/8)")]
-    assert (modes.ours_mean, modes.ours_se, modes.runs) == (6.5, 0.5, 2)
-    # 6.5 +- 0.5 against 6.3 +- 0.5: 0.2 apart, within 2 x sqrt(0.5^2 + 0.5^2)
-    assert modes.within_2se and modes.difference == pytest.approx(0.2)
+    assert (modes.ours_mean, modes.n, modes.runs) == (6.5, 2, 2)
+    assert modes.ours_hi - modes.ours_mean == pytest.approx(t1 * 0.5)  # t(1) x sd 0.707 / sqrt(2)
+    # 6.5 against 6.3 +- 0.5, margin 1 mode: +0.2 +- t(1) sqrt(0.5 / 2 + 0.25) straddles 0 and the
+    # margin; the published SE alone (1.96 x 0.5 = 0.98 > 1 - 0.2) keeps it undecided for ever
+    assert modes.verdict == "undecided" and modes.margin == 1.0 and pd.isna(modes.seeds_needed)
+    assert modes.difference_hi == pytest.approx(0.2 + t1 * math.sqrt(0.5))
     hq = cells.loc[("GAN", "ring HQ %")]
-    assert hq.ours_mean == pytest.approx(98.0) and hq.ours_se == pytest.approx(1.0)
-    kl = cells.loc[("GAN", "ring rev-KL")]  # one run had no HQ sample: left out, and counted
-    assert kl.ours_mean == 0.5 and kl.runs_without_value == 1 and math.isnan(kl.ours_se)
-    assert kl.within_2se and kl.se_units == pytest.approx(0.05 / 0.09)  # one run: the paper's SE alone
+    # 98 +- sd 1.41 against 98.2 +- 0.2, margin 9.82 points: three seeds would agree
+    # (t(2) sqrt(2 / 3 + 0.04) = 3.62 <= 9.62)
+    assert hq.ours_mean == pytest.approx(98.0) and hq.verdict == "undecided" and hq.seeds_needed == 3
+    kl = cells.loc[("GAN", "ring rev-KL")]  # one run had no HQ sample: it counts as ln 8
+    assert kl.ours_mean == pytest.approx((0.5 + math.log(8)) / 2) and kl.runs_without_hq_sample == 1
+    assert kl.runs_without_value == 0 and kl.n == 2
     assert cells.loc[("ALI", "ring modes (/8)")].runs == 0
-    assert math.isnan(cells.loc[("GAN", "grid modes (/25)")].ours_mean)
-    assert standard_error([1.0, 2.0, 3.0]) == pytest.approx(1 / math.sqrt(3))
+    grid = cells.loc[("GAN", "grid modes (/25)")]
+    assert grid.n == 0 and pd.isna(grid.ours_mean) and pd.isna(grid.verdict)
 
 
 def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):

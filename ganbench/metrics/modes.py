@@ -55,18 +55,32 @@ def mode_stats(samples, centers, std, threshold: float = 3.0) -> dict:
     }
 
 
+def kmeans_centres(real, n_modes: int, seed: int = 42) -> np.ndarray:
+    """The centres ``kmeans_coverage`` judges against: KMeans(n_modes, random_state=seed) on the real data."""
+    from sklearn.cluster import KMeans
+
+    r = as_features(real, "real")
+    n_modes = check_int(n_modes, "n_modes", 1, len(r), "the number of real points")
+    return KMeans(n_clusters=n_modes, random_state=seed, n_init="auto").fit(r).cluster_centers_
+
+
+def coverage_of(samples, centres, radius: float = 0.1) -> float:
+    """The fraction of ``centres`` with at least one sample strictly within ``radius`` of it."""
+    x = as_features(samples, "samples")
+    c = as_features(centres, "centres")
+    if x.shape[1] != c.shape[1]:
+        raise ValueError(f"samples have {x.shape[1]} columns but the real data has {c.shape[1]}")
+    d2 = ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+    return float((d2.min(0) < radius ** 2).mean())  # strictly within, as the tutorial's
+
+
 def kmeans_coverage(samples, real, n_modes: int, radius: float = 0.1, seed: int = 42) -> float:
     """The tutorial's mode coverage: fit KMeans(n_modes, random_state=seed) to the real data; a mode
     counts as covered if ANY sample lies within Euclidean distance ``radius`` of its centre.
     Returns the covered fraction in [0, 1]. (One stray sample covers a mode, so this is far more
     lenient than ``mode_stats``'s 3-std rule.)"""
-    from sklearn.cluster import KMeans
-
     x = as_features(samples, "samples")
     r = as_features(real, "real")
     if x.shape[1] != r.shape[1]:
         raise ValueError(f"samples have {x.shape[1]} columns but real has {r.shape[1]}")
-    n_modes = check_int(n_modes, "n_modes", 1, len(r), "the number of real points")
-    centres = KMeans(n_clusters=n_modes, random_state=seed, n_init="auto").fit(r).cluster_centers_
-    d2 = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
-    return float((d2.min(0) < radius ** 2).mean())  # strictly within, as the tutorial's
+    return coverage_of(x, kmeans_centres(r, n_modes, seed), radius)

@@ -1,0 +1,78 @@
+"""ganbench.stats: intervals, verdicts, Holm, on hand-computed cases and against scipy / statsmodels-
+free references."""
+import math
+
+import pytest
+from scipy import stats as sps
+
+from ganbench.stats import holm, interval, verdict, welch_p
+
+
+def test_the_interval_is_students_t_and_states_n():
+    iv = interval([1.0, 2.0, 3.0, 4.0, None, float("nan")])
+    assert iv.n == 4 and iv.mean == 2.5
+    sd = math.sqrt(5 / 3)
+    assert iv.sd == pytest.approx(sd)
+    assert iv.half_width == pytest.approx(sps.t.ppf(0.975, 3) * sd / 2)  # 3.182 x 1.291 / 2
+    lo, hi = sps.t.interval(0.95, 3, loc=2.5, scale=sd / 2)
+    assert (iv.lo, iv.hi) == (pytest.approx(lo), pytest.approx(hi))
+    assert iv.text(1) == f"2.5 [{lo:.1f}, {hi:.1f}] (n = 4)"
+    assert interval([7.0]).text(0) == "7 (n = 1)" and interval([]).text(0) == "-"
+
+
+def test_all_seeds_alike_still_leave_the_rule_of_three():
+    """A tie is no proof: 10 seeds all at 100 % of 4 modes (step 25 points) keep a half-width of 3 x 25 / 10."""
+    iv = interval([100.0] * 10, step=25.0)
+    assert iv.sd == 0 and iv.half_width == pytest.approx(7.5)
+
+
+def test_verdicts_agree_differ_or_say_how_many_seeds_would_decide():
+    # Ours 50, 52, 48, 50 (sd 1.633, n 4) against 50 +- 1 with margin 5: the difference's interval
+    # is 0 +- t(3) sqrt(1.633^2 / 4 + 1) = +-4.12, inside +-5: agrees.
+    v = verdict([50, 52, 48, 50], 50, 1.0, margin=5)
+    hw = sps.t.ppf(0.975, 3) * math.sqrt((8 / 3) / 4 + 1)
+    assert v.label == "agrees" and (v.lo, v.hi) == (pytest.approx(-hw), pytest.approx(hw))
+    # against 60: the interval -10 +- 4.12 excludes 0: differs
+    assert verdict([50, 52, 48, 50], 60, 1.0, margin=5).label == "differs"
+    # against 53 with margin 5: -3 +- 4.12 straddles 0 and passes -5: undecided; it would differ
+    # once t(n-1) sqrt(2.667 / n + 1) < 3, first at n = 7 (2.88; n = 6 gives 3.09)
+    v = verdict([50, 52, 48, 50], 53, 1.0, margin=5)
+    assert v.label == "undecided" and v.seeds_needed == 7
+    assert sps.t.ppf(0.975, 6) * math.sqrt(8 / 3 / 7 + 1) < 3 < sps.t.ppf(0.975, 5) * math.sqrt(8 / 3 / 6 + 1)
+    # a published SE of 3 against margin 1: the published value alone is too uncertain to ever agree,
+    # and at 51 against 50 the difference stays within the interval: no number of seeds decides
+    assert verdict([50, 52, 48, 50], 51, 3.0, margin=1).seeds_needed is None
+    # against 52.5 +- 0.1: -2.5 +- 2.62 passes 0 but not -5; at n = 5 the half-width is 2.05, so
+    # the interval [-4.55, -0.45] is inside +-5 (agrees wins over differs)
+    v = verdict([50, 52, 48, 50], 52.5, 0.1, margin=5)
+    assert v.label == "undecided" and v.seeds_needed == 5
+    assert sps.t.ppf(0.975, 4) * math.sqrt(8 / 3 / 5 + 0.01) <= 2.5 < sps.t.ppf(0.975, 3) * math.sqrt(8 / 3 / 4 + 0.01)
+    assert "5 seeds would decide it" in v.text(0)
+
+
+def test_an_unknown_published_se_is_not_zero_and_a_tie_is_not_agreement():
+    # one-number claim 75 against ours 75, 80, 70 (sd 5): the claim counts as one run with SE 5
+    v = verdict([75, 80, 70], 75, None, margin=10)
+    hw = sps.t.ppf(0.975, 2) * math.sqrt(25 / 3 + 25)
+    assert v.hi == pytest.approx(hw) and v.label == "undecided"  # 24.8 > 10
+    # 2 seeds both at the claim, step 25: the old rule (|d| <= 2 SE = 0) said "agrees"
+    v = verdict([100, 100], 100, None, margin=10, step=25)
+    assert v.label == "undecided" and v.hi == pytest.approx(sps.t.ppf(0.975, 1) * 25 * math.sqrt(3 / 2))
+    # 10 seeds all at 100 % against a one-run claim of 75 %: a run could still be a step (25 points)
+    # off with probability 3 / 10: t(9) x 25 x sqrt(0.3) = 31 > 25, undecided; at n = 15,
+    # t(14) x 25 x sqrt(0.2) = 24.0 < 25: differs
+    v = verdict([100.0] * 10, 75, None, margin=10, step=25)
+    assert v.label == "undecided" and v.seeds_needed == 15
+    assert verdict([100.0], 100, None, margin=10).label == "undecided"
+    with pytest.raises(ValueError, match="margin"):
+        verdict([1, 2], 1, None, margin=-1)
+
+
+def test_holm_matches_the_textbook_and_welch_matches_scipy():
+    # p = .01, .04, .03, .005 (m = 4): sorted .005 x4 = .02, .01 x3 = .03, .03 x2 = .06, .04 x1 = .06 (monotone)
+    assert holm([0.01, 0.04, 0.03, 0.005]) == [pytest.approx(x) for x in (0.03, 0.06, 0.06, 0.02)]
+    assert math.isnan(holm([0.5, float("nan"), 0.9])[1])
+    assert holm([0.5, 0.9]) == [1.0, 1.0]  # 0.5 x 2 = 1, then max(1, 0.9 x 1)
+    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0, 9.0, 1.0]
+    assert welch_p(a, b) == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    assert welch_p([1, 1], [1, 1]) == 1.0 and welch_p([1, 1], [2, 2]) == 0.0 and math.isnan(welch_p([1], [2, 3]))
