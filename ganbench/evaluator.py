@@ -152,6 +152,18 @@ def predict_digits(model: MNISTClassifier, images: np.ndarray, device="cpu") -> 
     return np.stack([predict_digits(model, images[:, c], device) for c in range(images.shape[1])], axis=1)
 
 
+def predict_with_confidence(model: MNISTClassifier, images: np.ndarray, device="cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(digit, softmax probability of that digit) of every channel of uint8 images (N, C, 28, 28):
+    two (N, C) arrays; the digits are ``predict_digits``'s."""
+    model.eval()
+    digits, confidence = [], []
+    for c in range(images.shape[1]):
+        probs = batched(lambda t: torch.softmax(model(t), dim=1), to_unit_range(images[:, c]), device=device)
+        digits.append(probs.argmax(1))
+        confidence.append(probs.max(1))
+    return np.stack(digits, axis=1), np.stack(confidence, axis=1)
+
+
 def stacked_labels(model: MNISTClassifier, images: np.ndarray, device="cpu") -> np.ndarray:
     """Stacked-MNIST class (0..999) of each (N, 3, 28, 28) image: the evaluator's digit per channel."""
     d = predict_digits(model, images, device)

@@ -19,6 +19,12 @@ from ganbench.images import iris_setosa, load_mnist, stacked_mnist, to_unit_rang
 
 
 MAX_COMPARED = 5_000  # samples per side for FID / KID / PRDC / C2ST on images
+# The sanity gate: a digit is "confident" when the evaluator gives its label at least this probability;
+# a run whose share of confident digits is below UNTRAINED_RATIO x the real images' share is untrained
+# (colour noise, blobs): its class counts are the evaluator's labels of noise, and the report says
+# "untrained" instead of a number.
+CONFIDENT = 0.9
+UNTRAINED_RATIO = 0.5
 N_TSNE = 500  # real and generated samples per side in the report's t-SNE
 
 
@@ -81,15 +87,17 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     real = matched_subset(real, len(fake), seed)
     import torch
 
-    from ganbench.evaluator import batched, predict_digits
+    from ganbench.evaluator import batched, predict_with_confidence
     from ganbench.features import mnist_cnn_features
 
     d = DATASETS[dataset]
     shape = (-1, *d.image)
     fake_img, real_img = fake.reshape(shape), real.reshape(shape)
-    digits = predict_digits(evaluator, _to_uint8(fake_img))  # (N, C): one digit per channel
+    digits, confidence = predict_with_confidence(evaluator, _to_uint8(fake_img))  # (N, C): per channel
     labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] if d.image[0] == 3 else digits[:, 0]
     out = class_entropy(labels, d.classes)
+    _, real_confidence = predict_with_confidence(evaluator, _to_uint8(real_img[:MAX_COMPARED]))
+    out.update(sanity_gate(confidence, real_confidence))
     out["modes"] = out["classes_seen"]
     out["class_histogram"] = np.bincount(labels, minlength=d.classes).tolist()
     probs = batched(lambda t: torch.softmax(evaluator(t), dim=1), fake_img[:, :1].astype(np.float32))
@@ -103,6 +111,15 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     if evaluator_info:
         out["evaluator_test_accuracy"] = evaluator_info.get("test_accuracy")
     return out
+
+
+def sanity_gate(fake_confidence: np.ndarray, real_confidence: np.ndarray) -> dict:
+    """The share of confident digits (evaluator probability >= CONFIDENT) among generated and real
+    images, and ``untrained``: generated below UNTRAINED_RATIO x real (see CONFIDENT above)."""
+    fake_share = float((np.asarray(fake_confidence) >= CONFIDENT).mean())
+    real_share = float((np.asarray(real_confidence) >= CONFIDENT).mean())
+    return {"confident_fraction": fake_share, "real_confident_fraction": real_share,
+            "untrained": bool(fake_share < UNTRAINED_RATIO * real_share)}
 
 
 def tsne_embedding(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, evaluator,

@@ -147,7 +147,12 @@ PACGAN_2D = Preset(
     differences=("The hidden generator layers have a bias before BatchNorm (PacGAN's have none); BatchNorm "
                  "cancels it, so the networks compute the same functions.",
                  "Training points are drawn once per seed (100,000), as in PacGAN; batches are drawn with "
-                 "replacement rather than in epochs."),
+                 "replacement rather than in epochs.",
+                 "PacGAN's code updates D and G simultaneously (one session run: G's step sees D before its "
+                 "update); ours steps D, then G against the updated D with fresh noise.",
+                 "Our generator runs twice per iteration in training mode (D's fakes, then G's step), so its "
+                 "BatchNorm running statistics (used at evaluation) are updated twice per iteration, each over "
+                 "100 x m samples for PacGANm; PacGAN's are updated once per step."),
     published_note="mean +- standard error over 10 trials",
 )
 
@@ -215,8 +220,13 @@ STACKED_MNIST = Preset(
           Row("PacDCGAN2", "pacgan2", _published(_sm_cols, (1000.0, 0.0), (0.06, .003))),
           Row("PacDCGAN3", "pacgan3", _published(_sm_cols, 1000, 0.06)),
           Row("PacDCGAN4", "pacgan4", _published(_sm_cols, 1000, 0.07))),
-    differences=("Our DCGAN has half the usual widths (G 64-32 channels from a 7x7 start, D 32-64, no BatchNorm "
-                 "in D); PacGAN's is DCGAN-tensorflow's with gf_dim = df_dim = 64.",
+    differences=("Our DCGAN has half the usual widths and fewer layers (G: linear to 7x7x64, two transposed "
+                 "convolutions 64-32-C; D: two strided convolutions 32-64, no BatchNorm in D); PacGAN's is "
+                 "DCGAN-tensorflow's (gf_dim = df_dim = 64, G from 4x4 through three deconvolutions, D four "
+                 "convolutions with BatchNorm).",
+                 "DCGAN initialises weights N(0, 0.02); ours keep PyTorch's default initialisation.",
+                 "Our generator's BatchNorm running statistics are updated twice per iteration (D's fakes and "
+                 "G's step).",
                  "PacGAN's code updates the generator twice per discriminator step and draws z ~ U(-1, 1); "
                  "we update it once and draw z ~ N(0, I).",
                  "Our MNIST is the 60,000 training digits; PacGAN stacks the 70,000 of train and test."),
@@ -243,7 +253,12 @@ STACKED_MNIST_SMALL_D = Preset(
           Row("PacDCGAN4", "pacgan4", _published(_sd_cols, 667.4, 1.81)),
           Row("Unrolled GAN, 10 steps", None, _published(_sd_cols, 327.2, 4.66))),
     differences=("PacGAN's code stacks a fresh triple of digits for every training image (500,000 x 128 of "
-                 "them); we draw 128,000 stacks once per seed.",),
+                 "them); we draw 128,000 stacks once per seed.",
+                 "Our generator has no BatchNorm after its first (linear) layer, which the Unrolled-GAN "
+                 "generator has; its three deconvolutions do have one.",
+                 "Weights keep PyTorch's default initialisation, not DCGAN's N(0, 0.02).",
+                 "Our generator's BatchNorm running statistics are updated twice per iteration (D's fakes and "
+                 "G's step)."),
     published_note="means over 50 trials (PacGAN gives one standard error: DCGAN modes at D = 1/4 G)",
 )
 
@@ -267,7 +282,8 @@ TUTORIAL = Preset(
     settings=_tut_settings,
     # 500 epochs of 10,000 points at batch 128 = 79 batches an epoch, 39,500 in all; the WGAN-GP
     # generators step at batches 0, 5, ..., 75 of each epoch (i % 5 == 0): 16 x 500 = 8,000
-    budgets={"paper": Budget({"*": 39_500, "wgan-gp": 8_000, "cond-wgan-gp": 8_000}, 5),
+    # 10 seeds at the paper budget (the tutorial states none): enough for its claims to get a verdict
+    budgets={"paper": Budget({"*": 39_500, "wgan-gp": 8_000, "cond-wgan-gp": 8_000}, 10),
              "quick": Budget(1_500, 3)},
     columns=tuple(_tut_cols),
     rows=tuple(Row(label, v, _claim(v)) for label, v in
@@ -280,7 +296,7 @@ TUTORIAL = Preset(
                  "generator step reuses the discriminator step's noise; ours draws anew.",
                  "The tutorial draws its blobs once (make_blobs random_state 42); ours are drawn with each "
                  "run's seed, so seeds vary the data as well as the training.",
-                 "The tutorial runs once; the seed count (5) is ours."),
+                 "The tutorial runs once; the seed count (10 at its budget) is ours."),
     published_note="the tutorial's claim (one number per cell, no runs or seeds stated); the same claim is "
                    "set beside the blobs and the ring columns of its mode count",
 )

@@ -289,6 +289,21 @@ def trajectory_steps(iters: int) -> list[int]:
     return [s for e in range(1, 8) for s in (10 ** e, 2 * 10 ** e, 5 * 10 ** e) if s < iters] + [iters]
 
 
+EXPLODED = 100.0  # samples farther out than this x the data's largest |coordinate|: the run diverged
+
+
+def sample_divergence(x: np.ndarray, real: np.ndarray) -> str | None:
+    """Why a run's final samples show it diverged ("non-finite samples", "samples exploded": some
+    coordinate past EXPLODED x the data's largest), or None. Their FID / KID would be astronomic
+    (KID x 1000 of 7e8 was once averaged into a table); a diverged run gets no metrics."""
+    if not np.isfinite(x).all():
+        return "non-finite samples"
+    bound = EXPLODED * max(1.0, float(np.abs(real).max()))
+    if np.abs(x).max() > bound:
+        return f"samples exploded (|x| > {bound:g})"
+    return None
+
+
 def mixture_metrics(x: np.ndarray, mix, centres: np.ndarray) -> dict:
     """The cheap mode metrics of one run's samples (``centres``: ``kmeans_centres`` of its data)."""
     out = mode_stats(x, mix.centers, mix.std)
@@ -351,10 +366,12 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     for k, cfg in enumerate(cfgs):
         x = samples[k]
         artifacts: dict[str, np.ndarray] = {}  # figures' inputs, saved in <id>.samples.npz
-        diverged = trained.diverged_step[k] is not None or not np.isfinite(x).all()
+        reason = (trained.diverged_reason[k] or ("non-finite loss" if trained.diverged_step[k] is not None else None)
+                  or sample_divergence(x, data[k][0]))
+        diverged = reason is not None
         rec = {"schema": RECORD_SCHEMA, "id": cfg.run_id, **cfg.identity(),
                "status": "diverged" if diverged else "ok", "diverged_step": trained.diverged_step[k],
-               "divergence": trained.diverged_reason[k] or ("non-finite samples" if diverged else None),
+               "divergence": reason,
                "metrics": None,
                "losses": {"step": trained.loss_steps, "d": [row[k] for row in trained.d_losses],
                           "g": [row[k] for row in trained.g_losses]}}

@@ -61,3 +61,29 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
     assert main(["sample", iris, "--class", "1", "--out", str(csv), "--runs", str(out)]) == 2
     assert "conditional" in capsys.readouterr().err
     assert main(["sample", "nope", "--out", str(csv), "--runs", str(out)]) == 2
+
+
+def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for_it():
+    from ganbench.image_jobs import sanity_gate
+    from ganbench.report import _image_section
+
+    real = np.full((100, 1), 0.99)
+    assert sanity_gate(np.full((100, 1), 0.95), real)["untrained"] is False
+    gate = sanity_gate(np.r_[np.full(40, 0.95), np.full(60, 0.3)][:, None], real)  # 40 % confident < 50 %
+    assert gate == {"confident_fraction": 0.4, "real_confident_fraction": 1.0, "untrained": True}
+
+    def rec(seed, untrained, modes):
+        return {"config": {"variant": "vanilla", "seed": seed, "arch": "dcgan", "layout": "mnist"}, "status": "ok",
+                "evaluation": {"n_samples": 10}, "id": f"r{seed}",
+                "metrics": {"modes": modes, "untrained": untrained, "fid": 1.0, "class_histogram": [1] * 10}}
+
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "tables").mkdir(), (Path(d) / "figures").mkdir(), (Path(d) / "runs").mkdir()
+        lines = _image_section("mnist", 5, [rec(0, True, 10), rec(1, True, 9)], Path(d) / "tables", Path(d) / "figures")
+        table = (Path(d) / "tables" / "mnist_5.md").read_text()
+        assert "untrained" in table and "10.0" not in table  # no class count from noise
+        _image_section("mnist", 5, [rec(0, True, 10), rec(1, False, 7), rec(2, False, 9)], Path(d) / "tables",
+                       Path(d) / "figures")
+        assert "8.0 [" in (Path(d) / "tables" / "mnist_5.md").read_text()  # the two trained runs only

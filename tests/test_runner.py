@@ -248,3 +248,10 @@ def test_a_trajectory_point_is_the_run_trained_to_that_budget():
             for m in runner.TRAJECTORY_METRICS:
                 assert traj[m][i] == short["metrics"][m], (variant, budget, m)
         assert [traj[m][-1] for m in runner.TRAJECTORY_METRICS] == [rec["metrics"][m] for m in runner.TRAJECTORY_METRICS]
+
+
+def test_exploded_or_non_finite_samples_mark_a_run_diverged():
+    real = np.array([[1.0, -2.0], [0.5, 0.5]])
+    assert runner.sample_divergence(np.array([[3.0, 4.0]]), real) is None
+    assert runner.sample_divergence(np.array([[np.nan, 0.0]]), real) == "non-finite samples"
+    assert runner.sample_divergence(np.array([[201.0, 0.0]]), real).startswith("samples exploded")
