@@ -143,7 +143,8 @@ def cmd_run(args) -> int:
     except ValueError as e:  # bad input, or another runner holds --out (runner.StoreBusy)
         raise UsageError(str(e)) from None
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
-    print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged{failed}), "
+    extended = f", {counts['extended']} of them extended from a checkpoint" if counts.get("extended") else ""
+    print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged{failed}{extended}), "
           f"{counts['skipped']} already done", file=sys.stderr)
     path = main_report(args.out)
     print(f"report: {path}", file=sys.stderr)

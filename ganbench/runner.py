@@ -319,8 +319,9 @@ def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_d
 def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None,
                       with_files: bool = True) -> list[tuple[dict, dict[str, bytes]]]:
     """Train the jobs together and return, per job, its record and the files that go beside it
-    (``{suffix: bytes}``: the checkpoint ``.pt`` with G and D state dicts and, for images, a few
-    generated images in ``.samples.npz``). The driver writes both, so a worker needs no shared disk."""
+    (``{suffix: bytes}``: the checkpoint ``.pt`` with G and D state dicts and the training state, and,
+    for images, a few generated images in ``.samples.npz``). The driver writes both, so a worker needs
+    no shared disk. A ``Group`` with ``bases`` continues those runs (see ``find_bases``)."""
     from ganbench import image_jobs
     from ganbench.train import STREAM_GRID, generate, pick_device, train_ensemble
 
@@ -337,7 +338,17 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     else:
         data = [image_jobs.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
         evaluator, evaluator_info = (image_jobs.load_evaluator(data_dir) if first.layout != "iris" else (None, None))
+    bases = getattr(configs, "bases", None)  # [(base record, its member training state)] or None
+    start = bases[0][1]["iters"] if bases else 0
+    steps = trajectory_steps(first.iters)
     trajectory: list[dict] = [{"step": [], **{m: [] for m in TRAJECTORY_METRICS}} for _ in cfgs]
+    for k, (base, _) in enumerate(bases or []):  # the base's points up to where it ends, as from scratch
+        t = base.get("trajectory") or {"step": []}
+        for i, step in enumerate(t["step"]):
+            if step <= start and step in steps[:-1]:
+                trajectory[k]["step"].append(step)
+                for m in TRAJECTORY_METRICS:
+                    trajectory[k][m].append(t[m][i])
     on_eval, centres = None, None
     if first.is_mixture:
         centres = [kmeans_centres(m.points, c.modes) for m, c in zip(mixtures, cfgs)]
@@ -351,9 +362,9 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                 for m in TRAJECTORY_METRICS:
                     trajectory[k][m].append(point.get(m))
     trained = train_ensemble(variant, [d[0] for d in data], [d[1] for d in data], seeds, dims,
-                             iters=first.iters, batch_size=first.batch_size,
-                             log_every=max(1, first.iters // 50), device=pick_device(device),
-                             eval_at=trajectory_steps(first.iters)[:-1], on_eval=on_eval)
+                             iters=first.iters, batch_size=first.batch_size, device=pick_device(device),
+                             eval_at=[s for s in steps[:-1] if s > start], on_eval=on_eval,
+                             resume=[b[1] for b in bases] if bases else None)
     t0 = time.perf_counter()
     samples, _ = generate(trained.G, seeds, first.n_eval, dims, variant.conditional)
     class_grid = None
@@ -405,6 +416,10 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                              "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, **evaluation}
         rec["timings"] = {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
                           "device": device_name}
+        if bases:
+            base = bases[k][0]
+            rec["extended_from"] = {"id": base["id"], "iters": start}
+            rec["timings"]["train_s"] += (base.get("timings") or {}).get("train_s") or 0.0  # both parts
         rec["versions"] = versions_now
         rec["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         records.append(rec)
@@ -413,20 +428,6 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     for r in records:
         r["timings"]["eval_s"] = eval_s / len(records)
     return [(_clean(r), f) for r, f in zip(records, files)]
-
-
-def member_state(module, k: int) -> dict:
-    """Member k's weights: slices of the stacked ensemble parameters, or the k-th per-member module."""
-    state = {}
-    for name, t in module.state_dict().items():
-        parts = name.split(".")
-        if "members" in parts:  # PerMember: members.<k>.<rest>
-            i = parts.index("members")
-            if parts[i + 1] == str(k):  # becomes member 0 of a one-member model
-                state[".".join(parts[:i + 1] + ["0"] + parts[i + 2:])] = t.detach().cpu().clone()
-        elif t.dim() > 0:
-            state[name] = t[k:k + 1].detach().cpu().clone()
-    return state
 
 
 def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,
@@ -442,9 +443,14 @@ def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,
         save(buf)
         return buf.getvalue()
 
+    from ganbench.train import member_state, member_train_state
+
+    # G and D as a one-member model's (``ganbench sample``), and the whole training state, so that a
+    # later run of this config with a larger budget continues from here (``find_bases``).
     files = {".pt": dump(lambda f: torch.save(
         {"config": cfg.identity()["config"], "seed": cfg.seed,
-         "G": member_state(trained.G, k), "D": member_state(trained.D, k)}, f))}
+         "G": member_state(trained.G.state_dict(), k), "D": member_state(trained.D.state_dict(), k),
+         "train_state": member_train_state(trained, k)}, f))}
     if not cfg.is_mixture and cfg.preset is None:  # the figures' inputs: REPRODUCTION.md draws none
         images = sample_images(x, cfg.layout)
         if images is not None:
@@ -462,17 +468,68 @@ MAX_ENSEMBLE = 20  # members per ensemble: beyond ~20 the batched step gets no c
 MAX_ENSEMBLE_DATA = 3 * 2 ** 30  # bytes of training data per ensemble (128,000 stacked digits: 1.2 GB a seed)
 
 
-def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE) -> list[list[RunConfig]]:
-    """Group jobs by ensemble key into ensembles of at most ``max_size`` members (fewer where their
-    training data would pass MAX_ENSEMBLE_DATA), longest first."""
-    keyed = sorted(configs, key=lambda c: (repr(c.ensemble_key()), c.modes, c.seed))
+class Group(list):
+    """One ensemble's jobs (a list of RunConfig); ``bases``: for an extension, per job its base record
+    and member training state (``find_bases``), else None."""
+
+    bases: list | None = None
+
+
+def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE,
+              bases: dict | None = None) -> list[Group]:
+    """Group jobs by ensemble key (and, for extensions, the budget they continue from) into ensembles
+    of at most ``max_size`` members (fewer where their training data would pass MAX_ENSEMBLE_DATA),
+    longest first. ``bases``: run id -> (base record, training state), from ``find_bases``."""
+    bases = bases or {}
+
+    def start(c: RunConfig) -> int:
+        return bases[c.run_id][1]["iters"] if c.run_id in bases else 0
+
+    keyed = sorted(configs, key=lambda c: (repr(c.ensemble_key()), start(c), c.modes, c.seed))
     groups = []
-    for _, g in groupby(keyed, key=lambda c: c.ensemble_key()):
+    for _, g in groupby(keyed, key=lambda c: (c.ensemble_key(), start(c))):
         g = list(g)
         per_member = g[0].n_train * g[0].dims().data_dim * 4  # float32
         size = max(1, min(max_size, MAX_ENSEMBLE_DATA // per_member))
-        groups += [g[i:i + size] for i in range(0, len(g), size)]
+        for i in range(0, len(g), size):
+            group = Group(g[i:i + size])
+            if group[0].run_id in bases:
+                group.bases = [bases[c.run_id] for c in group]
+            groups.append(group)
     return sorted(groups, key=_cost, reverse=True)
+
+
+def find_bases(out: Path, pending: Sequence[RunConfig], records: list[dict]) -> dict:
+    """For each pending job, the finished run of the same config with the largest smaller budget
+    whose checkpoint holds its training state: {run id: (base record, member training state)}.
+    Training continues from there and ends where training from scratch would (bit for bit)."""
+    import torch
+
+    def key(config: dict, params: dict) -> str:
+        rest = {k: v for k, v in config.items() if k not in ("iters", "budget")}
+        return json.dumps([rest, params], sort_keys=True)
+
+    by_key: dict[str, list[dict]] = {}
+    for r in records:
+        if r.get("status") in ("ok", "diverged") and "config" in r and "variant_params" in r:
+            by_key.setdefault(key(r["config"], r["variant_params"]), []).append(r)
+    found = {}
+    for cfg in pending:
+        ident = cfg.identity()
+        candidates = [r for r in by_key.get(key(ident["config"], ident["variant_params"]), [])
+                      if r["config"]["iters"] < cfg.iters]
+        for r in sorted(candidates, key=lambda r: -r["config"]["iters"]):
+            ckpt = runs_dir(out) / f"{r['id']}.pt"
+            if not ckpt.is_file():
+                continue
+            try:
+                state = torch.load(ckpt, map_location="cpu", weights_only=True).get("train_state")
+            except Exception:  # noqa: BLE001 - an unreadable checkpoint: train from scratch instead
+                state = None
+            if state is not None and state.get("iters") == r["config"]["iters"]:
+                found[cfg.run_id] = (r, state)
+                break
+    return found
 
 
 # --- the driver: one runner per output directory, records written as ensembles finish ------------
@@ -598,7 +655,7 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
         raise ValueError(f"unknown executor {executor!r}: choose from {', '.join(EXECUTORS)}")
     out = Path(out)
     check_writable(out)
-    counts = {"total": len(configs), "skipped": 0, "trained": 0, "diverged": 0, "failed": 0}
+    counts = {"total": len(configs), "skipped": 0, "trained": 0, "diverged": 0, "failed": 0, "extended": 0}
     if not configs:
         return counts
     with store_lock(out):
@@ -616,7 +673,11 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
                 from ganbench.image_jobs import load_evaluator
 
                 load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
-            groups = ensembles(pending)
+            bases = find_bases(out, pending, load_records(out))
+            counts["extended"] = len(bases)
+            if bases:
+                driver.note(f"extending {len(bases)} finished run(s) from their checkpoints")
+            groups = ensembles(pending, bases=bases)
             fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
             if executor == "ray":
                 executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)

@@ -34,6 +34,7 @@ class TrainedEnsemble:
     diverged_step: list[int | None] = field(default_factory=list)  # see train_ensemble
     diverged_reason: list[str | None] = field(default_factory=list)
     train_seconds: float = 0.0
+    state: dict = field(default_factory=dict)  # everything to continue training: see ``member_train_state``
 
 
 # A loss is runaway, and its run diverged, once the average of a logged interval passes this in
@@ -77,11 +78,14 @@ class _Draws:
         return z, y
 
 
+LOG_EVERY = 100  # iterations per logged loss average: fixed, so that a run extended later logs as one trained at once
+
+
 def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Sequence[np.ndarray],
                    seeds: Sequence[int], dims: Dims, iters: int, batch_size: int = 128,
-                   log_every: int = 100, device: torch.device | str | None = None,
-                   eval_at: Sequence[int] = (), on_eval: Callable[[int, nn.Module], None] | None = None
-                   ) -> TrainedEnsemble:
+                   log_every: int = LOG_EVERY, device: torch.device | str | None = None,
+                   eval_at: Sequence[int] = (), on_eval: Callable[[int, nn.Module], None] | None = None,
+                   resume: list[dict] | None = None) -> TrainedEnsemble:
     """Train ``len(seeds)`` models of ``variant``; member k trains on ``points[k]`` (labels[k]).
 
     One iteration is one generator update, preceded by ``variant.n_critic`` discriminator updates,
@@ -94,18 +98,102 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
     its own random stream) must leave training as it was.
     On the CPU it runs on one torch thread, so that a member's result is bitwise independent of the
     ensemble it trains in (``ganbench.nets``).
+
+    ``resume``: one ``member_train_state`` per member, all saved after the same number of iterations
+    (by runs of this config with a smaller budget): training continues from there and ends exactly
+    where training from scratch to ``iters`` ends (tests/test_runner.py checks it).
     """
     device = pick_device(device)
     with one_thread(device):
         return _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device,
-                      set(eval_at), on_eval)
+                      set(eval_at), on_eval, resume)
+
+
+def _slice_member(name: str, t: torch.Tensor, k: int) -> tuple[str, torch.Tensor] | None:
+    """Member k's part of one ensemble tensor, named as in a one-member ensemble: a [k:k+1] slice of a
+    stacked tensor, or the k-th ``PerMember`` module's own tensor (``members.<k>.`` -> ``members.0.``);
+    None for another member's. 0-d tensors (Adam's step count) are shared."""
+    parts = name.split(".")
+    if "members" in parts:
+        i = parts.index("members")
+        if parts[i + 1] != str(k):
+            return None
+        return ".".join(parts[:i + 1] + ["0"] + parts[i + 2:]), t.detach().cpu().clone()
+    return name, (t[k:k + 1] if t.dim() > 0 else t).detach().cpu().clone()
+
+
+def member_state(named: dict, k: int) -> dict:
+    """Member k's entries of a name -> tensor mapping (a state dict), as a one-member model's."""
+    return dict(filter(None, (_slice_member(n, t, k) for n, t in named.items())))
+
+
+def stack_members(states: Sequence[dict], names: Sequence[str]) -> dict:
+    """The inverse of ``member_state`` over all members: the ensemble's tensor for each of ``names``."""
+    out = {}
+    for name in names:
+        parts = name.split(".")
+        if "members" in parts:
+            i = parts.index("members")
+            out[name] = states[int(parts[i + 1])][".".join(parts[:i + 1] + ["0"] + parts[i + 2:])]
+        elif states[0][name].dim() == 0:
+            out[name] = states[0][name]
+        else:
+            out[name] = torch.cat([st[name] for st in states])
+    return out
+
+
+def _opt_state(opt: torch.optim.Optimizer, module: nn.Module) -> dict:
+    """Adam's per-parameter state keyed '<param name>.<exp_avg|exp_avg_sq|step>'."""
+    out = {}
+    for name, p in module.named_parameters():
+        for key, t in opt.state.get(p, {}).items():
+            out[f"{name}.{key}"] = t
+    return out
+
+
+def _names(module: nn.Module, opt_state: dict) -> list[str]:
+    """The ensemble's names of Adam state entries, from a one-member state's (PerMember members expand)."""
+    names = []
+    for name, _ in module.named_parameters():
+        for key in ("step", "exp_avg", "exp_avg_sq"):
+            parts = f"{name}.{key}".split(".")
+            probe = f"{name}.{key}"
+            if "members" in parts:
+                i = parts.index("members")
+                probe = ".".join(parts[:i + 1] + ["0"] + parts[i + 2:])
+            if probe in opt_state:
+                names.append(f"{name}.{key}")
+    return names
+
+
+def _load_opt_state(opt: torch.optim.Optimizer, module: nn.Module, state: dict, device) -> None:
+    for name, p in module.named_parameters():
+        keys = [k for k in ("step", "exp_avg", "exp_avg_sq") if f"{name}.{k}" in state]
+        if keys:
+            opt.state[p] = {k: state[f"{name}.{k}"].to(device if k != "step" else "cpu").clone() for k in keys}
+
+
+def member_train_state(trained: TrainedEnsemble, k: int) -> dict:
+    """Member k's training state at the end of ``trained``: its weights and BatchNorm statistics,
+    Adam's moments, its random stream, the loss log and the current (unfinished) logging window."""
+    st = trained.state
+    return {"iters": st["iters"], "G": member_state(st["G"], k), "D": member_state(st["D"], k),
+            "opt_g": member_state(st["opt_g"], k), "opt_d": member_state(st["opt_d"], k),
+            "rng": st["rng"][k], "d_sum": float(st["d_sum"][k]), "g_sum": float(st["g_sum"][k]),
+            "first_bad": int(st["first_bad"][k]), "runaway": st["runaway"][k], "loss_steps": list(st["loss_steps"]),
+            "d_losses": [row[k] for row in st["d_losses"]], "g_losses": [row[k] for row in st["g_losses"]]}
 
 
 def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device, eval_at,
-           on_eval) -> TrainedEnsemble:
+           on_eval, resume) -> TrainedEnsemble:
     seeds = [int(s) for s in seeds]
     k = len(seeds)
     G, D = variant.build(member_generators(seeds, STREAM_INIT), dims)
+    if resume:
+        if len(resume) != k or len({r["iters"] for r in resume}) != 1 or resume[0]["iters"] > iters:
+            raise ValueError("resume needs one state per member, all from the same budget, at most iters")
+        G.load_state_dict(stack_members([r["G"] for r in resume], list(G.state_dict())))
+        D.load_state_dict(stack_members([r["D"] for r in resume], list(D.state_dict())))
     G.to(device), D.to(device)
     # foreach Adam, not fused: the CPU's fused kernel finishes each tensor's last partial vector chunk
     # with scalar code that rounds differently, so a member's update would depend on the ensemble's
@@ -113,6 +201,13 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
     opt_g = torch.optim.Adam(G.parameters(), **variant.adam, foreach=True)
     opt_d = torch.optim.Adam(D.parameters(), **(variant.adam_d or variant.adam), foreach=True)
     gens = member_generators(seeds, STREAM_TRAIN, device)
+    start = 0
+    if resume:
+        start = resume[0]["iters"]
+        _load_opt_state(opt_g, G, stack_members([r["opt_g"] for r in resume], list(_names(G, resume[0]["opt_g"]))), device)
+        _load_opt_state(opt_d, D, stack_members([r["opt_d"] for r in resume], list(_names(D, resume[0]["opt_d"]))), device)
+        for g, r in zip(gens, resume):
+            g.set_state(r["rng"])
     draws = _Draws(torch.as_tensor(np.stack(points), device=device),
                    torch.as_tensor(np.stack(labels), device=device), gens, dims.latent_dim, dims.n_classes)
     n = batch_size * variant.pack
@@ -126,9 +221,36 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
     d_sum = torch.zeros(k, device=device)
     g_sum = torch.zeros(k, device=device)
     runaway: list[int | None] = [None] * k
+    if resume:
+        first_bad = torch.tensor([r["first_bad"] for r in resume], dtype=torch.long, device=device)
+        d_sum = torch.tensor([r["d_sum"] for r in resume], device=device)
+        g_sum = torch.tensor([r["g_sum"] for r in resume], device=device)
+        runaway = [r["runaway"] for r in resume]
+        out.loss_steps = list(resume[0]["loss_steps"])
+        out.d_losses = [list(row) for row in zip(*[r["d_losses"] for r in resume])]
+        out.g_losses = [list(row) for row in zip(*[r["g_losses"] for r in resume])]
     limit = runaway_threshold(dims.data_dim)
+
+    def log(step: int, count: int) -> None:
+        out.loss_steps.append(step + 1)
+        out.d_losses.append((d_sum / count).tolist())
+        out.g_losses.append((g_sum / count).tolist())
+        for m, (d, g) in enumerate(zip(out.d_losses[-1], out.g_losses[-1])):
+            if runaway[m] is None and max(abs(d), abs(g)) > limit:  # NaN compares False: caught below
+                runaway[m] = step + 1
+
+    def snapshot() -> dict:
+        """The state to continue from (before the last, unfinished logging window is closed)."""
+        return {"iters": iters, "G": G.state_dict(), "D": D.state_dict(), "opt_g": _opt_state(opt_g, G),
+                "opt_d": _opt_state(opt_d, D), "rng": [g.get_state() for g in gens], "d_sum": d_sum.tolist(),
+                "g_sum": g_sum.tolist(), "first_bad": first_bad.tolist(), "runaway": list(runaway),
+                "loss_steps": list(out.loss_steps), "d_losses": [list(r) for r in out.d_losses],
+                "g_losses": [list(r) for r in out.g_losses]}
+
     t0 = time.perf_counter()
-    for step in range(iters):
+    if start == iters:
+        out.state = snapshot()
+    for step in range(start, iters):
         D.requires_grad_(True)
         for _ in range(variant.n_critic):
             real, real_labels = draws.real(n)
@@ -156,19 +278,19 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
         first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, step), first_bad)
         d_sum += d_det
         g_sum += g_det
-        if (step + 1) % log_every == 0 or step == iters - 1:
-            count = (step % log_every) + 1
-            out.loss_steps.append(step + 1)
-            out.d_losses.append((d_sum / count).tolist())
-            out.g_losses.append((g_sum / count).tolist())
+        if (step + 1) % log_every == 0:
+            log(step, log_every)
             d_sum.zero_(), g_sum.zero_()
-            for m, (d, g) in enumerate(zip(out.d_losses[-1], out.g_losses[-1])):
-                if runaway[m] is None and max(abs(d), abs(g)) > limit:  # NaN compares False: caught below
-                    runaway[m] = step + 1
+        if step == iters - 1:
+            out.state = snapshot()
+            if (step + 1) % log_every:  # the last window is short: log it, but continue from before it
+                log(step, (step % log_every) + 1)
         if on_eval is not None and step + 1 in eval_at:
             on_eval(step + 1, G)
     D.requires_grad_(True)
     out.train_seconds = time.perf_counter() - t0
+    if start == iters and iters % log_every:  # resumed at its own budget: close the short window again
+        log(iters - 1, iters % log_every)
     out.diverged_step, out.diverged_reason = [], []
     for bad_at, runaway_at in zip(first_bad.tolist(), runaway):
         if bad_at >= 0 and (runaway_at is None or bad_at < runaway_at):

@@ -70,7 +70,7 @@ def test_an_ensemble_that_always_raises_is_recorded_failed_the_rest_completes_an
     assert "4 run(s) failed" in text and "injected failure for wgan-gp" in text
     monkeypatch.delenv("GANBENCH_FAULT")
     counts = run_grid(configs, out, jobs=2, progress=False)
-    assert counts == {"total": 8, "skipped": 4, "trained": 4, "diverged": 0, "failed": 0}
+    assert counts == {"total": 8, "skipped": 4, "trained": 4, "diverged": 0, "failed": 0, "extended": 0}
     assert_store_complete(out, configs)
 
 

@@ -31,7 +31,7 @@ def _essentials(out):
 def test_a_grid_on_ray_gives_the_local_executors_records(tmp_path):
     configs = tiny_grid()
     counts = run_grid(configs, tmp_path / "ray", progress=False, executor="ray")
-    assert counts == {"total": 8, "skipped": 0, "trained": 8, "diverged": 0, "failed": 0}
+    assert counts == {"total": 8, "skipped": 0, "trained": 8, "diverged": 0, "failed": 0, "extended": 0}
     run_grid(configs, tmp_path / "local", progress=False)
     on_ray = _essentials(tmp_path / "ray")
     assert sorted(on_ray) == sorted(c.run_id for c in configs)

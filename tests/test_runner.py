@@ -28,7 +28,7 @@ def tiny_grid(variants=("vanilla", "wgan-gp"), modes=(4, 8), seeds=2):
 def test_a_grid_writes_one_valid_record_per_job(tmp_path):
     configs = tiny_grid()
     counts = run_grid(configs, tmp_path, progress=False)
-    assert counts == {"total": 8, "skipped": 0, "trained": 8, "diverged": 0, "failed": 0}
+    assert counts == {"total": 8, "skipped": 0, "trained": 8, "diverged": 0, "failed": 0, "extended": 0}
     files = sorted((tmp_path / "runs").glob("*.json"))
     assert [f.stem for f in files] == sorted(c.run_id for c in configs)
     rec = json.loads(files[0].read_text())
@@ -255,3 +255,35 @@ def test_exploded_or_non_finite_samples_mark_a_run_diverged():
     assert runner.sample_divergence(np.array([[3.0, 4.0]]), real) is None
     assert runner.sample_divergence(np.array([[np.nan, 0.0]]), real) == "non-finite samples"
     assert runner.sample_divergence(np.array([[201.0, 0.0]]), real).startswith("samples exploded")
+
+
+def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_gives(tmp_path):
+    """Budget 130 first, then 250 in the same folder: the 250 runs continue from the 130 checkpoints
+    (weights, Adam, random streams, the unfinished loss window) and their records equal, but for
+    timings, those of runs trained to 250 at once. 130 is not a logging boundary (100) and the
+    trajectory points at 10 .. 100 come from the base; 200 is evaluated during the extension."""
+    def grid(iters, variants=("vanilla", "cond-wgan-gp")):
+        return [RunConfig(variant=v, layout="ring", modes=4, seed=s, iters=iters, n_train=300, n_eval=200,
+                          hidden=16, depth=1) for v in variants for s in (0, 1)]
+
+    def strip(rec):
+        return {k: v for k, v in rec.items() if k not in ("timings", "created", "extended_from")}
+
+    run_grid(grid(130), tmp_path / "a", progress=False)
+    counts = run_grid(grid(250), tmp_path / "a", progress=False)
+    assert counts["extended"] == 4 and counts["trained"] == 4
+    run_grid(grid(250), tmp_path / "b", progress=False)
+    a = {r["id"]: r for r in load_records(tmp_path / "a") if r["config"]["iters"] == 250}
+    b = {r["id"]: r for r in load_records(tmp_path / "b")}
+    assert a.keys() == b.keys()
+    for rid in a:
+        assert a[rid]["extended_from"]["iters"] == 130 and "extended_from" not in b[rid]
+        assert a[rid]["trajectory"]["step"] == [10, 20, 50, 100, 200, 250]
+        assert a[rid]["losses"]["step"] == [100, 200, 250]
+        assert strip(a[rid]) == strip(b[rid])
+    # and the extended runs' own checkpoints continue again: 250 -> 300 equals 300 at once
+    run_grid(grid(300, ("vanilla",)), tmp_path / "a", progress=False)
+    run_grid(grid(300, ("vanilla",)), tmp_path / "c", progress=False)
+    a = {r["id"]: r for r in load_records(tmp_path / "a") if r["config"]["iters"] == 300}
+    c = {r["id"]: r for r in load_records(tmp_path / "c")}
+    assert all(a[rid]["extended_from"]["iters"] == 250 and strip(a[rid]) == strip(c[rid]) for rid in c)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ganbench.data import make_mixture
-from ganbench.train import RUNAWAY_LOSS, generate, runaway_threshold, train_ensemble
+from ganbench.train import RUNAWAY_LOSS, generate, member_state, runaway_threshold, train_ensemble
 from ganbench.variants import DEFAULT_VARIANTS, REGISTRY, Dims, get_variant
 
 # Small networks keep these tests to seconds; the mechanics are the same as the default 3 x 128.
@@ -69,8 +69,10 @@ def assert_member_is_the_lone_run(ens, k, alone):
     """Member k of ``ens`` is bitwise the one-member ``alone``: weights, buffers (BatchNorm's running
     statistics) and logged losses."""
     for module_e, module_a in ((ens.G, alone.G), (ens.D, alone.D)):
-        for (name, t_ens), t_alone in zip(module_e.state_dict().items(), module_a.state_dict().values()):
-            assert torch.equal(t_ens[k:k + 1], t_alone), f"{name} differs"
+        mine, lone = member_state(module_e.state_dict(), k), member_state(module_a.state_dict(), 0)
+        assert mine.keys() == lone.keys()
+        for name, t in mine.items():
+            assert torch.equal(t, lone[name]), f"{name} differs"
     assert [row[k] for row in ens.d_losses] == [row[0] for row in alone.d_losses]
     assert [row[k] for row in ens.g_losses] == [row[0] for row in alone.g_losses]
 
@@ -154,3 +156,26 @@ def test_cond_wgan_gp_generates_its_fakes_for_the_real_batch_labels():
     assert len(torch.unique(seen[0][1])) > 1  # real batches mix the modes
     # unconditional variants' ids do not carry the field
     assert "fake_labels" not in get_variant("wgan-gp").params()
+
+
+@pytest.mark.parametrize("name,dims", [
+    ("vanilla", Dims(arch="pacgan-mlp")),                                             # BatchNorm statistics
+    ("wgan-gp", Dims(data_dim=784, latent_dim=8, arch="dcgan", image=(1, 28, 28), out_tanh=True)),  # PerMember
+])
+def test_training_resumed_from_member_states_ends_where_training_at_once_ends(name, dims):
+    from ganbench.train import member_train_state
+
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-1, 1, (200, dims.data_dim)).astype(np.float32)
+    labels = np.zeros(200, dtype=np.int64)
+    v = get_variant(name)
+
+    def run(iters, seeds, resume=None):
+        return train_ensemble(v, [points] * len(seeds), [labels] * len(seeds), seeds, dims, iters=iters,
+                              batch_size=16, log_every=4, resume=resume)
+
+    first = run(6, [0, 1])                                        # 6: inside the second window of 4
+    resumed = run(11, [1, 0], [member_train_state(first, 1), member_train_state(first, 0)])
+    at_once = run(11, [0])
+    assert_member_is_the_lone_run(resumed, 1, at_once)
+    assert resumed.loss_steps == at_once.loss_steps == [4, 8, 11]
