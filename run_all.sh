@@ -9,6 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup_venv.sh ""   # no extras (an explicit argument: a sourced script sees ours otherwise)
+echo "run_all: step 1 of 3: the mixture grid (ganbench run --modes 4 8 16 32 --seeds 5)" >&2
 ganbench run --modes 4 8 16 32 --seeds 5 "$@"
+echo "run_all: step 2 of 3: MNIST, Stacked MNIST and Iris (ganbench run --dataset ... --seeds 2)" >&2
 ganbench run --dataset mnist stacked-mnist iris --seeds 2 "$@"
-scripts/reproduce.sh quick "$@"
+echo "run_all: step 3 of 3: the published-protocol presets at their quick budget (scripts/reproduce.sh quick)" >&2
+GANBENCH_STEP_OF="3 of 3" scripts/reproduce.sh quick "$@"

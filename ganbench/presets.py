@@ -133,7 +133,9 @@ _pac_cols = _mode_cols("ring", 8) + _mode_cols("grid", 25)
 PACGAN_2D = Preset(
     name="pacgan-2d",
     title="PacGAN 2D-ring and 2D-grid (Lin et al. 2018, Table 1)",
-    source="PROTOCOLS.md section 1; fjxmlzn/PacGAN synthetic_data_experiments (config.py, pacgan_task.py)",
+    source=("Lin, Khetan, Fanti, Oh, \"PacGAN: The power of two samples in generative adversarial networks\", "
+            "NeurIPS 2018, arXiv:1712.04086; code https://github.com/fjxmlzn/PacGAN "
+            "(synthetic_data_experiments: config.py, pacgan_task.py)"),
     settings=(Setting("ring", {**_RING, **_PACGAN_2D}, _PACS), Setting("grid", {**_GRID, **_PACGAN_2D}, _PACS)),
     # 400 epochs over 100,000 points at batch 100; 10 trials
     budgets={"paper": Budget(400_000, 10), "quick": Budget(1_000, 3)},
@@ -161,7 +163,7 @@ _VEEGAN_2D = {"arch": "veegan-mlp", "batch_size": 500, "n_train": 100_000, "n_ev
 VEEGAN_2D = Preset(
     name="veegan-2d",
     title="VEEGAN 2D ring and grid (Srivastava et al. 2017, Table 1)",
-    source="PROTOCOLS.md section 1 (evaluation, 5 runs, published numbers); networks and optimiser from "
+    source="Srivastava, Valkov, Russell, Gutmann, Sutton, \"VEEGAN\", NeurIPS 2017, arXiv:1705.07761 (evaluation, 5 runs, published numbers); networks and optimiser from "
            "unofficial ports of the VEEGAN 2-D notebook (the official file is not in our reference copy)",
     settings=(Setting("ring", {**_RING, **_VEEGAN_2D}, ("vanilla",)),
               Setting("grid", {**_GRID, **_VEEGAN_2D}, ("vanilla",))),
@@ -184,7 +186,8 @@ _TOY = {"batch_size": 256, "n_train": 100_000, "n_eval": 2_500, "latent_dim": 2,
 WGAN_GP_TOY = Preset(
     name="wgan-gp-toy",
     title="WGAN-GP toy script, 8 and 25 Gaussians (Gulrajani et al. 2017, gan_toy.py)",
-    source="PROTOCOLS.md section 1; igul222/improved_wgan_training gan_toy.py",
+    source=("Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville, \"Improved Training of Wasserstein GANs\", "
+            "NeurIPS 2017, arXiv:1704.00028; https://github.com/igul222/improved_wgan_training (gan_toy.py)"),
     settings=(
         # centres on the unit circle times 2, std 0.02, all divided by 1.414
         Setting("8 Gaussians", {"layout": "ring", "modes": 8, "scale": 2 / 1.414, "std": 0.02 / 1.414, **_TOY},
@@ -206,7 +209,8 @@ _sm_cols = _cols("stacked MNIST", [("modes (/1000)", "modes", 1.0, 1), ("KL", "k
 STACKED_MNIST = Preset(
     name="stacked-mnist",
     title="Stacked MNIST, the VEEGAN / PacGAN setting (PacGAN Table 2, VEEGAN Table 2)",
-    source="PROTOCOLS.md section 2; fjxmlzn/PacGAN stacked_MNIST_experiments/VEEGAN_experiment (config.py)",
+    source=("PacGAN (arXiv:1712.04086) Table 2 and VEEGAN (arXiv:1705.07761) Table 2; code "
+            "https://github.com/fjxmlzn/PacGAN (stacked_MNIST_experiments/VEEGAN_experiment/config.py)"),
     settings=(Setting("stacked MNIST", {"layout": "stacked-mnist", "modes": 1000, "arch": "dcgan", "latent_dim": 100,
                                         "batch_size": 64, "n_train": 128_000, "n_eval": 26_000}, _PACS),),
     # 50 epochs over 128,000 images at batch 64
@@ -240,7 +244,8 @@ _sd_cols = (_cols("D = 1/4 G", [("D=1/4G modes", "modes", 1.0, 1), ("D=1/4G KL",
 STACKED_MNIST_SMALL_D = Preset(
     name="stacked-mnist-small-d",
     title="Stacked MNIST with small discriminators, the Unrolled-GAN setting (PacGAN Table 3)",
-    source="PROTOCOLS.md section 2; fjxmlzn/PacGAN stacked_MNIST_experiments/unrolled_GAN_experiment",
+    source=("PacGAN (arXiv:1712.04086) Table 3, after Metz et al., \"Unrolled GANs\", ICLR 2017, arXiv:1611.02163; "
+            "code https://github.com/fjxmlzn/PacGAN (stacked_MNIST_experiments/unrolled_GAN_experiment)"),
     settings=(Setting("D = 1/4 G", {**_SMALL, "arch": "dcgan-small-d"}, _PACS),
               Setting("D = 1/2 G", {**_SMALL, "arch": "dcgan-half-d"}, ("vanilla", "pacgan2", "pacgan3"))),
     # one epoch of 500,000 x 128 generated stacks at batch 128; 50 trials
@@ -277,8 +282,12 @@ def _claim(variant: str) -> dict:
 
 TUTORIAL = Preset(
     name="tutorial",
-    title="The tutorial's mode-coverage table (tutorials/wgan-gp-mode-collapse.txt; no source found for it)",
-    source="PROTOCOLS.md section 1, 'The tutorial's setup'",
+    title="The tutorial's mode-coverage table (no source found for it)",
+    source=("a Chinese-language tutorial on WGAN-GP, conditional generation and mode collapse, section 11 "
+            "(its code: make_blobs centres on a 3 x 3 grid scaled into [-0.9, 0.9], std 0.5 before scaling, "
+            "10,000 points, batch 128, 500 epochs, 3 x 128 ReLU MLPs, Adam 2e-4; coverage: KMeans centres "
+            "of the real data, covered if a sample lies within 0.1). The tutorial is not part of this "
+            "repository; these facts are all that ganbench takes from it"),
     settings=_tut_settings,
     # 500 epochs of 10,000 points at batch 128 = 79 batches an epoch, 39,500 in all; the WGAN-GP
     # generators step at batches 0, 5, ..., 75 of each epoch (i % 5 == 0): 16 x 500 = 8,000

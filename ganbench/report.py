@@ -416,7 +416,11 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
         lines += [f"- {r['config']['variant']} on {r['config']['layout']}, {r['config']['modes']} modes, "
                   f"seed {r['config']['seed']}: {r.get('error')}" for r in failed] + [""]
     if not records:
-        lines += [f"No run records in `{out / 'runs'}` yet: run `ganbench run` first.", ""]
+        if any("preset" in r["config"] for r in load_records(out)):
+            lines += ["This folder holds only published-protocol (preset) runs: their tables are in "
+                      "[REPRODUCTION.md](REPRODUCTION.md).", ""]
+        else:
+            lines += [f"No run records in `{out / 'runs'}` yet: run `ganbench run` first.", ""]
         return _finish(out, lines, skipped)
 
     df = records_frame(records)
@@ -671,19 +675,36 @@ def _fig_iris(recs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _values(records: list[dict], field: str) -> str:
+    """The distinct values of a config field across records, e.g. '64 (images), 128 (mixtures)'."""
+    by: dict = {}
+    for r in records:
+        kind = "images and tables" if r["config"]["layout"] in IMAGE_DATASETS else "mixtures"
+        by.setdefault(r["config"].get(field), set()).add(kind)
+    if len(by) == 1:
+        return str(next(iter(by)))
+    return ", ".join(f"{v} ({' and '.join(sorted(k))})" for v, k in sorted(by.items(), key=lambda kv: (not isinstance(kv[0], (int, float)), kv[0] if isinstance(kv[0], (int, float)) else 0, str(kv[0]))))
+
+
+def _seed_range(df: pd.DataFrame) -> str:
+    n = df.groupby(["variant", "layout", "std", "modes", "iters"]).seed.nunique()
+    return str(n.min()) if n.min() == n.max() else f"{n.min()}–{n.max()}"
+
+
 def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
     v = records[0].get("versions", {})
     train_h = df.train_s.fillna(0).sum() / 3600
     return [
         f"{len(df)} runs: variants {', '.join(variant_order(df.variant.unique()))}; "
         f"layouts {', '.join(sorted(df.layout.unique()))}; modes {', '.join(map(str, sorted(df.modes.unique())))}; "
-        f"{df.seed.nunique()} seeds; budgets {', '.join(map(str, sorted(df.iters.unique())))} generator "
+        f"{_seed_range(df)} seeds per cell; budgets {', '.join(map(str, sorted(df.iters.unique())))} generator "
         f"iterations. Training time summed over runs: {train_h:.2f} CPU-hours "
         f"(torch {v.get('torch', '?')}, ganbench {v.get('ganbench', '?')}).",
         "",
-        "Budgets are in generator iterations (batch 128; WGAN-GP variants take 5 critic steps each). The "
-        "default budget fits a 2-core CPU and is far below the published ones (the tutorial trains about "
-        "39,000 iterations, PacGAN 400,000), so these numbers describe GANs at that budget.",
+        f"Budgets are in generator iterations (batch {_values(records, 'batch_size')}; WGAN-GP variants take "
+        "5 critic steps each). The default budget fits a 2-core CPU and is far below the published ones (the "
+        "tutorial trains about 39,000 iterations, PacGAN 400,000), so these numbers describe GANs at that "
+        "budget; each section says its own seeds and budget.",
         "",
         "How to read the numbers:",
         "",

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/setup_venv.sh ""
 budget="${1:-quick}"
 shift || true
-for preset in veegan-2d wgan-gp-toy pacgan-2d tutorial stacked-mnist stacked-mnist-small-d; do
-    ganbench run --preset "$preset" --budget "$budget" "$@"
+presets=(veegan-2d wgan-gp-toy pacgan-2d tutorial stacked-mnist stacked-mnist-small-d)
+for i in "${!presets[@]}"; do
+    echo "reproduce: preset $((i + 1)) of ${#presets[@]}: ${presets[$i]} (${budget} budget)${GANBENCH_STEP_OF:+, run_all step $GANBENCH_STEP_OF}" >&2
+    ganbench run --preset "${presets[$i]}" --budget "$budget" "$@"
 done

@@ -287,3 +287,20 @@ def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_giv
     a = {r["id"]: r for r in load_records(tmp_path / "a") if r["config"]["iters"] == 300}
     c = {r["id"]: r for r in load_records(tmp_path / "c")}
     assert all(a[rid]["extended_from"]["iters"] == 250 and strip(a[rid]) == strip(c[rid]) for rid in c)
+
+
+def test_a_folder_of_preset_runs_points_to_reproduction_and_the_intro_states_each_batch(tmp_path):
+    from ganbench.report import _seed_range, _values
+
+    from ganbench.presets import get_preset
+
+    job = get_preset("tutorial").jobs("quick", seeds=1, iters=2)[0]
+    run_grid([job], tmp_path, progress=False)
+    report = build_report(tmp_path).read_text()
+    assert "only published-protocol (preset) runs" in report and "No run records" not in report
+    recs = [{"config": {"layout": "mnist", "batch_size": 64}}, {"config": {"layout": "ring", "batch_size": 128}}]
+    assert _values(recs, "batch_size") == "64 (images and tables), 128 (mixtures)"
+    assert _values(recs[:1], "batch_size") == "64"
+    df = pd.DataFrame([{"variant": "vanilla", "layout": l, "std": 0.0, "modes": 10, "iters": 1, "seed": s}
+                       for l, seeds in (("mnist", 2), ("ring", 5)) for s in range(seeds)])
+    assert _seed_range(df) == "2–5"
