@@ -476,10 +476,12 @@ class Group(list):
 
 
 def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE,
-              bases: dict | None = None) -> list[Group]:
+              bases: dict | None = None, workers: int = 1) -> list[Group]:
     """Group jobs by ensemble key (and, for extensions, the budget they continue from) into ensembles
     of at most ``max_size`` members (fewer where their training data would pass MAX_ENSEMBLE_DATA),
-    longest first. ``bases``: run id -> (base record, training state), from ``find_bases``."""
+    longest first. ``bases``: run id -> (base record, training state), from ``find_bases``. With
+    fewer ensembles than ``workers``, the largest are split until every worker has one (a member's
+    result does not depend on its ensemble, so splitting changes no record)."""
     bases = bases or {}
 
     def start(c: RunConfig) -> int:
@@ -493,9 +495,15 @@ def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE,
         size = max(1, min(max_size, MAX_ENSEMBLE_DATA // per_member))
         for i in range(0, len(g), size):
             group = Group(g[i:i + size])
-            if group[0].run_id in bases:
-                group.bases = [bases[c.run_id] for c in group]
             groups.append(group)
+    while len(groups) < workers and max(len(g) for g in groups) > 1:
+        big = max(groups, key=lambda g: (_cost(g), len(g)))
+        groups.remove(big)
+        half = (len(big) + 1) // 2
+        groups += [Group(big[:half]), Group(big[half:])]
+    for group in groups:
+        if group[0].run_id in bases:
+            group.bases = [bases[c.run_id] for c in group]
     return sorted(groups, key=_cost, reverse=True)
 
 
@@ -677,7 +685,7 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
             counts["extended"] = len(bases)
             if bases:
                 driver.note(f"extending {len(bases)} finished run(s) from their checkpoints")
-            groups = ensembles(pending, bases=bases)
+            groups = ensembles(pending, bases=bases, workers=1 if executor == "local" and jobs <= 1 else jobs)
             fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
             if executor == "ray":
                 executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)

@@ -107,6 +107,11 @@ def test_ensembles_train_seeds_and_modes_together_where_the_networks_match():
     assert sizes == [("cond-wgan-gp", 3)] * 3 + [("vanilla", 9)]
     assert sorted(len(g) for g in runner.ensembles(grid, max_size=4)) == [1, 3, 3, 3, 4, 4]
     assert sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in grid)
+    # one config with many seeds and two workers: split so that both cores train
+    ten = plan_grid(["vanilla"], ["ring"], [8], 10, iters=10)
+    assert [len(g) for g in runner.ensembles(ten)] == [10]
+    assert sorted(len(g) for g in runner.ensembles(ten, workers=2)) == [5, 5]
+    assert sorted(len(g) for g in runner.ensembles(ten[:1], workers=4)) == [1]
 
 
 def test_a_killed_cli_run_loses_only_unfinished_jobs(tmp_path):
