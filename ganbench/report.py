@@ -14,7 +14,7 @@ import pandas as pd
 
 from ganbench.data import DEFAULT_STD
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
-from ganbench.runner import load_records, write_text_atomic
+from ganbench.runner import current_records, load_records, write_text_atomic
 from ganbench.stats import holm, interval, verdict, welch_p
 from ganbench.train import RUNAWAY_LOSS
 
@@ -403,7 +403,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
             warn(msg)
 
     # Presets' runs have their own report (ganbench.reproduction, REPRODUCTION.md)
-    records = [r for r in load_records(out, warn=note) if "preset" not in r["config"]]
+    records = [r for r in current_records(load_records(out, warn=note), warn=note) if "preset" not in r["config"]]
     failed = [r for r in records if r["status"] == "failed"]
     records = [r for r in records if r["status"] != "failed"]
     tables, figures = out / "tables", out / "figures"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ganbench.presets import PRESETS, Budget, Preset
-from ganbench.runner import load_records, write_text_atomic
+from ganbench.runner import current_records, load_records, write_text_atomic
 from ganbench.stats import interval, verdict
 
 BUDGET_ORDER = ("paper", "quick", "custom")
@@ -251,7 +251,7 @@ def build_reproduction(out: Path) -> Path:
     out = Path(out)
     tables = out / "tables"
     tables.mkdir(parents=True, exist_ok=True)
-    records = [r for r in load_records(out) if "preset" in r["config"]]
+    records = [r for r in current_records(load_records(out)) if "preset" in r["config"]]
     body, summary = [], []
     for preset in PRESETS.values():
         section, rows = _section(preset, [r for r in records if r["config"]["preset"] == preset.name], tables)

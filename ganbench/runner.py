@@ -250,6 +250,27 @@ def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[d
     return records
 
 
+def current_records(records: list[dict], warn: Callable[[str], None] | None = None) -> list[dict]:
+    """The records whose id is still the id of their config: a record made before a variant's
+    hyperparameters changed (cond-wgan-gp's fake labels, say) describes another experiment and is
+    left out of tables, with one line through ``warn`` saying how many."""
+    keep, stale = [], 0
+    for r in records:
+        try:
+            fields = {k: v for k, v in r["config"].items() if k in RunConfig.__dataclass_fields__}
+            current = RunConfig(**fields).run_id == r["id"]
+        except (TypeError, ValueError, KeyError):
+            current = False
+        if current:
+            keep.append(r)
+        else:
+            stale += 1
+    if stale and warn:
+        warn(f"left out {stale} record(s) made under earlier hyperparameters of their variant "
+             "(their id is no longer their config's); re-run to replace them")
+    return keep
+
+
 def finished_ids(out: Path) -> set[str]:
     """Ids of the runs that need no training: valid records of status ok or diverged (a failed run
     is tried again)."""

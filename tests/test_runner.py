@@ -309,3 +309,16 @@ def test_a_folder_of_preset_runs_points_to_reproduction_and_the_intro_states_eac
     df = pd.DataFrame([{"variant": "vanilla", "layout": l, "std": 0.0, "modes": 10, "iters": 1, "seed": s}
                        for l, seeds in (("mnist", 2), ("ring", 5)) for s in range(seeds)])
     assert _seed_range(df) == "2–5"
+
+
+def test_records_made_under_earlier_hyperparameters_are_left_out_of_tables(tmp_path):
+    run_grid([RunConfig(variant="cond-wgan-gp", layout="ring", modes=4, seed=s, **TINY) for s in range(2)],
+             tmp_path, progress=False)
+    recs = load_records(tmp_path)
+    old = json.loads(json.dumps(recs[0]))
+    old["variant_params"].pop("fake_labels")  # as cond-wgan-gp records were before the label scheme
+    old["id"] = "0123456789abcdef"
+    warnings = []
+    kept = runner.current_records(recs + [old], warn=warnings.append)
+    assert [r["id"] for r in kept] == [r["id"] for r in recs]
+    assert len(warnings) == 1 and "left out 1 record(s)" in warnings[0]
