@@ -11,9 +11,14 @@ import signal
 import sys
 from pathlib import Path
 
+from ganbench import __version__
+from ganbench.constants import DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, METRICS, VARIANTS
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
-from ganbench.archs import IMAGE_ARCHS
 from ganbench.image_jobs import DATASETS
+from ganbench.presets import BUDGETS, PRESETS
+
+# Heavy modules (torch, scikit-learn) are imported by the commands that need them, so that
+# `ganbench --help` answers at once.
 
 EXIT_USAGE = 2
 
@@ -50,12 +55,8 @@ def _modes(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ganbench.metrics.suite import SUITE as METRIC_NAMES
-    from ganbench.presets import BUDGETS, PRESETS
-    from ganbench.runner import DEFAULT_ITERS
-    from ganbench.variants import REGISTRY
-
     p = _Parser(prog="ganbench", description="A benchmark suite for GAN mode collapse and GAN metrics.")
+    p.add_argument("--version", action="version", version=f"ganbench {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="train the grid, write one record per run, then rebuild the report")
@@ -65,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", default=None, choices=list(BUDGETS),
                      help="with --preset: the published number of iterations and seeds (paper) or a "
                           "reduced one that fits a CPU (quick, the default)")
-    run.add_argument("--variants", nargs="+", default=None, choices=list(REGISTRY),
-                     metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(REGISTRY)})")
+    run.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
+                     metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(VARIANTS)})")
     run.add_argument("--layout", nargs="+", default=None, choices=LAYOUTS, metavar="LAYOUT",
                      help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring, none when --dataset is given)")
     run.add_argument("--dataset", nargs="+", default=[], choices=list(DATASETS), metavar="DATASET",
@@ -101,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("real", type=Path, help="real features: an (n, d) .npy, or an .npz of FID statistics "
                      "(keys mu, sigma) with --metrics fid")
     met.add_argument("fake", type=Path, help="generated features: an (m, d) .npy")
-    met.add_argument("--metrics", nargs="+", default=list(METRIC_NAMES), choices=list(METRIC_NAMES),
-                     metavar="METRIC", help=f"which metrics ({', '.join(METRIC_NAMES)}; default all)")
+    met.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS,
+                     metavar="METRIC", help=f"which metrics ({', '.join(METRICS)}; default all)")
     met.add_argument("--json", action="store_true", help="print JSON instead of a table")
     met.add_argument("--seed", type=int, default=0, help="seed of KID subsets and the C2ST split (default 0)")
 
@@ -162,7 +163,6 @@ _PRESET_FIXES = ("variants", "layout", "dataset", "arch", "n_eval", "modes", "st
 def _plan(args) -> list:
     """The runs a `ganbench run` command asks for: a preset's, or the grid of its options."""
     from ganbench.runner import plan_grid
-    from ganbench.variants import DEFAULT_VARIANTS
 
     if args.preset is None:
         if args.budget is not None:

@@ -12,8 +12,10 @@ reduced one that fits a 2-core CPU in minutes. Records carry the budget's name i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ganbench.variants import Variant, get_variant
+if TYPE_CHECKING:
+    from ganbench.variants import Variant
 
 BUDGETS = ("paper", "quick")
 
@@ -69,6 +71,8 @@ class Preset:
     published_note: str = ""
 
     def variant(self, name: str) -> Variant:
+        from ganbench.variants import get_variant  # torch: not needed to list the presets
+
         base = get_variant(name)
         overrides = {**self.overrides.get("*", {}), **self.overrides.get(name, {})}
         return base.with_overrides(**overrides) if overrides else base

@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ganbench import __version__
+from ganbench.constants import DEFAULT_ITERS
 from ganbench.data import DEFAULT_STD, check_layout, make_mixture
 from ganbench.image_jobs import DATASETS
 from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
@@ -35,7 +36,6 @@ from ganbench.metrics.suite import compare_matched
 from ganbench.variants import Dims, Variant, get_variant
 
 RECORD_SCHEMA = "ganbench.run/1"
-DEFAULT_ITERS = 1500
 N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
 MAX_STD = 100.0
 

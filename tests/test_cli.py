@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+import ganbench
 from ganbench.cli import main
 
 
@@ -49,6 +50,29 @@ def test_the_console_entry_point_runs_as_a_module_without_a_traceback():
     done = subprocess.run([sys.executable, "-m", "ganbench", "run", "--modes", "0"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_version_and_help_answer_without_importing_torch():
+    done = subprocess.run([sys.executable, "-m", "ganbench", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == f"ganbench {ganbench.__version__}\n"
+    probe = ("import sys\nfrom ganbench import cli\n"
+             "for argv in (['--help'], ['run', '--help'], ['sample', '--help'], ['--version']):\n"
+             "    try:\n        cli.build_parser().parse_args(argv)\n    except SystemExit as e:\n"
+             "        assert e.code == 0, argv\n"
+             "print(sorted(m for m in ('torch', 'sklearn', 'scipy', 'pandas') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_parsers_names_agree_with_the_registries():
+    from ganbench import constants
+    from ganbench.archs import IMAGE_ARCHS
+    from ganbench.metrics.suite import SUITE
+    from ganbench.variants import REGISTRY
+
+    assert tuple(REGISTRY) == constants.VARIANTS and tuple(IMAGE_ARCHS) == constants.IMAGE_ARCHS
+    assert SUITE == constants.METRICS
 
 
 def test_a_tiny_grid_end_to_end_through_the_cli(tmp_path, capsys):
