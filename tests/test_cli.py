@@ -16,6 +16,8 @@ from ganbench.cli import main
     (["run", "--modes", "four"], "modes must be whole numbers"),
     (["run", "--layout", "blobs", "--modes", "16"], "the blobs layout has at most 9 modes, got 16"),
     (["run", "--seeds", "0"], "seeds must be at least 1, got 0"),
+    (["run", "--seeds", "10001"], "seeds must be at most 10,000, got 10,001"),
+    (["run", "--n-eval", "1000001"], "n-eval must be at most 1,000,000, got 1,000,001"),
     (["run", "--iters", "0"], "iters must be at least 1, got 0"),
     (["run", "--iters", "-5"], "iters must be at least 1, got -5"),
     (["run", "--std", "inf"], "std must be a positive number"),
@@ -31,6 +33,25 @@ def test_bad_input_is_one_line_and_exit_code_2(args, expect, tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("ganbench: error: ")
     assert expect in err
     assert not out.exists()
+
+
+def test_sample_caps_the_number_of_samples(tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    assert main(["sample", "some-run", "-n", "100000000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n must be at most 1,000,000, got 100,000,000" in err and not out.exists()
+
+
+def test_the_library_has_the_same_limits(tmp_path):
+    from ganbench.constants import MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS
+    from ganbench.runner import plan_grid, sample_run
+
+    with pytest.raises(ValueError, match="seeds must be at most 10,000"):
+        plan_grid(["vanilla"], ["ring"], [4], MAX_SEEDS + 1)
+    with pytest.raises(ValueError, match="n_eval must be at most 1,000,000"):
+        plan_grid(["vanilla"], ["ring"], [4], 1, n_eval=MAX_N_EVAL + 1)
+    with pytest.raises(ValueError, match="n must be between 1 and 1,000,000"):
+        sample_run(tmp_path, "some-run", MAX_SAMPLES + 1, tmp_path / "x.csv")
 
 
 def test_an_unwritable_output_dir_is_refused(tmp_path, capsys):
