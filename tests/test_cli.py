@@ -1,6 +1,8 @@
 """The command line: bad input is one line on stderr, exit code 2, nothing written."""
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +62,71 @@ def test_an_unwritable_output_dir_is_refused(tmp_path, capsys):
     assert main(["run", "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot be created" in err and "is a file" in err
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """``read_only(folder)`` takes the write permission away; as root, whom permissions do not stop,
+    os.access says so instead."""
+    folders = []
+    access = os.access
+
+    def fake_access(path, mode, *args, **kwargs):
+        if mode & os.W_OK and Path(path).absolute() in folders:
+            return False
+        return access(path, mode, *args, **kwargs)
+
+    def make(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o555)
+        folders.append(folder.absolute())
+        if os.geteuid() == 0:
+            monkeypatch.setattr(os, "access", fake_access)
+        return folder
+
+    yield make
+    for folder in folders:
+        folder.chmod(0o755)
+
+
+def _one_error_line(capsys, *expect):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ganbench: error: "), err
+    for text in expect:
+        assert text in err, err
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--out", ""], ["run", "--data-dir", ""], ["report", "--out", ""], ["sample", "r", "--out", ""],
+    ["sample", "r", "--out", "x.csv", "--runs", ""], ["metrics", "", "b.npy"], ["metrics", "a.npy", ""],
+])
+def test_an_empty_path_is_refused_and_nothing_is_written(args, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # an empty path used to mean the current directory
+    assert main(args) == 2
+    _one_error_line(capsys, "the path is empty: give ")
+    assert not list(tmp_path.iterdir())
+
+
+def test_unwritable_report_and_sample_outputs_are_one_line(tmp_path, read_only, capsys):
+    out = tmp_path / "out"
+    (out / "runs").mkdir(parents=True)
+    read_only(out)
+    assert main(["report", "--out", str(out)]) == 2
+    _one_error_line(capsys, f"output directory {out} is not writable")
+    assert sorted(p.name for p in out.iterdir()) == ["runs"]
+    assert main(["sample", "r", "--out", str(out / "x.csv"), "--runs", str(out)]) == 2
+    _one_error_line(capsys, f"the folder of {out / 'x.csv'} is not writable")
+
+    (tmp_path / "other" / "runs").mkdir(parents=True)
+    (tmp_path / "other" / "tables").write_text("not a folder")
+    assert main(["report", "--out", str(tmp_path / "other")]) == 2
+    _one_error_line(capsys, "tables is a file, not a directory")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["sample", "r", "--out", str(afile / "x.csv"), "--runs", str(out)]) == 2
+    _one_error_line(capsys, f"{afile} is a file, not a directory")
+    assert main(["sample", "r", "--out", str(tmp_path), "--runs", str(out)]) == 2
+    _one_error_line(capsys, "is a directory; give a file name")
 
 
 def test_report_without_records_says_what_to_do(tmp_path, capsys):
