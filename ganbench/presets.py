@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ganbench.variants import Variant
 
 BUDGETS = ("paper", "quick")
+BUDGET_ORDER = (*BUDGETS, "custom")  # what a record's budget says: "custom" where --seeds / --iters replaced it
 
 
 @dataclass(frozen=True)

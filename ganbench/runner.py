@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
@@ -33,6 +33,7 @@ from ganbench.data import DEFAULT_STD, check_layout, make_mixture
 from ganbench.image_jobs import DATASETS
 from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
 from ganbench.metrics.suite import compare_matched
+from ganbench.presets import BUDGET_ORDER
 from ganbench.variants import Dims, Variant, get_variant
 
 RECORD_SCHEMA = "ganbench.run/1"
@@ -224,13 +225,85 @@ def write_json_atomic(path: Path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
 
 
+_NUMBER, _NONE = (float, int), type(None)
+_JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", dict: "an object", list: "a list",
+               _NONE: "null"}
+# What the report, the reproduction report and ``sample_run`` read from a record; the config's types
+# are RunConfig's (its annotations, as strings).
+_RECORD_TYPES = {"id": (str,), "status": (str,), "config": (dict,)}
+_RECORD_TYPES_OPTIONAL = {"metrics": (dict, _NONE), "trajectory": (dict,), "losses": (dict,), "timings": (dict,),
+                          "evaluation": (dict,), "versions": (dict,), "variant_params": (dict,), "samples": (list,),
+                          "centers": (list,), "diverged_step": (int, _NONE)}
+_CONFIG_REQUIRED = ("variant", "layout", "modes", "seed", "iters", "std")
+_CONFIG_TYPES = {f.name: {"int": (int,), "str": (str,), "float | None": (*_NUMBER, _NONE),
+                          "str | None": (str, _NONE)}[f.type] for f in fields(RunConfig)}
+_METRIC_LISTS = ("mode_counts", "class_histogram")  # the metrics that are lists of numbers
+
+
+def _shown(value) -> str:
+    return json.dumps(value)[:40]
+
+
+def _type_problem(obj: dict, types: dict, required, where: str = "") -> str | None:
+    """What is wrong with ``obj``'s fields: a ``required`` key missing, or a value not of its ``types``."""
+    for key, allowed in types.items():
+        if key not in obj:
+            if key in required:
+                return f"{where}{key} is missing"
+        elif isinstance(obj[key], bool) or not isinstance(obj[key], allowed):
+            names = [_JSON_NAMES[t] for t in allowed if not (t is int and float in allowed)]
+            return f"{where}{key} is {_shown(obj[key])}, not {' or '.join(names)}"
+    return None
+
+
+def _number(v) -> bool:
+    return v is None or isinstance(v, _NUMBER) and not isinstance(v, bool)
+
+
+def _numbers(v) -> bool:
+    return isinstance(v, list) and all(map(_number, v))
+
+
+def _content_problem(rec: dict) -> str | None:
+    """What is wrong inside a record's objects with what the reports compute with, or None."""
+    for key in ("metrics", "timings", "evaluation", "trajectory", "losses"):
+        for k, v in (rec.get(key) or {}).items():
+            if key in ("trajectory", "losses") or k in _METRIC_LISTS:
+                ok, kind = _numbers(v), "a list of numbers"
+            else:  # a number, a flag (metrics.untrained) or a name (timings.device, evaluation.features)
+                named = k in ("device", "features") and isinstance(v, str)
+                ok, kind = _number(v) or isinstance(v, bool) or named, "a number"
+            if not ok:
+                return f"{key}.{k} is {_shown(v)}, not {kind}"
+    t = rec.get("trajectory")
+    if t and not ({"step", "modes", "hq_fraction"} <= set(t) and len({len(v) for v in t.values()}) == 1):
+        return "trajectory needs step, modes and hq_fraction lists of one length"
+    layout = rec["config"]["layout"]
+    width = DATASETS[layout].data_dim if layout in DATASETS else 2
+    for key in ("samples", "centers"):
+        if not all(_numbers(p) and len(p) == width for p in rec.get(key) or []):
+            return f"{key} are not points of {width} numbers"
+    budget = rec["config"].get("budget")
+    if "preset" in rec["config"] and budget not in BUDGET_ORDER:
+        return f"config.budget is {_shown(budget)}, not one of {', '.join(BUDGET_ORDER)}"
+    return None
+
+
+def record_problem(obj) -> str | None:
+    """What makes ``obj`` no ganbench run record (the schema tag, an id, a status and a config with
+    the grid's keys, each field of the kind the reports read), or None."""
+    if not (isinstance(obj, dict) and obj.get("schema") == RECORD_SCHEMA):
+        return "not a ganbench run record"
+    problem = (_type_problem(obj, _RECORD_TYPES, _RECORD_TYPES)
+               or _type_problem(obj, _RECORD_TYPES_OPTIONAL, ())
+               or _type_problem(obj["config"], _CONFIG_TYPES, _CONFIG_REQUIRED, "config.")
+               or _content_problem(obj))
+    return problem and f"not a valid run record: {problem}"
+
+
 def is_record(obj) -> bool:
-    """A ganbench run record: the schema tag, a string id and a config with the grid's keys."""
-    if not (isinstance(obj, dict) and obj.get("schema") == RECORD_SCHEMA and isinstance(obj.get("id"), str)):
-        return False
-    cfg = obj.get("config")
-    return (isinstance(cfg, dict) and all(k in cfg for k in ("variant", "layout", "modes", "seed", "iters", "std"))
-            and isinstance(obj.get("status"), str))
+    """A valid ganbench run record (see record_problem)."""
+    return record_problem(obj) is None
 
 
 def _read_record(path: Path) -> tuple[dict | None, str | None]:
@@ -239,9 +312,8 @@ def _read_record(path: Path) -> tuple[dict | None, str | None]:
         obj = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         return None, f"not valid JSON ({e.__class__.__name__})"
-    if not is_record(obj):
-        return None, "not a ganbench run record"
-    return obj, None
+    problem = record_problem(obj)
+    return (None, problem) if problem else (obj, None)
 
 
 def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[dict]:

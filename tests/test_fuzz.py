@@ -7,6 +7,7 @@ the outcomes to results/reliability.md (tests/conftest.py)."""
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
@@ -237,3 +238,61 @@ def test_bad_metric_files_exit_2_with_one_line(bad, side, flag, tmp_path):
     code, out, err = _main(["metrics", str(real), str(fake), *flag])
     assert code == 2 and not out, (bad, err)
     assert err.count("\n") == 1 and err.startswith("ganbench: error: "), err
+
+
+# --- records in runs/ ---------------------------------------------------------------------------------
+
+BAD_FIELDS = {  # file name -> (where in the record, the wrong value)
+    "modes-a-word": (("config", "modes"), "eight"),
+    "seed-null": (("config", "seed"), None),
+    "std-a-list": (("config", "std"), [0.01]),
+    "variant-a-number": (("config", "variant"), 3),
+    "metrics-a-list": (("metrics",), [1, 2]),
+    "metric-a-word": (("metrics", "n_modes"), "four"),
+    "mode-counts-a-number": (("metrics", "mode_counts"), 4),
+    "losses-not-numbers": (("losses", "d"), ["high"]),
+    "trajectory-short": (("trajectory", "hq_fraction"), []),
+    "timings-a-word": (("timings", "train_s"), "fast"),
+    "samples-not-points": (("samples",), [1, 2]),
+    "centers-3d": (("centers",), [[0, 0, 0]]),
+    "status-a-flag": (("status",), True),
+    "preset-unknown-budget": (("config", "budget"), "forever"),
+    "config-missing": (("config",), None),
+}
+
+
+def _with_value(rec: dict, where: tuple, value) -> dict:
+    rec = json.loads(json.dumps(rec))
+    inner = rec
+    for key in where[:-1]:
+        inner = inner[key]
+    if where == ("config", "budget"):
+        inner["preset"] = "pacgan-2d"
+    if value is None and where == ("config",):
+        del inner["config"]
+    else:
+        inner[where[-1]] = value
+    return rec
+
+
+def test_records_with_fields_of_the_wrong_kind_are_skipped_by_name_and_the_report_is_written(tiny_runs, tmp_path):
+    from ganbench.report import main_report
+    from ganbench.runner import load_records
+
+    src, ids = tiny_runs
+    good = json.loads((src / "runs" / f"{ids['mixture']}.json").read_text())
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / f"{ids['mixture']}.json").write_text(json.dumps(good))
+    for name, (where, value) in BAD_FIELDS.items():
+        (runs / f"{name}.json").write_text(json.dumps(_with_value(good, where, value)))
+    TRIED["records of the wrong kind"] += len(BAD_FIELDS)
+    warnings: list[str] = []
+    assert [r["id"] for r in load_records(tmp_path, warn=warnings.append)] == [ids["mixture"]]
+    assert len(warnings) == len(BAD_FIELDS) and all("\n" not in w for w in warnings)
+    for name, (where, _) in BAD_FIELDS.items():
+        assert any(f"{name}.json: not a" in w and where[-1] in w for w in warnings), name
+    err = io.StringIO()
+    with redirect_stderr(err):
+        report = main_report(tmp_path).read_text()
+    assert all(f"{name}.json" in report for name in BAD_FIELDS) and "1 runs" in report
