@@ -141,6 +141,8 @@ def cmd_run(args) -> int:
 
     try:
         configs = _plan(args)
+        if args.data_dir is not None:
+            _check_data_dir(args.data_dir)
         if any(c.layout in ("mnist", "stacked-mnist") for c in configs):
             from ganbench.images import load_mnist
 
@@ -193,6 +195,14 @@ def _plan(args) -> list:
         raise ValueError(f"--preset {args.preset} fixes the grid itself; drop {', '.join(given)} "
                          "(only --budget, --seeds and --iters go with a preset)")
     return get_preset(args.preset).jobs(args.budget or "quick", seeds=args.seeds, iters=args.iters)
+
+
+def _check_data_dir(path: Path) -> None:
+    """Refuse a --data-dir that cannot hold MNIST (it would be passed over for the next source)."""
+    problem = ("does not exist" if not path.exists() else "is not a directory" if not path.is_dir()
+               else "is empty" if not any(path.iterdir()) else None)
+    if problem:
+        raise ValueError(f"--data-dir {path} {problem}: give the directory holding MNIST/raw/ (torchvision's layout)")
 
 
 def _load_features(path: Path, what: str):

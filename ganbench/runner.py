@@ -160,10 +160,14 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
         raise ValueError(f"seeds must be at most {MAX_SEEDS:,}, got {seeds:,}")
     if n_eval is not None and n_eval < 10:
         raise ValueError(f"n_eval must be at least 10, got {n_eval}")
+    images = [name for name, d in DATASETS.items() if d.image is not None]
+    if arch is not None and not set(images) & set(datasets):
+        raise ValueError(f"arch {arch} is for the image datasets ({', '.join(images)}) and this grid has none: "
+                         "add one (--dataset) or leave the architecture out")
     configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters or DEFAULT_ITERS, std=std,
                          **({"n_eval": n_eval} if n_eval else {}))
                for v in variants for l in layouts for m in modes for s in range(seeds)]
-    configs += [dataset_config(v, d, s, iters, n_eval, arch if d != "iris" else None)
+    configs += [dataset_config(v, d, s, iters, n_eval, arch if d in images else None)
                 for v in variants for d in datasets for s in range(seeds)]
     for cfg in configs:
         validate(cfg)

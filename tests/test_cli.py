@@ -25,6 +25,9 @@ from ganbench.cli import main
     (["run", "--std", "inf"], "std must be a positive number"),
     (["run", "--std", "-1"], "std must be a positive number"),
     (["run", "--device", "floppy"], "not a torch device"),
+    (["run", "--arch", "dcgan"], "arch dcgan is for the image datasets (mnist, stacked-mnist) and this grid has none"),
+    (["run", "--dataset", "iris", "--arch", "dcgan"], "arch dcgan is for the image datasets"),
+    (["run", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir does not exist"),
     ([], "required: command"),
     (["fly"], "invalid choice: 'fly'"),
 ])
@@ -129,6 +132,15 @@ def test_unwritable_report_and_sample_outputs_are_one_line(tmp_path, read_only, 
     _one_error_line(capsys, "is a directory; give a file name")
 
 
+def test_a_data_dir_that_cannot_hold_mnist_is_refused(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "afile").write_text("x")
+    for name, problem in (("empty", "is empty"), ("afile", "is not a directory"), ("missing", "does not exist")):
+        assert main(["run", "--dataset", "iris", "--data-dir", str(tmp_path / name), "--out", str(tmp_path / "out")]) == 2
+        _one_error_line(capsys, f"--data-dir {tmp_path / name} {problem}: give the directory holding MNIST/raw/")
+    assert not (tmp_path / "out").exists()
+
+
 def test_report_without_records_says_what_to_do(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path / "empty")]) == 2
     assert "ganbench run" in capsys.readouterr().err
@@ -190,6 +202,19 @@ def test_metrics_on_unreadable_files_is_one_line_and_exit_code_2(tmp_path, capsy
     corrupt.write_bytes(b"PK not really a zip")
     assert main(["metrics", str(corrupt), str(good), "--metrics", "fid"]) == 2
     assert "not a readable .npz" in capsys.readouterr().err
+
+
+def test_metrics_refuses_complex_values_instead_of_dropping_their_imaginary_part(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "real.npy", rng.standard_normal((20, 3)))
+    np.save(tmp_path / "complex.npy", rng.standard_normal((20, 3)) * 1j)
+    assert main(["metrics", str(tmp_path / "real.npy"), str(tmp_path / "complex.npy")]) == 2
+    _one_error_line(capsys, "fake must be an array of real-valued numbers")
+    np.savez(tmp_path / "stats.npz", mu=np.zeros(3, complex), sigma=np.eye(3))
+    assert main(["metrics", str(tmp_path / "stats.npz"), str(tmp_path / "real.npy"), "--metrics", "fid"]) == 2
+    _one_error_line(capsys, "mu must be an array of real-valued numbers")
 
 
 def test_metrics_cli_prints_json(tmp_path, capsys):

@@ -70,6 +70,7 @@ bad_arrays = st.one_of(
     st.floats(MAX_ABS * 1.01, 1e308).map(_with_bad),                              # beyond the allowed range
     st.lists(st.text(max_size=3), min_size=1, max_size=5).map(lambda s: np.array([s], dtype=object)),
     st.just([[1.0, 2.0], [3.0]]),                                                 # ragged
+    arrays(np.complex128, st.tuples(st.integers(2, 10), st.just(3)), elements=st.complex_numbers(max_magnitude=10)),
     st.just(None),
     st.builds(lambda n: GOOD[:n, :2], st.integers(2, 10)),                        # wrong width
 )
@@ -175,7 +176,8 @@ RUN_OPTIONS = {
     "--executor": st.sampled_from(["dask", "", "RAY"]),
     "--n-eval": st.sampled_from(["0", "-5", "many", "1000001"]),
     "--dataset": st.sampled_from(["cifar", "mnist-fashion", ""]),
-    "--arch": st.sampled_from(["resnet", "mlp", ""]),
+    "--arch": st.sampled_from(["resnet", "mlp", "", "dcgan"]),  # dcgan: no image dataset in these grids
+    "--data-dir": st.sampled_from(["", "/no/such/dir"]),
 }
 
 
