@@ -121,13 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("--seed", type=int, default=0, help="seed of KID subsets and the C2ST split (default 0)")
 
     smp = sub.add_parser("sample", help="draw new samples from a trained run's generator")
-    smp.add_argument("run_id", help="the run's id (its record's file name in <out>/runs)")
+    smp.add_argument("run", metavar="RUN", help="the run: its id (its record's name in <results>/runs, with or "
+                     "without .json) or the path to its record")
     smp.add_argument("-n", type=_positive("n", MAX_SAMPLES), default=64,
                      help=f"number of samples (default 64, at most {MAX_SAMPLES:,})")
     smp.add_argument("--class", dest="label", type=int, default=None, help="class to draw (conditional models)")
     smp.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    smp.add_argument("--out", required=True, type=_path("a file name"), help="FILE.png (images) or FILE.csv (points, Iris)")
-    smp.add_argument("--runs", type=_path("a directory"), default=Path("results"), help="the output directory holding runs/")
+    smp.add_argument("--out", metavar="FILE", required=True, type=_path("a file name"),
+                     help="the file written: FILE.png (images; mixtures: a scatter plot over the true centres) or "
+                          "FILE.csv (mixtures: the points; Iris: the flowers in cm)")
+    smp.add_argument("--results", metavar="DIR", type=_path("a directory"), default=Path("results"),
+                     help="the results folder, holding runs/ (default results)")
+    smp.add_argument("--runs", dest="results", type=_path("a directory"), default=Path("results"),
+                     help=argparse.SUPPRESS)  # the old name of --results
 
     rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
     rep.add_argument("--out", type=_path("a directory"), default=Path("results"),
@@ -287,7 +293,7 @@ def cmd_sample(args) -> int:
     from ganbench.runner import sample_run
 
     try:
-        path = sample_run(args.runs, args.run_id, args.n, args.out, label=args.label, seed=args.seed)
+        path = sample_run(args.results, args.run, args.n, args.out, label=args.label, seed=args.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(f"wrote {path}", file=sys.stderr)

@@ -141,6 +141,79 @@ def test_a_data_dir_that_cannot_hold_mnist_is_refused(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_sample_takes_the_run_as_an_id_a_file_name_or_a_path_and_writes_the_out_file(tiny_runs, tmp_path, capsys):
+    import numpy as np
+
+    results, ids = tiny_runs
+    run = ids["mixture"]
+    written = []
+    for i, (name, folder) in enumerate([(run, "--results"), (f"{run}.json", "--results"),
+                                        (str(results / "runs" / f"{run}.json"), "--results"), (run, "--runs")]):
+        csv = tmp_path / f"points{i}.csv"
+        assert main(["sample", name, "-n", "7", folder, str(results), "--out", str(csv)]) == 0, capsys.readouterr().err
+        assert csv.read_text().splitlines()[0] == "x0,x1"
+        written.append(np.loadtxt(csv, delimiter=",", skiprows=1))
+    assert written[0].shape == (7, 2) and all((w == written[0]).all() for w in written)
+    png = tmp_path / "points.png"
+    assert main(["sample", ids["conditional"], "--class", "2", "--results", str(results), "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically
+
+
+def test_sample_writes_iris_in_centimetres_with_the_feature_names(tiny_runs, tmp_path):
+    import numpy as np
+    from sklearn.datasets import load_iris
+
+    from ganbench.images import iris_setosa, iris_units
+
+    iris = load_iris()
+    setosa = iris.data[iris.target == 0]
+    assert np.allclose(iris_units(iris_setosa()), setosa, atol=1e-6)
+    results, ids = tiny_runs
+    csv = tmp_path / "flowers.csv"
+    assert main(["sample", ids["iris"], "-n", "100", "--results", str(results), "--out", str(csv)]) == 0
+    assert csv.read_text().splitlines()[0] == "sepal_length,sepal_width,petal_length,petal_width"
+    x = np.loadtxt(csv, delimiter=",", skiprows=1)
+    # G ends in tanh: its [-1, 1] box is the flowers' range, in cm
+    assert x.shape == (100, 4) and (x >= setosa.min(0) - 1e-4).all() and (x <= setosa.max(0) + 1e-4).all()
+
+
+def test_sample_refuses_bad_runs_and_file_types_in_one_line(tiny_runs, tmp_path, capsys):
+    import json
+    import shutil
+
+    from ganbench.runner import RECORD_SCHEMA, dataset_config
+
+    results, ids = tiny_runs
+    r = ["--results", str(results)]
+    for args, expect in [
+        ([ids["iris"], "--out", str(tmp_path / "x.png")], "--out must end in .csv for iris runs"),
+        ([ids["mixture"], "--out", str(tmp_path / "x.txt")], "--out must end in .csv or .png for ring runs"),
+        (["nope", "--out", str(tmp_path / "x.csv")], f"no run nope in {results / 'runs'}"),
+        ([str(tmp_path / "nope.json"), "--out", str(tmp_path / "x.csv")], f"no record file {tmp_path / 'nope.json'}"),
+        ([ids["mixture"], "--class", "1", "--out", str(tmp_path / "x.csv")], "--class needs a conditional model"),
+    ]:
+        assert main(["sample", *args, *r]) == 2
+        _one_error_line(capsys, expect)
+    broken = tmp_path / "broken.json"
+    shutil.copy(results / "runs" / f"{ids['mixture']}.json", broken)
+    broken.write_text(broken.read_text().replace('"modes":4', '"modes":"four"'))
+    assert main(["sample", str(broken), "--out", str(tmp_path / "x.csv")]) == 2
+    _one_error_line(capsys, 'config.modes is "four", not a whole number')
+    shutil.copy(results / "runs" / f"{ids['mixture']}.json", broken)
+    broken.with_suffix(".pt").write_bytes(b"not a checkpoint")
+    assert main(["sample", str(broken), "--out", str(tmp_path / "x.csv")]) == 2
+    _one_error_line(capsys, f"{broken.with_suffix('.pt')} is not a checkpoint of run")
+    assert not (tmp_path / "x.csv").exists()
+
+    cfg = dataset_config("vanilla", "mnist", 0)
+    digits = tmp_path / "digits.json"
+    digits.write_text(json.dumps({"schema": RECORD_SCHEMA, "id": cfg.run_id, "status": "ok", **cfg.identity()}))
+    digits.with_suffix(".pt").write_bytes(b"")
+    assert main(["sample", str(digits), "-n", "20000", "--out", str(tmp_path / "x.png")]) == 2
+    _one_error_line(capsys, "n must be at most 10,000 for a grid of images, got 20,000")
+
+
 def test_report_without_records_says_what_to_do(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path / "empty")]) == 2
     assert "ganbench run" in capsys.readouterr().err
