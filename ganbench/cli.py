@@ -112,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     met = sub.add_parser("metrics", help="compare two feature arrays (.npy) with the metrics layer")
-    met.add_argument("real", type=_path("an .npy or .npz file"), help="real features: an (n, d) .npy, or an .npz of FID statistics "
-                     "(keys mu, sigma) with --metrics fid")
+    met.add_argument("real", type=_path("an .npy or .npz file"),
+                     help="real features: an (n, d) .npy, or an .npz of FID statistics (keys mu, sigma) "
+                          "with --metrics fid")
     met.add_argument("fake", type=_path("an .npy file"), help="generated features: an (m, d) .npy")
     met.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS,
                      metavar="METRIC", help=f"which metrics ({', '.join(METRICS)}; default all)")

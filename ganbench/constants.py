@@ -1,5 +1,6 @@
-"""Names, defaults and limits the command line offers, free of torch and scikit-learn so that ``ganbench --help``
-starts at once. The registries they name must agree with them (tests/test_cli.py checks)."""
+"""Names, defaults and limits the command line offers, free of torch and scikit-learn so that
+``ganbench --help`` starts at once. The registries they name must agree with them (tests/test_cli.py
+checks)."""
 
 VARIANTS = ("vanilla", "wgan-gp", "cond-wgan-gp", "minibatch", "pacgan", "pacgan2", "pacgan3", "pacgan4")
 DEFAULT_VARIANTS = VARIANTS[:5]  # the default grid (pacgan2/3/4 are selectable by name)

@@ -136,7 +136,8 @@ def test_a_data_dir_that_cannot_hold_mnist_is_refused(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "afile").write_text("x")
     for name, problem in (("empty", "is empty"), ("afile", "is not a directory"), ("missing", "does not exist")):
-        assert main(["run", "--dataset", "iris", "--data-dir", str(tmp_path / name), "--out", str(tmp_path / "out")]) == 2
+        args = ["run", "--dataset", "iris", "--data-dir", str(tmp_path / name), "--out", str(tmp_path / "out")]
+        assert main(args) == 2
         _one_error_line(capsys, f"--data-dir {tmp_path / name} {problem}: give the directory holding MNIST/raw/")
     assert not (tmp_path / "out").exists()
 

@@ -1,5 +1,5 @@
 """The registry of GAN variants, by name. Adding a variant: write one file in this folder with a
-``Variant`` subclass and list it in ``_CLASSES`` below."""
+``Variant`` subclass, list it in ``_CLASSES`` below and its name in ``ganbench.constants.VARIANTS``."""
 from __future__ import annotations
 
 from ganbench.constants import DEFAULT_VARIANTS
