@@ -283,6 +283,8 @@ def _content_problem(rec: dict) -> str | None:
     if t and not ({"step", "modes", "hq_fraction"} <= set(t) and len({len(v) for v in t.values()}) == 1):
         return "trajectory needs step, modes and hq_fraction lists of one length"
     layout = rec["config"]["layout"]
+    if layout not in DATASETS and rec["status"] != "failed" and "centers" not in rec:
+        return "centers is missing (a finished mixture run's true centres)"
     width = DATASETS[layout].data_dim if layout in DATASETS else 2
     for key in ("samples", "centers"):
         if not all(_numbers(p) and len(p) == width for p in rec.get(key) or []):

@@ -244,7 +244,8 @@ def test_bad_metric_files_exit_2_with_one_line(bad, side, flag, tmp_path):
 
 # --- records in runs/ ---------------------------------------------------------------------------------
 
-BAD_FIELDS = {  # file name -> (where in the record, the wrong value)
+MISSING = object()
+BAD_FIELDS = {  # file name -> (where in the record, the wrong value or MISSING)
     "modes-a-word": (("config", "modes"), "eight"),
     "seed-null": (("config", "seed"), None),
     "std-a-list": (("config", "std"), [0.01]),
@@ -259,7 +260,8 @@ BAD_FIELDS = {  # file name -> (where in the record, the wrong value)
     "centers-3d": (("centers",), [[0, 0, 0]]),
     "status-a-flag": (("status",), True),
     "preset-unknown-budget": (("config", "budget"), "forever"),
-    "config-missing": (("config",), None),
+    "config-missing": (("config",), MISSING),
+    "centers-missing": (("centers",), MISSING),
 }
 
 
@@ -270,8 +272,8 @@ def _with_value(rec: dict, where: tuple, value) -> dict:
         inner = inner[key]
     if where == ("config", "budget"):
         inner["preset"] = "pacgan-2d"
-    if value is None and where == ("config",):
-        del inner["config"]
+    if value is MISSING:
+        del inner[where[-1]]
     else:
         inner[where[-1]] = value
     return rec
