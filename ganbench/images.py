@@ -109,12 +109,26 @@ def triple_digits(labels: np.ndarray) -> np.ndarray:
     return np.stack([labels // 100, labels // 10 % 10, labels % 10], axis=1)
 
 
-def iris_setosa() -> np.ndarray:
-    """The 50 Iris setosa flowers (4 features: sepal length / width, petal length / width), each feature
-    min-max scaled to [-1, 1], as in the tutorial's Iris GAN. float32 (50, 4)."""
+IRIS_FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")  # in cm
+
+
+def _setosa_range() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 50 Iris setosa flowers in cm, float64 (50, 4), and each feature's minimum and maximum."""
     from sklearn.datasets import load_iris
 
     iris = load_iris()
     x = iris.data[iris.target == 0].astype(np.float64)
-    lo, hi = x.min(0), x.max(0)
+    return x, x.min(0), x.max(0)
+
+
+def iris_setosa() -> np.ndarray:
+    """The 50 Iris setosa flowers (the 4 IRIS_FEATURES), each feature min-max scaled to [-1, 1], as in
+    the tutorial's Iris GAN. float32 (50, 4)."""
+    x, lo, hi = _setosa_range()
     return (2 * (x - lo) / (hi - lo) - 1).astype(np.float32)
+
+
+def iris_units(x: np.ndarray) -> np.ndarray:
+    """Samples scaled as ``iris_setosa``'s back to centimetres."""
+    _, lo, hi = _setosa_range()
+    return lo + (np.asarray(x, dtype=np.float64) + 1) * (hi - lo) / 2

@@ -12,10 +12,13 @@ reduced one that fits a 2-core CPU in minutes. Records carry the budget's name i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ganbench.variants import Variant, get_variant
+if TYPE_CHECKING:
+    from ganbench.variants import Variant
 
 BUDGETS = ("paper", "quick")
+BUDGET_ORDER = (*BUDGETS, "custom")  # what a record's budget says: "custom" where --seeds / --iters replaced it
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class Preset:
     published_note: str = ""
 
     def variant(self, name: str) -> Variant:
+        from ganbench.variants import get_variant  # torch: not needed to list the presets
+
         base = get_variant(name)
         overrides = {**self.overrides.get("*", {}), **self.overrides.get(name, {})}
         return base.with_overrides(**overrides) if overrides else base

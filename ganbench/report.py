@@ -14,7 +14,7 @@ import pandas as pd
 
 from ganbench.data import DEFAULT_STD
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
-from ganbench.runner import current_records, load_records, write_text_atomic
+from ganbench.runner import check_writable, current_records, load_records, write_text_atomic
 from ganbench.stats import holm, interval, verdict, welch_p
 from ganbench.train import RUNAWAY_LOSS
 
@@ -340,15 +340,7 @@ def fig_samples(records: list[dict], path: Path) -> None:
             if r is None:
                 ax.axis("off")
                 continue
-            c = np.asarray(r["centers"])
-            x = np.asarray(r["samples"], dtype=float) if r.get("samples") else np.zeros((0, 2))
-            x = x[np.isfinite(x).all(1)] if len(x) else x
-            ax.scatter(c[:, 0], c[:, 1], s=30, c="tab:red", marker="x", lw=1, zorder=3)
-            if len(x):
-                ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.5)
-            pad = 0.25 * (np.ptp(c, axis=0).max() + 0.5)
-            ax.set_xlim(c[:, 0].min() - pad, c[:, 0].max() + pad)
-            ax.set_ylim(c[:, 1].min() - pad, c[:, 1].max() + pad)
+            scatter_over_centres(ax, r.get("samples") or [], r["centers"])
             got = (r.get("metrics") or {}).get("modes")
             title = f"{m} modes: {got} captured" if got is not None else f"{m} modes: {r['status']}"
             ax.set_title(title, fontsize=8)
@@ -356,6 +348,31 @@ def fig_samples(records: list[dict], path: Path) -> None:
                 ax.set_ylabel(v, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def scatter_over_centres(ax, x, centres) -> None:
+    """2-D samples (blue) over the true centres (red crosses), framed on the centres."""
+    c = np.asarray(centres, dtype=float)
+    x = np.asarray(x, dtype=float).reshape(-1, 2)
+    x = x[np.isfinite(x).all(1)]
+    ax.scatter(c[:, 0], c[:, 1], s=30, c="tab:red", marker="x", lw=1, zorder=3)
+    if len(x):
+        ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.5)
+    pad = 0.25 * (np.ptp(c, axis=0).max() + 0.5)
+    ax.set_xlim(c[:, 0].min() - pad, c[:, 0].max() + pad)
+    ax.set_ylim(c[:, 1].min() - pad, c[:, 1].max() + pad)
+
+
+def fig_sample_scatter(x, centres, title: str, file) -> None:
+    """One run's new samples over its true centres (``ganbench sample --out FILE.png``), as a PNG into
+    ``file`` (a path or a binary file)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    scatter_over_centres(ax, x, centres)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(file, format="png", dpi=100)
     plt.close(fig)
 
 
@@ -395,6 +412,8 @@ def fig_losses(records: list[dict], path: Path) -> None:
 def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
     """Write ``<out>/tables``, ``<out>/figures`` and ``<out>/REPORT.md`` from ``<out>/runs``."""
     out = Path(out)
+    for d in (out, out / "tables", out / "figures"):
+        check_writable(d)
     skipped: list[str] = []
 
     def note(msg: str) -> None:
@@ -655,11 +674,10 @@ def _fig_class_histograms(recs: list[dict], path: Path) -> None:
 
 def _fig_iris(recs: list[dict], path: Path) -> None:
     """Per-feature histograms of the real setosa flowers and of each variant's samples (lowest seed)."""
-    from ganbench.images import iris_setosa
+    from ganbench.images import IRIS_FEATURES, iris_setosa
 
     plt = _plt()
     real = iris_setosa()
-    names = ("sepal length", "sepal width", "petal length", "petal width")
     fig, axes = plt.subplots(2, 2, figsize=(8, 6))
     for j, ax in enumerate(axes.flat):
         bins = np.linspace(-1.5, 1.5, 25)
@@ -668,7 +686,7 @@ def _fig_iris(recs: list[dict], path: Path) -> None:
             x = np.asarray(r.get("samples") or [], dtype=float)
             if len(x):
                 ax.hist(x[:, j], bins=bins, density=True, histtype="step", lw=1.2, label=v)
-        ax.set_title(f"{names[j]} (scaled to [-1, 1])", fontsize=9)
+        ax.set_title(f"{IRIS_FEATURES[j].replace('_', ' ')} (scaled to [-1, 1])", fontsize=9)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=80)

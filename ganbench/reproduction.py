@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.presets import PRESETS, Budget, Preset
+from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.runner import current_records, load_records, write_text_atomic
 from ganbench.stats import interval, verdict
 
-BUDGET_ORDER = ("paper", "quick", "custom")
 # The equivalence margin of a cell: 10 % of the published value, but at least this (display units).
 MIN_MARGIN = {"modes": 1.0, "hq_fraction": 5.0, "kmeans_coverage": 5.0, "reverse_kl": 0.05, "kl_to_uniform": 0.05}
 RULE = ("the 95 % interval of ours - published (Student t over our seeds, combined with the published SE; "

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
@@ -28,14 +28,15 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ganbench import __version__
+from ganbench.constants import DEFAULT_ITERS, MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS
 from ganbench.data import DEFAULT_STD, check_layout, make_mixture
 from ganbench.image_jobs import DATASETS
 from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
 from ganbench.metrics.suite import compare_matched
+from ganbench.presets import BUDGET_ORDER
 from ganbench.variants import Dims, Variant, get_variant
 
 RECORD_SCHEMA = "ganbench.run/1"
-DEFAULT_ITERS = 1500
 N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
 MAX_STD = 100.0
 
@@ -140,6 +141,8 @@ def validate(cfg: RunConfig) -> None:
     for name in ("iters", "batch_size", "n_train", "n_eval", "latent_dim", "hidden", "depth"):
         if getattr(cfg, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.n_eval > MAX_N_EVAL:
+        raise ValueError(f"n_eval must be at most {MAX_N_EVAL:,}, got {cfg.n_eval:,}")
     if cfg.seed < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
     if cfg.std is not None and not (math.isfinite(cfg.std) and 0 < cfg.std <= MAX_STD):
@@ -153,12 +156,18 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
     modes), for every variant and seeds 0 .. N-1. ``iters`` None: each dataset's default budget."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if seeds > MAX_SEEDS:
+        raise ValueError(f"seeds must be at most {MAX_SEEDS:,}, got {seeds:,}")
     if n_eval is not None and n_eval < 10:
         raise ValueError(f"n_eval must be at least 10, got {n_eval}")
+    images = [name for name, d in DATASETS.items() if d.image is not None]
+    if arch is not None and not set(images) & set(datasets):
+        raise ValueError(f"arch {arch} is for the image datasets ({', '.join(images)}) and this grid has none: "
+                         "add one (--dataset) or leave the architecture out")
     configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters or DEFAULT_ITERS, std=std,
                          **({"n_eval": n_eval} if n_eval else {}))
                for v in variants for l in layouts for m in modes for s in range(seeds)]
-    configs += [dataset_config(v, d, s, iters, n_eval, arch if d != "iris" else None)
+    configs += [dataset_config(v, d, s, iters, n_eval, arch if d in images else None)
                 for v in variants for d in datasets for s in range(seeds)]
     for cfg in configs:
         validate(cfg)
@@ -167,18 +176,25 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
 
 # --- the record store --------------------------------------------------------------------------
 
-def check_writable(out: Path) -> None:
-    """ValueError unless ``out`` is (or can be created as) a writable directory. Creates nothing."""
+def check_writable(out: Path, name: str | None = None) -> None:
+    """ValueError unless ``out`` is (or can be created as) a writable directory; ``name`` says what it
+    is in the message (default "output directory <out>"). Creates nothing."""
+    name = name or f"output directory {out}"
     p = Path(out).absolute()
     probe = p
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise ValueError(f"output directory {out} cannot be created: {probe} is a file, not a directory")
-    if p.exists() and not p.is_dir():
-        raise ValueError(f"output directory {out} is a file, not a directory")
+        raise ValueError(f"{name} cannot be created: {probe} is a file, not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise ValueError(f"output directory {out} is not writable (no write permission on {probe})")
+        raise ValueError(f"{name} is not writable (no write permission on {probe})")
+
+
+def check_output_file(path: Path) -> None:
+    """ValueError unless a file can be written at ``path`` (its folder may still have to be made)."""
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a directory; give a file name")
+    check_writable(Path(path).parent, f"the folder of {path}")
 
 
 def runs_dir(out: Path) -> Path:
@@ -213,13 +229,87 @@ def write_json_atomic(path: Path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
 
 
+_NUMBER, _NONE = (float, int), type(None)
+_JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", dict: "an object", list: "a list",
+               _NONE: "null"}
+# What the report, the reproduction report and ``sample_run`` read from a record; the config's types
+# are RunConfig's (its annotations, as strings).
+_RECORD_TYPES = {"id": (str,), "status": (str,), "config": (dict,)}
+_RECORD_TYPES_OPTIONAL = {"metrics": (dict, _NONE), "trajectory": (dict,), "losses": (dict,), "timings": (dict,),
+                          "evaluation": (dict,), "versions": (dict,), "variant_params": (dict,), "samples": (list,),
+                          "centers": (list,), "diverged_step": (int, _NONE)}
+_CONFIG_REQUIRED = ("variant", "layout", "modes", "seed", "iters", "std")
+_CONFIG_TYPES = {f.name: {"int": (int,), "str": (str,), "float | None": (*_NUMBER, _NONE),
+                          "str | None": (str, _NONE)}[f.type] for f in fields(RunConfig)}
+_METRIC_LISTS = ("mode_counts", "class_histogram")  # the metrics that are lists of numbers
+
+
+def _shown(value) -> str:
+    return json.dumps(value)[:40]
+
+
+def _type_problem(obj: dict, types: dict, required, where: str = "") -> str | None:
+    """What is wrong with ``obj``'s fields: a ``required`` key missing, or a value not of its ``types``."""
+    for key, allowed in types.items():
+        if key not in obj:
+            if key in required:
+                return f"{where}{key} is missing"
+        elif isinstance(obj[key], bool) or not isinstance(obj[key], allowed):
+            names = [_JSON_NAMES[t] for t in allowed if not (t is int and float in allowed)]
+            return f"{where}{key} is {_shown(obj[key])}, not {' or '.join(names)}"
+    return None
+
+
+def _number(v) -> bool:
+    return v is None or isinstance(v, _NUMBER) and not isinstance(v, bool)
+
+
+def _numbers(v) -> bool:
+    return isinstance(v, list) and all(map(_number, v))
+
+
+def _content_problem(rec: dict) -> str | None:
+    """What is wrong inside a record's objects with what the reports compute with, or None."""
+    for key in ("metrics", "timings", "evaluation", "trajectory", "losses"):
+        for k, v in (rec.get(key) or {}).items():
+            if key in ("trajectory", "losses") or k in _METRIC_LISTS:
+                ok, kind = _numbers(v), "a list of numbers"
+            else:  # a number, a flag (metrics.untrained) or a name (timings.device, evaluation.features)
+                named = k in ("device", "features") and isinstance(v, str)
+                ok, kind = _number(v) or isinstance(v, bool) or named, "a number"
+            if not ok:
+                return f"{key}.{k} is {_shown(v)}, not {kind}"
+    t = rec.get("trajectory")
+    if t and not ({"step", "modes", "hq_fraction"} <= set(t) and len({len(v) for v in t.values()}) == 1):
+        return "trajectory needs step, modes and hq_fraction lists of one length"
+    layout = rec["config"]["layout"]
+    if layout not in DATASETS and rec["status"] != "failed" and "centers" not in rec:
+        return "centers is missing (a finished mixture run's true centres)"
+    width = DATASETS[layout].data_dim if layout in DATASETS else 2
+    for key in ("samples", "centers"):
+        if not all(_numbers(p) and len(p) == width for p in rec.get(key) or []):
+            return f"{key} are not points of {width} numbers"
+    budget = rec["config"].get("budget")
+    if "preset" in rec["config"] and budget not in BUDGET_ORDER:
+        return f"config.budget is {_shown(budget)}, not one of {', '.join(BUDGET_ORDER)}"
+    return None
+
+
+def record_problem(obj) -> str | None:
+    """What makes ``obj`` no ganbench run record (the schema tag, an id, a status and a config with
+    the grid's keys, each field of the kind the reports read), or None."""
+    if not (isinstance(obj, dict) and obj.get("schema") == RECORD_SCHEMA):
+        return "not a ganbench run record"
+    problem = (_type_problem(obj, _RECORD_TYPES, _RECORD_TYPES)
+               or _type_problem(obj, _RECORD_TYPES_OPTIONAL, ())
+               or _type_problem(obj["config"], _CONFIG_TYPES, _CONFIG_REQUIRED, "config.")
+               or _content_problem(obj))
+    return problem and f"not a valid run record: {problem}"
+
+
 def is_record(obj) -> bool:
-    """A ganbench run record: the schema tag, a string id and a config with the grid's keys."""
-    if not (isinstance(obj, dict) and obj.get("schema") == RECORD_SCHEMA and isinstance(obj.get("id"), str)):
-        return False
-    cfg = obj.get("config")
-    return (isinstance(cfg, dict) and all(k in cfg for k in ("variant", "layout", "modes", "seed", "iters", "std"))
-            and isinstance(obj.get("status"), str))
+    """A valid ganbench run record (see record_problem)."""
+    return record_problem(obj) is None
 
 
 def _read_record(path: Path) -> tuple[dict | None, str | None]:
@@ -228,9 +318,8 @@ def _read_record(path: Path) -> tuple[dict | None, str | None]:
         obj = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         return None, f"not valid JSON ({e.__class__.__name__})"
-    if not is_record(obj):
-        return None, "not a ganbench run record"
-    return obj, None
+    problem = record_problem(obj)
+    return (None, problem) if problem else (obj, None)
 
 
 def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[dict]:
@@ -721,42 +810,79 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
 
 # --- drawing from a trained run --------------------------------------------------------------------
 
-def sample_run(out: Path, run_id: str, n: int, path: Path, label: int | None = None, seed: int = 0) -> Path:
-    """Rebuild run ``run_id``'s generator from its checkpoint and write ``n`` new samples to ``path``:
-    an image grid (.png) for image datasets, a CSV of points otherwise."""
+MAX_GRID = 10_000  # images in one sample grid: 100 x 100 of them, 2,800 pixels a side
+
+
+def find_record(results: Path, run: str) -> Path:
+    """The record file of ``run``: a path to it, or a run id (``<id>`` or ``<id>.json``) in ``<results>/runs``."""
+    path = Path(run)
+    if path.is_file():
+        return path
+    if path.parent != Path("."):
+        raise ValueError(f"no record file {run}")
+    path = runs_dir(results) / f"{path.name.removesuffix('.json')}.json"
+    if not path.is_file():
+        raise ValueError(f"no run {run} in {runs_dir(results)} (give a run id or the path to its record)")
+    return path
+
+
+def sample_run(results: Path, run: str, n: int, path: Path, label: int | None = None, seed: int = 0) -> Path:
+    """Rebuild a run's generator from its checkpoint and write ``n`` new samples to ``path``: an image
+    grid (.png) for image datasets; for mixtures the points (.csv) or a scatter plot of them over the
+    true centres (.png); for Iris the flowers in centimetres (.csv). ``run``: see ``find_record``."""
     import torch
 
     from ganbench.train import generate
 
-    rec_path, ckpt = runs_dir(out) / f"{run_id}.json", runs_dir(out) / f"{run_id}.pt"
-    if not rec_path.is_file():
-        raise ValueError(f"no run {run_id} in {runs_dir(out)}")
+    if not 1 <= n <= MAX_SAMPLES:
+        raise ValueError(f"n must be between 1 and {MAX_SAMPLES:,}, got {n:,}")
+    check_output_file(path)
+    rec_path = find_record(results, run)
+    rec, problem = _read_record(rec_path)
+    if problem:
+        raise ValueError(f"{rec_path}: {problem}")
+    ckpt = rec_path.with_suffix(".pt")
     if not ckpt.is_file():
-        raise ValueError(f"run {run_id} has no checkpoint ({ckpt} is missing)")
-    rec = json.loads(rec_path.read_text())
-    fields = {k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__}
-    cfg = RunConfig(**fields)
+        raise ValueError(f"run {rec['id']} has no checkpoint ({ckpt} is missing)")
+    cfg = RunConfig(**{k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__})
     variant, dims = cfg.variant_obj(), cfg.dims()
     if label is not None and not variant.conditional:
         raise ValueError(f"--class needs a conditional model; {cfg.variant} is not one")
     if label is not None and not 0 <= label < cfg.modes:
         raise ValueError(f"--class must be between 0 and {cfg.modes - 1}, got {label}")
     image = not cfg.is_mixture and dims.image is not None
-    if path.suffix != (".png" if image else ".csv"):
-        raise ValueError(f"--out must end in {'.png' if image else '.csv'} for {cfg.layout} runs")
+    suffixes = (".png",) if image else (".csv", ".png") if cfg.is_mixture else (".csv",)
+    if path.suffix not in suffixes:
+        raise ValueError(f"--out must end in {' or '.join(suffixes)} for {cfg.layout} runs")
+    if image and n > MAX_GRID:
+        raise ValueError(f"n must be at most {MAX_GRID:,} for a grid of images, got {n:,}")
     G, _ = variant.build(member_generators_for(cfg.seed), dims)
-    G.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True)["G"])
+    try:
+        G.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True)["G"])
+    except Exception as e:  # noqa: BLE001 - torn, foreign or another network's
+        raise ValueError(f"{ckpt} is not a checkpoint of run {rec['id']} ({e.__class__.__name__})") from None
     labels = None if label is None else np.full(n, label)
     x, _ = generate(G, [seed], n, dims, variant.conditional, labels=labels, stream=1000 + seed)
     x = x[0]
-    path.parent.mkdir(parents=True, exist_ok=True)
     if image:
         from torchvision.utils import save_image
 
         imgs = torch.from_numpy(x.reshape(-1, *dims.image))
-        save_image((imgs + 1) / 2, path, nrow=int(np.ceil(np.sqrt(n))))
+        write_atomic(path, lambda f: save_image((imgs + 1) / 2, f, nrow=int(np.ceil(np.sqrt(n))), format="png"),
+                     binary=True)
+    elif path.suffix == ".png":
+        from ganbench.report import fig_sample_scatter
+
+        centres = make_mixture(cfg.layout, cfg.modes, cfg.seed, cfg.n_train, cfg.std, cfg.scale).centers
+        title = f"{cfg.variant}, {cfg.layout} of {cfg.modes} modes, seed {cfg.seed}: {n:,} new samples"
+        write_atomic(path, lambda f: fig_sample_scatter(x, centres, title, f), binary=True)
     else:
-        np.savetxt(path, x, delimiter=",", header=",".join(f"x{i}" for i in range(x.shape[1])), comments="")
+        from ganbench.images import IRIS_FEATURES, iris_units
+
+        iris = cfg.layout == "iris"
+        header = IRIS_FEATURES if iris else [f"x{i}" for i in range(x.shape[1])]
+        write_atomic(path, lambda f: np.savetxt(f, iris_units(x) if iris else x, delimiter=",", comments="",
+                                                header=",".join(header)))
     return path
 
 

@@ -14,6 +14,22 @@ def _one_thread():
 os.environ["GANBENCH_OFFLINE"] = "1"
 
 
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """A results folder with three finished tiny runs (a few iterations: the machinery is under test,
+    not the GANs): {"mixture": vanilla on a 4-mode ring, "conditional": cond-wgan-gp on it, "iris"}
+    -> run id, and the folder."""
+    from ganbench.runner import RunConfig, dataset_config, run_grid
+
+    tiny = dict(iters=3, n_train=300, n_eval=200, hidden=16, depth=1)
+    configs = {"mixture": RunConfig(variant="vanilla", layout="ring", modes=4, seed=0, **tiny),
+               "conditional": RunConfig(variant="cond-wgan-gp", layout="ring", modes=4, seed=0, **tiny),
+               "iris": dataset_config("vanilla", "iris", 0, iters=3, n_eval=50)}
+    out = tmp_path_factory.mktemp("tiny_runs")
+    run_grid(list(configs.values()), out, progress=False)
+    return out, {name: cfg.run_id for name, cfg in configs.items()}
+
+
 # --- hypothesis: the same generated cases on every run, so CI cannot flake ---------------------------
 from hypothesis import settings  # noqa: E402
 
@@ -56,7 +72,8 @@ def pytest_sessionfinish(session, exitstatus):
               "bad labels": "one-line ValueError",
               "extreme valid arrays": "finite numbers in range, FID scales as the square",
               "command lines": "exit code 2, one line on stderr",
-              "metric files": "exit code 2, one line on stderr"}
+              "metric files": "exit code 2, one line on stderr",
+              "records of the wrong kind": "skipped with a warning naming the file, the report written"}
     lines += [f"| {k} | {v:,} | {expect.get(k, '')} |" for k, v in tried.items()]
     lines += [f"| all | {sum(tried.values()):,} | |", "", "## Tests", "", "| test | outcome |", "|---|---|"]
     lines += [f"| `{nodeid}` | {outcome} |" for nodeid, outcome in sorted(_outcomes.items())]

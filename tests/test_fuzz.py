@@ -7,6 +7,7 @@ the outcomes to results/reliability.md (tests/conftest.py)."""
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
@@ -69,6 +70,7 @@ bad_arrays = st.one_of(
     st.floats(MAX_ABS * 1.01, 1e308).map(_with_bad),                              # beyond the allowed range
     st.lists(st.text(max_size=3), min_size=1, max_size=5).map(lambda s: np.array([s], dtype=object)),
     st.just([[1.0, 2.0], [3.0]]),                                                 # ragged
+    arrays(np.complex128, st.tuples(st.integers(2, 10), st.just(3)), elements=st.complex_numbers(max_magnitude=10)),
     st.just(None),
     st.builds(lambda n: GOOD[:n, :2], st.integers(2, 10)),                        # wrong width
 )
@@ -164,7 +166,7 @@ def test_extreme_valid_input_gives_finite_numbers_in_range(pair, scale):
 
 RUN_OPTIONS = {
     "--modes": st.one_of(st.integers(-5, 100).map(str), st.text(max_size=4)),
-    "--seeds": st.one_of(st.integers(-3, 3).map(str), st.sampled_from(["", "x", "1.5", "nan"])),
+    "--seeds": st.one_of(st.integers(-3, 3).map(str), st.sampled_from(["", "x", "1.5", "nan", "10001", "10" * 20])),
     "--iters": st.one_of(st.integers(-3, 3).map(str), st.sampled_from(["", "1e3", "inf"])),
     "--std": st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.sampled_from(["-0", "x", "1e999"])),
     "--jobs": st.sampled_from(["0", "-1", "two", "1.0"]),
@@ -172,9 +174,10 @@ RUN_OPTIONS = {
     "--layout": st.sampled_from(["circle", "", "blobs"]),
     "--device": st.sampled_from(["gpu", "cuda:99", "tpu", "cpu:x", "mps"]),
     "--executor": st.sampled_from(["dask", "", "RAY"]),
-    "--n-eval": st.sampled_from(["0", "-5", "many"]),
+    "--n-eval": st.sampled_from(["0", "-5", "many", "1000001"]),
     "--dataset": st.sampled_from(["cifar", "mnist-fashion", ""]),
-    "--arch": st.sampled_from(["resnet", "mlp", ""]),
+    "--arch": st.sampled_from(["resnet", "mlp", "", "dcgan"]),  # dcgan: no image dataset in these grids
+    "--data-dir": st.sampled_from(["", "/no/such/dir"]),
 }
 
 
@@ -212,7 +215,9 @@ def test_bad_run_arguments_exit_2_with_one_line(options, extra, tmp_path_factory
 def _plausible(key: str, value: str) -> bool:
     """Values of RUN_OPTIONS that are valid on their own."""
     try:
-        if key in ("--seeds", "--iters"):
+        if key == "--seeds":
+            return 1 <= int(value) <= 10_000
+        if key == "--iters":
             return int(value) >= 1
         if key == "--modes":
             return 2 <= int(value) <= 64
@@ -235,3 +240,63 @@ def test_bad_metric_files_exit_2_with_one_line(bad, side, flag, tmp_path):
     code, out, err = _main(["metrics", str(real), str(fake), *flag])
     assert code == 2 and not out, (bad, err)
     assert err.count("\n") == 1 and err.startswith("ganbench: error: "), err
+
+
+# --- records in runs/ ---------------------------------------------------------------------------------
+
+MISSING = object()
+BAD_FIELDS = {  # file name -> (where in the record, the wrong value or MISSING)
+    "modes-a-word": (("config", "modes"), "eight"),
+    "seed-null": (("config", "seed"), None),
+    "std-a-list": (("config", "std"), [0.01]),
+    "variant-a-number": (("config", "variant"), 3),
+    "metrics-a-list": (("metrics",), [1, 2]),
+    "metric-a-word": (("metrics", "n_modes"), "four"),
+    "mode-counts-a-number": (("metrics", "mode_counts"), 4),
+    "losses-not-numbers": (("losses", "d"), ["high"]),
+    "trajectory-short": (("trajectory", "hq_fraction"), []),
+    "timings-a-word": (("timings", "train_s"), "fast"),
+    "samples-not-points": (("samples",), [1, 2]),
+    "centers-3d": (("centers",), [[0, 0, 0]]),
+    "status-a-flag": (("status",), True),
+    "preset-unknown-budget": (("config", "budget"), "forever"),
+    "config-missing": (("config",), MISSING),
+    "centers-missing": (("centers",), MISSING),
+}
+
+
+def _with_value(rec: dict, where: tuple, value) -> dict:
+    rec = json.loads(json.dumps(rec))
+    inner = rec
+    for key in where[:-1]:
+        inner = inner[key]
+    if where == ("config", "budget"):
+        inner["preset"] = "pacgan-2d"
+    if value is MISSING:
+        del inner[where[-1]]
+    else:
+        inner[where[-1]] = value
+    return rec
+
+
+def test_records_with_fields_of_the_wrong_kind_are_skipped_by_name_and_the_report_is_written(tiny_runs, tmp_path):
+    from ganbench.report import main_report
+    from ganbench.runner import load_records
+
+    src, ids = tiny_runs
+    good = json.loads((src / "runs" / f"{ids['mixture']}.json").read_text())
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / f"{ids['mixture']}.json").write_text(json.dumps(good))
+    for name, (where, value) in BAD_FIELDS.items():
+        (runs / f"{name}.json").write_text(json.dumps(_with_value(good, where, value)))
+    TRIED["records of the wrong kind"] += len(BAD_FIELDS)
+    warnings: list[str] = []
+    assert [r["id"] for r in load_records(tmp_path, warn=warnings.append)] == [ids["mixture"]]
+    assert len(warnings) == len(BAD_FIELDS) and all("\n" not in w for w in warnings)
+    for name, (where, _) in BAD_FIELDS.items():
+        assert any(f"{name}.json: not a" in w and where[-1] in w for w in warnings), name
+    err = io.StringIO()
+    with redirect_stderr(err):
+        report = main_report(tmp_path).read_text()
+    assert all(f"{name}.json" in report for name in BAD_FIELDS) and "1 runs" in report

@@ -4,14 +4,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def as_real(x, name: str) -> np.ndarray:
+    """``x`` as a float64 array; a ValueError for what is not real numbers (complex ones included,
+    which numpy would silently cut to their real part)."""
+    try:
+        if np.iscomplexobj(x):
+            raise TypeError
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be an array of real-valued numbers") from None
+
+
 def as_features(x, name: str, min_rows: int = 1) -> np.ndarray:
     """A finite 2-D float64 array (rows = samples) from a numpy array, list or torch tensor."""
     if hasattr(x, "detach"):  # torch tensor
         x = x.detach().cpu().numpy()
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be a numeric array") from None
+    a = as_real(x, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be 2-D (samples x features), got shape {a.shape}")
     if a.shape[0] < min_rows:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import linalg
 
-from ganbench.metrics._checks import as_features, check_int, check_same_width
+from ganbench.metrics._checks import as_features, as_real, check_int, check_same_width
 
 
 def feature_stats(x) -> tuple[np.ndarray, np.ndarray]:
@@ -48,8 +48,7 @@ def load_stats(path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_stats(mu, sigma, name: str) -> tuple[np.ndarray, np.ndarray]:
-    mu = np.asarray(mu, dtype=np.float64)
-    sigma = np.asarray(sigma, dtype=np.float64)
+    mu, sigma = as_real(mu, f"{name}: mu"), as_real(sigma, f"{name}: sigma")
     if mu.ndim != 1:
         raise ValueError(f"{name}: mu must be 1-D, got shape {mu.shape}")
     if sigma.shape != (len(mu), len(mu)):

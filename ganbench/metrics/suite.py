@@ -2,12 +2,11 @@
 ``ganbench metrics`` prints and what a run record stores."""
 from __future__ import annotations
 
+from ganbench.constants import METRICS as SUITE
 from ganbench.metrics.c2st import c2st
 from ganbench.metrics.fid import fid
 from ganbench.metrics.kid import kid
 from ganbench.metrics.manifold import density_coverage, precision_recall
-
-SUITE = ("fid", "kid", "prdc", "c2st")
 
 
 def compare(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) -> dict:

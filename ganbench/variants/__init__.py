@@ -1,7 +1,8 @@
 """The registry of GAN variants, by name. Adding a variant: write one file in this folder with a
-``Variant`` subclass and list it in ``_CLASSES`` below."""
+``Variant`` subclass, list it in ``_CLASSES`` below and its name in ``ganbench.constants.VARIANTS``."""
 from __future__ import annotations
 
+from ganbench.constants import DEFAULT_VARIANTS
 from ganbench.variants.base import Dims, Variant
 from ganbench.variants.cond_wgan_gp import CondWGANGP
 from ganbench.variants.minibatch import Minibatch
@@ -12,9 +13,6 @@ from ganbench.variants.wgan_gp import WGANGP
 _CLASSES: list[type[Variant]] = [Vanilla, WGANGP, CondWGANGP, Minibatch, PacGAN,
                                  packed(2), packed(3), packed(4)]
 REGISTRY: dict[str, Variant] = {cls.name: cls() for cls in _CLASSES}
-
-# The five variants of the default grid (pacgan2/3/4 are selectable by name).
-DEFAULT_VARIANTS = ("vanilla", "wgan-gp", "cond-wgan-gp", "minibatch", "pacgan")
 
 
 def get_variant(name: str) -> Variant:
