@@ -187,7 +187,7 @@ def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     # published values keep the paper's digits: ALI's ring HQ is 0.13 in a one-decimal column
     assert "| ALI | published | 2.8 | 0.13 | 15.8 | 1.6 |" in text
     assert (out / "tables" / "reproduction_veegan-2d_custom.csv").is_file()
-    assert "No run records" in (out / "REPORT.md").read_text()  # preset runs stay out of the grid's report
+    assert "only published-protocol (preset) runs" in (out / "REPORT.md").read_text()  # not in the grid's report
 
 
 @pytest.mark.parametrize("argv, message", [
