@@ -9,9 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup_venv.sh ""   # no extras (an explicit argument: a sourced script sees ours otherwise)
-echo "run_all: step 1 of 3: the mixture grid (ganbench run --modes 4 8 16 32 --seeds 5)" >&2
-ganbench run --modes 4 8 16 32 --seeds 5 "$@"
-echo "run_all: step 2 of 3: MNIST, Stacked MNIST and Iris (ganbench run --dataset ... --seeds 2)" >&2
-ganbench run --dataset mnist stacked-mnist iris --seeds 2 "$@"
-echo "run_all: step 3 of 3: the published-protocol presets at their quick budget (scripts/reproduce.sh quick)" >&2
-GANBENCH_STEP_OF="3 of 3" scripts/reproduce.sh quick "$@"
+# Each step skips the report (--no-report); it is rebuilt once at the end.
+echo "run_all: step 1 of 4: the mixture grid (ganbench run --modes 4 8 16 32 --seeds 5)" >&2
+ganbench run --modes 4 8 16 32 --seeds 5 --no-report "$@"
+echo "run_all: step 2 of 4: MNIST, Stacked MNIST and Iris (ganbench run --dataset ... --seeds 2)" >&2
+ganbench run --dataset mnist stacked-mnist iris --seeds 2 --no-report "$@"
+echo "run_all: step 3 of 4: the published-protocol presets at their quick budget (scripts/reproduce.sh quick)" >&2
+GANBENCH_STEP_OF="3 of 4" GANBENCH_NO_REPORT=1 scripts/reproduce.sh quick "$@"
+echo "run_all: step 4 of 4: REPORT.md and REPRODUCTION.md (ganbench report)" >&2
+out=results
+for ((i = 1; i <= $#; i++)); do [ "${!i}" = "--out" ] && j=$((i + 1)) && out="${!j}"; done
+ganbench report --out "$out"

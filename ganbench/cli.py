@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=_path("a directory"), default=Path("results"),
                      help="output directory (default results)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--no-report", action="store_true",
+                     help="do not rebuild the report afterwards (for scripts that run several grids, then "
+                          "`ganbench report` once)")
 
     met = sub.add_parser("metrics", help="compare two feature arrays (.npy) with the metrics layer")
     met.add_argument("real", type=_path("an .npy or .npz file"),
@@ -171,8 +174,8 @@ def cmd_run(args) -> int:
     extended = f", {counts['extended']} of them extended from a checkpoint" if counts.get("extended") else ""
     print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged{failed}{extended}), "
           f"{counts['skipped']} already done", file=sys.stderr)
-    path = main_report(args.out)
-    print(f"report: {path}", file=sys.stderr)
+    if not args.no_report:
+        print(f"report: {main_report(args.out)}", file=sys.stderr)
     if counts["failed"]:
         print("ganbench: some runs failed (see the report); re-run the same command to try them again",
               file=sys.stderr)

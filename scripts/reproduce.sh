@@ -11,5 +11,10 @@ shift || true
 presets=(veegan-2d wgan-gp-toy pacgan-2d tutorial stacked-mnist stacked-mnist-small-d)
 for i in "${!presets[@]}"; do
     echo "reproduce: preset $((i + 1)) of ${#presets[@]}: ${presets[$i]} (${budget} budget)${GANBENCH_STEP_OF:+, run_all step $GANBENCH_STEP_OF}" >&2
-    ganbench run --preset "${presets[$i]}" --budget "$budget" "$@"
+    ganbench run --preset "${presets[$i]}" --budget "$budget" --no-report "$@"
 done
+if [ -z "${GANBENCH_NO_REPORT:-}" ]; then
+    out=results
+    for ((i = 1; i <= $#; i++)); do [ "${!i}" = "--out" ] && j=$((i + 1)) && out="${!j}"; done
+    ganbench report --out "$out"
+fi

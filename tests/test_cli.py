@@ -303,3 +303,12 @@ def test_metrics_cli_prints_json(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage",
                         "c2st_accuracy", "c2st_p_value"} and out["fid"] > 0.5
+
+
+def test_run_with_no_report_leaves_the_report_to_one_later_command(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["run", "--variants", "vanilla", "--modes", "4", "--seeds", "1", "--iters", "2", "--jobs", "1",
+                 "--no-progress", "--no-report", "--out", str(out)]) == 0
+    assert (out / "runs").is_dir() and not (out / "REPORT.md").exists()
+    assert "report:" not in capsys.readouterr().err
+    assert main(["report", "--out", str(out)]) == 0 and (out / "REPORT.md").is_file()
