@@ -16,6 +16,7 @@ a 95 % interval and a verdict by one rule.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -150,7 +151,9 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
         return math.nan
     if _sd(xa) == 0 and _sd(xb) == 0:
         return 1.0 if xa[0] == xb[0] else 0.0
-    return float(stats.ttest_ind(xa, xb, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # nearly constant samples: scipy warns of precision loss, the p stands
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_ind(xa, xb, equal_var=False).pvalue)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
