@@ -759,7 +759,7 @@ def _findings(s: pd.DataFrame) -> list[str]:
 
 
 def _tutorial_section(comp: pd.DataFrame, layout: str) -> list[str]:
-    shown = comp.drop(columns="mean")
+    shown = comp.drop(columns=["mean", "verdict_label"])
     lines = ["### The tutorial's coverage table, tested", "",
              "The tutorial behind ganbench's conditional WGAN-GP claims the coverage below; no source for "
              "these numbers was found. Ours use the same coverage definition (KMeans centres, any sample "

@@ -7,7 +7,7 @@ a 95 % interval and a verdict by one rule.
   the half-width is never below 3 x step / n.
 - ``verdict``: ours against a published value. The difference's 95 % interval combines our standard
   error with the published one; an unknown published SE is not zero: a one-number claim is taken to
-  be one run, with our seeds' SD as its SE (at least step x sqrt(3 / n), the same rule). Then **agrees** when the whole interval lies
+  be one run, with our seeds' SD as its SE (the half-width keeps the floor above). Then **agrees** when the whole interval lies
   within +-margin (an equivalence test), **differs** when it excludes 0, else **undecided**, with
   the number of seeds that would decide it at the same mean and SD (None when no number would:
   the published value's own uncertainty is too wide).
@@ -98,9 +98,8 @@ class Verdict:
 
 
 def _half_width(n: int, sd: float, step: float, published_se: float | None) -> float:
-    # An unknown published SE: the claim is one run, as spread as one of ours; with all n of ours alike,
-    # a run is a step away with probability up to 3 / n (rule of three): an SD of step x sqrt(3 / n).
-    se_pub = max(sd, step * math.sqrt(3 / n)) if published_se is None else float(published_se)
+    # An unknown published SE: the claim is one run, as spread as one of ours.
+    se_pub = sd if published_se is None else float(published_se)
     return max(_t(n - 1) * math.sqrt(sd ** 2 / n + se_pub ** 2), 3 * step / n)
 
 

@@ -56,13 +56,12 @@ def test_an_unknown_published_se_is_not_zero_and_a_tie_is_not_agreement():
     hw = sps.t.ppf(0.975, 2) * math.sqrt(25 / 3 + 25)
     assert v.hi == pytest.approx(hw) and v.label == "undecided"  # 24.8 > 10
     # 2 seeds both at the claim, step 25: the old rule (|d| <= 2 SE = 0) said "agrees"
+    # (the rule of three keeps +-3 x 25 / 2 = 37.5 points; 8 seeds alike would bring it to 9.4 <= 10)
     v = verdict([100, 100], 100, None, margin=10, step=25)
-    assert v.label == "undecided" and v.hi == pytest.approx(sps.t.ppf(0.975, 1) * 25 * math.sqrt(3 / 2))
-    # 10 seeds all at 100 % against a one-run claim of 75 %: a run could still be a step (25 points)
-    # off with probability 3 / 10: t(9) x 25 x sqrt(0.3) = 31 > 25, undecided; at n = 15,
-    # t(14) x 25 x sqrt(0.2) = 24.0 < 25: differs
+    assert v.label == "undecided" and v.hi == pytest.approx(37.5) and v.seeds_needed == 8
+    # 10 seeds all at 100 % against a one-run claim of 75 %: -+7.5 around +25: differs
     v = verdict([100.0] * 10, 75, None, margin=10, step=25)
-    assert v.label == "undecided" and v.seeds_needed == 15
+    assert v.label == "differs" and v.lo == pytest.approx(17.5)
     assert verdict([100.0], 100, None, margin=10).label == "undecided"
     with pytest.raises(ValueError, match="margin"):
         verdict([1, 2], 1, None, margin=-1)
