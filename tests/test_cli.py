@@ -285,10 +285,10 @@ def test_metrics_refuses_complex_values_instead_of_dropping_their_imaginary_part
     np.save(tmp_path / "real.npy", rng.standard_normal((20, 3)))
     np.save(tmp_path / "complex.npy", rng.standard_normal((20, 3)) * 1j)
     assert main(["metrics", str(tmp_path / "real.npy"), str(tmp_path / "complex.npy")]) == 2
-    _one_error_line(capsys, "fake must be an array of real-valued numbers")
+    _one_error_line(capsys, "fake must be a numeric array of real-valued numbers")
     np.savez(tmp_path / "stats.npz", mu=np.zeros(3, complex), sigma=np.eye(3))
     assert main(["metrics", str(tmp_path / "stats.npz"), str(tmp_path / "real.npy"), "--metrics", "fid"]) == 2
-    _one_error_line(capsys, "mu must be an array of real-valued numbers")
+    _one_error_line(capsys, "mu must be a numeric array of real-valued numbers")
 
 
 def test_metrics_cli_prints_json(tmp_path, capsys):

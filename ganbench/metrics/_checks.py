@@ -12,7 +12,7 @@ def as_real(x, name: str) -> np.ndarray:
             raise TypeError
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be an array of real-valued numbers") from None
+        raise ValueError(f"{name} must be a numeric array of real-valued numbers") from None
 
 
 def as_features(x, name: str, min_rows: int = 1) -> np.ndarray:
