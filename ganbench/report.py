@@ -14,7 +14,8 @@ import pandas as pd
 
 from ganbench.data import DEFAULT_STD
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
-from ganbench.runner import check_writable, current_records, load_records, write_text_atomic
+from ganbench.files import write_text_atomic
+from ganbench.store import check_writable, current_records, load_records
 from ganbench.stats import holm, interval, verdict, welch_p
 from ganbench.train import RUNAWAY_LOSS
 
