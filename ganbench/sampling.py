@@ -72,7 +72,7 @@ def sample_run(results: Path, run: str, n: int, path: Path, label: int | None = 
         write_atomic(path, lambda f: save_image((imgs + 1) / 2, f, nrow=int(np.ceil(np.sqrt(n))), format="png"),
                      binary=True)
     elif path.suffix == ".png":
-        from ganbench.report import fig_sample_scatter
+        from ganbench.report_figures import fig_sample_scatter
 
         centres = make_mixture(cfg.layout, cfg.modes, cfg.seed, cfg.n_train, cfg.std, cfg.scale).centers
         title = f"{cfg.variant}, {cfg.layout} of {cfg.modes} modes, seed {cfg.seed}: {n:,} new samples"

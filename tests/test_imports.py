@@ -27,7 +27,8 @@ LAYERS = [
     # 5: where ensembles run
     {"ganbench.executors"},
     # 6: the driver, and what reads the store
-    {"ganbench.driver", "ganbench.sampling", "ganbench.reproduction", "ganbench.report"},
+    {"ganbench.driver", "ganbench.sampling", "ganbench.reproduction", "ganbench.report", "ganbench.report_tables",
+     "ganbench.report_figures"},
     # 7: entry points, and the compatibility facade nothing imports
     {"ganbench.cli", "ganbench.__main__", "ganbench.runner"},
 ]

@@ -187,7 +187,7 @@ def test_runs_at_another_std_get_their_own_section_not_extra_seeds(tmp_path):
 
 
 def test_a_run_is_judged_from_its_own_trajectory():
-    from ganbench.report import run_state
+    from ganbench.report_tables import run_state
 
     def rec(modes, hq, status="ok", k=8):
         return {"status": status, "config": {"modes": k},
@@ -217,7 +217,7 @@ def test_the_report_shows_intervals_states_trajectories_and_holm_comparisons(tmp
 
 
 def test_the_tutorial_comparison_gives_verdicts_and_counts_no_hq_runs_as_ln_k():
-    from ganbench.report import records_frame, summarise, tutorial_comparison
+    from ganbench.report_tables import records_frame, summarise, tutorial_comparison
 
     def rec(variant, seed, cov, rkl=0.1):
         return {"id": f"{variant}{seed}", "status": "ok",
@@ -297,7 +297,7 @@ def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_giv
 
 
 def test_a_folder_of_preset_runs_points_to_reproduction_and_the_intro_states_each_batch(tmp_path):
-    from ganbench.report import _seed_range, _values
+    from ganbench.report_tables import _seed_range, _values
 
     from ganbench.presets import get_preset
 
