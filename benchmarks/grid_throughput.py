@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.tutorial_loop import tutorial_train  # noqa: E402
 from ganbench.data import make_mixture  # noqa: E402
-from ganbench.runner import plan_grid, run_grid  # noqa: E402
+from ganbench.config import plan_grid  # noqa: E402
+from ganbench.driver import run_grid  # noqa: E402
 from ganbench.variants import DEFAULT_VARIANTS  # noqa: E402
 
 TUTORIAL_LOSSES = {"vanilla": "vanilla", "wgan-gp": "wgan-gp", "cond-wgan-gp": "cond-wgan-gp",

@@ -1,4 +1,4 @@
-"""The command line: parses argv and calls the runner, the report or the metrics. Nothing else.
+"""The command line: parses argv and calls the driver, the report or the metrics. Nothing else.
 
 Bad input ends with one line on stderr, ``ganbench: error: <what is wrong and what is allowed>``,
 and exit code 2, before anything is written.
@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from ganbench.report import main_report
-    from ganbench.runner import check_writable, run_grid
+    from ganbench.driver import run_grid
+    from ganbench.store import check_writable
 
     try:
         configs = _plan(args)
@@ -168,7 +169,7 @@ def cmd_run(args) -> int:
             _check_device(args.device)
         counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress,
                           data_dir=args.data_dir, executor=args.executor, address=args.address)
-    except ValueError as e:  # bad input, or another runner holds --out (runner.StoreBusy)
+    except ValueError as e:  # bad input, or another runner holds --out (store.StoreBusy)
         raise UsageError(str(e)) from None
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     extended = f", {counts['extended']} of them extended from a checkpoint" if counts.get("extended") else ""
@@ -189,7 +190,7 @@ _PRESET_FIXES = ("variants", "layout", "dataset", "arch", "n_eval", "modes", "st
 
 def _plan(args) -> list:
     """The runs a `ganbench run` command asks for: a preset's, or the grid of its options."""
-    from ganbench.runner import plan_grid
+    from ganbench.config import plan_grid
 
     if args.preset is None:
         if args.budget is not None:
@@ -294,7 +295,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from ganbench.runner import sample_run
+    from ganbench.sampling import sample_run
 
     try:
         path = sample_run(args.results, args.run, args.n, args.out, label=args.label, seed=args.seed)

@@ -122,7 +122,7 @@ def load_or_train(train: Digits, test: Digits, recipe: Recipe = Recipe(), cache:
                   device: str | torch.device = "cpu", progress: bool = True) -> tuple[MNISTClassifier, dict]:
     """The cached evaluator for this recipe and training set, trained (and cached) if missing.
     Returns the model and its info: recipe, key, test accuracy, data source."""
-    from ganbench.runner import write_atomic, write_text_atomic  # file writing lives with the runner
+    from ganbench.files import write_atomic, write_text_atomic
 
     path = Path(cache or cache_dir()) / "evaluators" / f"mnist-cnn-{recipe_key(recipe, train)}.pt"
     if path.is_file():

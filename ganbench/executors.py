@@ -1,4 +1,4 @@
-"""Executors: where ensembles run. Each takes the ensembles of a grid and a ``runner.Driver`` and calls
+"""Executors: where ensembles run. Each takes the ensembles of a grid and a ``driver.Driver`` and calls
 ``driver.store(results)`` for each finished ensemble (in the driver's process, which alone writes the
 store) or ``driver.fail(group, error, attempts)`` once an ensemble has failed ``MAX_ATTEMPTS`` times.
 
@@ -22,7 +22,16 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Sequence
 
-from ganbench.runner import MAX_ATTEMPTS, Driver, RunConfig, evaluate_ensemble, one_line
+from ganbench.config import RunConfig
+from ganbench.evaluation import evaluate_ensemble
+
+MAX_ATTEMPTS = 3  # tries per ensemble (a raised error or a dead worker) before its runs are recorded failed
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
 class InjectedFault(RuntimeError):
@@ -52,7 +61,7 @@ def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str 
     return evaluate_ensemble(group, device, data_dir)
 
 
-def run_serial(groups, driver: Driver, device, data_dir, fault) -> None:
+def run_serial(groups, driver, device, data_dir, fault) -> None:
     for g in groups:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -102,7 +111,7 @@ def _describe_error(e: BaseException) -> str:
     return one_line(e)
 
 
-def run_pool(groups, driver: Driver, jobs: int, device, data_dir, fault) -> None:
+def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
     queue = deque((g, 1) for g in groups)
     running: dict = {}  # future -> (group, attempt, its one-worker executor)
     try:
@@ -153,7 +162,7 @@ def _ray_error(e: BaseException) -> str:
     return one_line(cause) if isinstance(cause, BaseException) else one_line(e)
 
 
-def run_ray(groups, driver: Driver, jobs: int, device, data_dir, address, fault) -> None:
+def run_ray(groups, driver, jobs: int, device, data_dir, address, fault) -> None:
     ray = import_ray()
     started = not ray.is_initialized()
     if started:

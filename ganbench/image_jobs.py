@@ -1,6 +1,6 @@
 """Jobs on MNIST, Stacked MNIST and Iris: their defaults, their training data and their evaluation.
 
-The runner calls ``training_data`` and ``evaluate`` for a job whose ``layout`` names one of ``DATASETS``
+``ganbench.evaluation`` calls ``training_data`` and ``evaluate`` for a job whose ``layout`` names one of ``DATASETS``
 (instead of a 2-D mixture layout). Images travel flat (C*H*W) in [-1, 1].
 
 Evaluation (per run, on ``n_eval`` generated samples):

@@ -81,7 +81,7 @@ class Preset:
     def jobs(self, budget: str = "quick", seeds: int | None = None, iters: int | None = None) -> list:
         """The preset's RunConfigs for a budget; ``seeds`` / ``iters`` replace the budget's (the
         budget's name then becomes "custom" where the iterations differ)."""
-        from ganbench.runner import RunConfig, validate
+        from ganbench.config import RunConfig, validate
 
         if budget not in self.budgets:
             raise ValueError(f"unknown budget {budget!r}: choose from {', '.join(self.budgets)}")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
-from ganbench.runner import current_records, load_records, write_text_atomic
+from ganbench.files import write_text_atomic
+from ganbench.store import current_records, load_records
 from ganbench.stats import interval, verdict
 
 # The equivalence margin of a cell: 10 % of the published value, but at least this (display units).

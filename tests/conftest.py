@@ -19,7 +19,8 @@ def tiny_runs(tmp_path_factory):
     """A results folder with three finished tiny runs (a few iterations: the machinery is under test,
     not the GANs): {"mixture": vanilla on a 4-mode ring, "conditional": cond-wgan-gp on it, "iris"}
     -> run id, and the folder."""
-    from ganbench.runner import RunConfig, dataset_config, run_grid
+    from ganbench.config import RunConfig, dataset_config
+    from ganbench.driver import run_grid
 
     tiny = dict(iters=3, n_train=300, n_eval=200, hidden=16, depth=1)
     configs = {"mixture": RunConfig(variant="vanilla", layout="ring", modes=4, seed=0, **tiny),

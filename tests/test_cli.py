@@ -48,8 +48,9 @@ def test_sample_caps_the_number_of_samples(tmp_path, capsys):
 
 
 def test_the_library_has_the_same_limits(tmp_path):
+    from ganbench.config import plan_grid
     from ganbench.constants import MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS
-    from ganbench.runner import plan_grid, sample_run
+    from ganbench.sampling import sample_run
 
     with pytest.raises(ValueError, match="seeds must be at most 10,000"):
         plan_grid(["vanilla"], ["ring"], [4], MAX_SEEDS + 1)
@@ -183,7 +184,7 @@ def test_sample_refuses_bad_runs_and_file_types_in_one_line(tiny_runs, tmp_path,
     import json
     import shutil
 
-    from ganbench.runner import RECORD_SCHEMA, dataset_config
+    from ganbench.config import RECORD_SCHEMA, dataset_config
 
     results, ids = tiny_runs
     r = ["--results", str(results)]

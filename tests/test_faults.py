@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench import runner, train
-from ganbench.runner import RunConfig, load_records, run_grid, runs_dir, store_lock
+from ganbench import evaluation, executors, store, train
+from ganbench.config import RunConfig, plan_grid
+from ganbench.driver import run_grid
+from ganbench.store import load_records, runs_dir, store_lock
 from test_runner import TINY, tiny_grid
 
 
@@ -62,7 +64,7 @@ def test_an_ensemble_that_always_raises_is_recorded_failed_the_rest_completes_an
     assert {r["config"]["variant"] for r in by_status["ok"]} == {"vanilla"}
     assert {r["config"]["variant"] for r in by_status["failed"]} == {"wgan-gp"}
     bad = by_status["failed"][0]
-    assert bad["attempts"] == runner.MAX_ATTEMPTS and bad["error"] == "InjectedFault: injected failure for wgan-gp"
+    assert bad["attempts"] == executors.MAX_ATTEMPTS and bad["error"] == "InjectedFault: injected failure for wgan-gp"
     assert bad["metrics"] is None
     from ganbench.report import build_report
 
@@ -118,7 +120,7 @@ def test_a_diverging_run_is_recorded_diverged_and_metrics_never_see_nan(tmp_path
 
     monkeypatch.setattr(train, "train_ensemble", poisoned)
     for name in ("mode_stats", "coverage_of", "compare_matched"):
-        monkeypatch.setattr(runner, name, finite_only(getattr(runner, name)))
+        monkeypatch.setattr(evaluation, name, finite_only(getattr(evaluation, name)))
     configs = [RunConfig(variant="vanilla", layout="ring", modes=4, seed=s, **TINY) for s in range(4)]
     counts = run_grid(configs, tmp_path, progress=False)
     assert counts["diverged"] == 3 and counts["trained"] == 4
@@ -142,7 +144,7 @@ def test_a_second_runner_on_a_locked_directory_is_refused_with_one_line(tmp_path
     with store_lock(out):
         done = subprocess.run(CLI + ["--iters", "5", "--out", str(out)], capture_output=True, text=True,
                               timeout=300)
-        with pytest.raises(runner.StoreBusy, match="another ganbench run"):
+        with pytest.raises(store.StoreBusy, match="another ganbench run"):
             run_grid(tiny_grid(), out, progress=False)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "ganbench: error: another ganbench run (pid" in done.stderr
@@ -157,7 +159,7 @@ def test_two_runners_started_together_write_each_record_once(tmp_path):
     codes = sorted(rc for rc, _ in results)
     assert codes == [0, 2], results
     assert "another ganbench run" in [err for rc, err in results if rc == 2][0]
-    configs = runner.plan_grid(["vanilla"], ["ring"], [4, 8], 2, iters=400)
+    configs = plan_grid(["vanilla"], ["ring"], [4, 8], 2, iters=400)
     assert_store_complete(out, configs)
 
 

@@ -197,7 +197,7 @@ def test_bad_run_arguments_exit_2_with_one_line(options, extra, tmp_path_factory
     for k, v in options.items():
         argv += [k, v]
     argv += extra
-    with mock.patch("ganbench.runner.run_grid", side_effect=AssertionError("a bad argument got through")):
+    with mock.patch("ganbench.driver.run_grid", side_effect=AssertionError("a bad argument got through")):
         try:
             code, _, err = _main(argv)
         except AssertionError:
@@ -281,7 +281,7 @@ def _with_value(rec: dict, where: tuple, value) -> dict:
 
 def test_records_with_fields_of_the_wrong_kind_are_skipped_by_name_and_the_report_is_written(tiny_runs, tmp_path):
     from ganbench.report import main_report
-    from ganbench.runner import load_records
+    from ganbench.store import load_records
 
     src, ids = tiny_runs
     good = json.loads((src / "runs" / f"{ids['mixture']}.json").read_text())

@@ -13,7 +13,8 @@ import pytest
 ray = pytest.importorskip("ray")  # in the test extra: ./run_tests.sh always has it
 
 from ganbench import cli  # noqa: E402
-from ganbench.runner import load_records, run_grid, runs_dir  # noqa: E402
+from ganbench.driver import run_grid  # noqa: E402
+from ganbench.store import load_records, runs_dir  # noqa: E402
 from test_runner import tiny_grid  # noqa: E402
 
 

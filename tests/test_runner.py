@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganbench import executors, runner
+from ganbench import evaluation, executors, planner, store
+from ganbench.config import RunConfig, plan_grid
+from ganbench.driver import run_grid
 from ganbench.report import build_report
-from ganbench.runner import RunConfig, load_records, plan_grid, run_grid
+from ganbench.store import load_records
 
 # Tiny jobs: the machinery is what is under test here, not the GANs.
 TINY = dict(iters=3, n_train=300, n_eval=200, hidden=16, depth=1)
@@ -47,8 +49,8 @@ def test_a_second_identical_call_trains_nothing(tmp_path):
 
 def test_same_config_and_seed_give_identical_metrics(tmp_path):
     cfgs = tiny_grid(variants=("vanilla",), modes=(4,), seeds=2)
-    a = runner.run_ensemble(cfgs)
-    b = runner.run_ensemble(cfgs)
+    a = evaluation.run_ensemble(cfgs)
+    b = evaluation.run_ensemble(cfgs)
     assert [r["metrics"] for r in a] == [r["metrics"] for r in b]
 
 
@@ -61,9 +63,9 @@ def test_a_record_depends_only_on_its_config_not_on_its_ensemble():
     for variant in ("vanilla", "cond-wgan-gp"):
         cfgs = [RunConfig(variant=variant, layout="ring", modes=4 if variant != "vanilla" else 4 + 4 * (s % 2),
                           seed=s, **{**TINY, "iters": 40}) for s in range(20)]
-        alone = runner.run_ensemble([cfgs[7]])
+        alone = evaluation.run_ensemble([cfgs[7]])
         for group in (cfgs[6:9], cfgs) if variant == "vanilla" else (cfgs[6:9],):
-            rec = runner.run_ensemble(group)[group.index(cfgs[7])]
+            rec = evaluation.run_ensemble(group)[group.index(cfgs[7])]
             assert strip(rec) == strip(alone[0]), f"{variant}: seed 7 in an ensemble of {len(group)}"
 
 
@@ -91,7 +93,7 @@ def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkey
     monkeypatch.setattr(executors, "ensemble_task", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_grid(configs, tmp_path, progress=False)
-    first = len(runner.ensembles(configs)[0])
+    first = len(planner.ensembles(configs)[0])
     assert len(load_records(tmp_path)) == first  # the first ensemble finished
     monkeypatch.setattr(executors, "ensemble_task", real)
     counts = run_grid(configs, tmp_path, progress=False)
@@ -101,17 +103,17 @@ def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkey
 
 def test_ensembles_train_seeds_and_modes_together_where_the_networks_match():
     grid = plan_grid(["vanilla", "cond-wgan-gp"], ["ring"], [4, 8, 16], 3, iters=10)
-    groups = runner.ensembles(grid)
+    groups = planner.ensembles(grid)
     sizes = sorted((g[0].variant, len(g)) for g in groups)
     # unconditional: one network shape for every number of modes; conditional: one per number of modes
     assert sizes == [("cond-wgan-gp", 3)] * 3 + [("vanilla", 9)]
-    assert sorted(len(g) for g in runner.ensembles(grid, max_size=4)) == [1, 3, 3, 3, 4, 4]
+    assert sorted(len(g) for g in planner.ensembles(grid, max_size=4)) == [1, 3, 3, 3, 4, 4]
     assert sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in grid)
     # one config with many seeds and two workers: split so that both cores train
     ten = plan_grid(["vanilla"], ["ring"], [8], 10, iters=10)
-    assert [len(g) for g in runner.ensembles(ten)] == [10]
-    assert sorted(len(g) for g in runner.ensembles(ten, workers=2)) == [5, 5]
-    assert sorted(len(g) for g in runner.ensembles(ten[:1], workers=4)) == [1]
+    assert [len(g) for g in planner.ensembles(ten)] == [10]
+    assert sorted(len(g) for g in planner.ensembles(ten, workers=2)) == [5, 5]
+    assert sorted(len(g) for g in planner.ensembles(ten[:1], workers=4)) == [1]
 
 
 def test_a_killed_cli_run_loses_only_unfinished_jobs(tmp_path):
@@ -185,7 +187,7 @@ def test_runs_at_another_std_get_their_own_section_not_extra_seeds(tmp_path):
 
 
 def test_a_run_is_judged_from_its_own_trajectory():
-    from ganbench.report import run_state
+    from ganbench.report_tables import run_state
 
     def rec(modes, hq, status="ok", k=8):
         return {"status": status, "config": {"modes": k},
@@ -215,7 +217,7 @@ def test_the_report_shows_intervals_states_trajectories_and_holm_comparisons(tmp
 
 
 def test_the_tutorial_comparison_gives_verdicts_and_counts_no_hq_runs_as_ln_k():
-    from ganbench.report import records_frame, summarise, tutorial_comparison
+    from ganbench.report_tables import records_frame, summarise, tutorial_comparison
 
     def rec(variant, seed, cov, rkl=0.1):
         return {"id": f"{variant}{seed}", "status": "ok",
@@ -240,26 +242,26 @@ def test_the_tutorial_comparison_gives_verdicts_and_counts_no_hq_runs_as_ln_k():
 def test_a_trajectory_point_is_the_run_trained_to_that_budget():
     """Evaluating during training leaves training alone: the trajectory's point at 20 and 50
     iterations is, bit for bit, the final evaluation of the same config trained for 20 and 50."""
-    assert runner.trajectory_steps(60) == [10, 20, 50, 60]
-    assert runner.trajectory_steps(39_500)[-3:] == [10_000, 20_000, 39_500]
+    assert evaluation.trajectory_steps(60) == [10, 20, 50, 60]
+    assert evaluation.trajectory_steps(39_500)[-3:] == [10_000, 20_000, 39_500]
     for variant in ("vanilla", "cond-wgan-gp"):
         cfg = RunConfig(variant=variant, layout="ring", modes=8, seed=3, **{**TINY, "iters": 60})
-        (rec,) = runner.run_ensemble([cfg])
+        (rec,) = evaluation.run_ensemble([cfg])
         traj = rec["trajectory"]
         assert traj["step"] == [10, 20, 50, 60]
         for budget in (20, 50):
-            (short,) = runner.run_ensemble([RunConfig(**{**cfg.__dict__, "iters": budget})])
+            (short,) = evaluation.run_ensemble([RunConfig(**{**cfg.__dict__, "iters": budget})])
             i = traj["step"].index(budget)
-            for m in runner.TRAJECTORY_METRICS:
+            for m in evaluation.TRAJECTORY_METRICS:
                 assert traj[m][i] == short["metrics"][m], (variant, budget, m)
-        assert [traj[m][-1] for m in runner.TRAJECTORY_METRICS] == [rec["metrics"][m] for m in runner.TRAJECTORY_METRICS]
+        assert [traj[m][-1] for m in evaluation.TRAJECTORY_METRICS] == [rec["metrics"][m] for m in evaluation.TRAJECTORY_METRICS]
 
 
 def test_exploded_or_non_finite_samples_mark_a_run_diverged():
     real = np.array([[1.0, -2.0], [0.5, 0.5]])
-    assert runner.sample_divergence(np.array([[3.0, 4.0]]), real) is None
-    assert runner.sample_divergence(np.array([[np.nan, 0.0]]), real) == "non-finite samples"
-    assert runner.sample_divergence(np.array([[201.0, 0.0]]), real).startswith("samples exploded")
+    assert evaluation.sample_divergence(np.array([[3.0, 4.0]]), real) is None
+    assert evaluation.sample_divergence(np.array([[np.nan, 0.0]]), real) == "non-finite samples"
+    assert evaluation.sample_divergence(np.array([[201.0, 0.0]]), real).startswith("samples exploded")
 
 
 def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_gives(tmp_path):
@@ -295,7 +297,7 @@ def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_giv
 
 
 def test_a_folder_of_preset_runs_points_to_reproduction_and_the_intro_states_each_batch(tmp_path):
-    from ganbench.report import _seed_range, _values
+    from ganbench.report_tables import _seed_range, _values
 
     from ganbench.presets import get_preset
 
@@ -319,6 +321,6 @@ def test_records_made_under_earlier_hyperparameters_are_left_out_of_tables(tmp_p
     old["variant_params"].pop("fake_labels")  # as cond-wgan-gp records were before the label scheme
     old["id"] = "0123456789abcdef"
     warnings = []
-    kept = runner.current_records(recs + [old], warn=warnings.append)
+    kept = store.current_records(recs + [old], warn=warnings.append)
     assert [r["id"] for r in kept] == [r["id"] for r in recs]
     assert len(warnings) == 1 and "left out 1 record(s)" in warnings[0]

@@ -1,0 +1,108 @@
+"""The driver: one per output directory. It holds the store's lock, sets corrupt records aside, plans
+the pending jobs into ensembles (``ganbench.planner``), hands them to an executor
+(``ganbench.executors``: worker processes with one torch thread each, or Ray tasks) and, alone,
+writes each finished ensemble's files and records (``ganbench.store``) as they come."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ganbench import executors
+from ganbench.config import RunConfig
+from ganbench.executors import MAX_ATTEMPTS
+from ganbench.files import write_atomic, write_json_atomic
+from ganbench.planner import ensembles, find_bases
+from ganbench.store import check_writable, failed_record, finished_ids, load_records, runs_dir, set_aside_corrupt, store_lock
+
+EXECUTORS = ("local", "ray")
+
+
+class Driver:
+    """What executors report to: it writes each finished ensemble's files and records (files first,
+    so a record always has its checkpoint), counts them and moves the progress bar."""
+
+    def __init__(self, out: Path, counts: dict, bar):
+        self.out, self.counts, self.bar = Path(out), counts, bar
+
+    def store(self, results: Sequence[tuple[dict, dict[str, bytes]]]) -> None:
+        for rec, files in results:
+            base = runs_dir(self.out) / rec["id"]
+            for suffix, blob in files.items():
+                write_atomic(Path(f"{base}{suffix}"), lambda f, b=blob: f.write(b), binary=True)
+            write_json_atomic(Path(f"{base}.json"), rec)
+            self.counts["trained"] += 1
+            self.counts["diverged"] += rec["status"] == "diverged"
+        self.bar.update(len(results))
+
+    def fail(self, group: Sequence[RunConfig], error: str, attempts: int) -> None:
+        self.note(f"{_describe(group)} failed {attempts} time(s), recorded as failed: {error}")
+        for cfg in group:
+            write_json_atomic(runs_dir(self.out) / f"{cfg.run_id}.json", failed_record(cfg, error, attempts))
+        self.counts["failed"] += len(group)
+        self.bar.update(len(group))
+
+    def failed_attempt(self, group: Sequence[RunConfig], error: str, attempt: int) -> bool:
+        """Attempt ``attempt`` of ``group`` failed: True to try again, or, after the last one, record
+        its jobs as failed and return False."""
+        if attempt >= MAX_ATTEMPTS:
+            self.fail(group, error, attempt)
+            return False
+        self.note(f"attempt {attempt} of {MAX_ATTEMPTS} failed, trying again: {error}")
+        return True
+
+    def note(self, msg: str) -> None:
+        self.bar.write(f"ganbench: {msg}", file=sys.stderr)
+
+
+def _describe(group: Sequence[RunConfig]) -> str:
+    c = group[0]
+    return f"{c.variant} on {c.layout} ({len(group)} run(s), seeds {sorted({g.seed for g in group})})"
+
+
+def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str | None = None,
+             progress: bool = True, data_dir: str | None = None, executor: str = "local",
+             address: str | None = None) -> dict:
+    """Run every job of ``configs`` that has no finished record in ``out`` yet, on this machine's
+    processes (``executor="local"``, ``jobs`` workers) or as Ray tasks (``"ray"``, a local instance
+    with ``jobs`` CPUs or the cluster at ``address``). Returns counts."""
+    from tqdm import tqdm
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}: choose from {', '.join(EXECUTORS)}")
+    out = Path(out)
+    check_writable(out)
+    counts = {"total": len(configs), "skipped": 0, "trained": 0, "diverged": 0, "failed": 0, "extended": 0}
+    if not configs:
+        return counts
+    with store_lock(out):
+        bar = tqdm(total=len(configs), desc="runs", unit="run", disable=not progress, file=sys.stderr)
+        driver = Driver(out, counts, bar)
+        try:
+            set_aside_corrupt(out, driver.note)
+            done = finished_ids(out)
+            pending = [c for c in configs if c.run_id not in done]
+            counts["skipped"] = len(configs) - len(pending)
+            bar.update(counts["skipped"])
+            if not pending:
+                return counts
+            if any(c.layout in ("mnist", "stacked-mnist") for c in pending):
+                from ganbench.image_jobs import load_evaluator
+
+                load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
+            bases = find_bases(out, pending, load_records(out))
+            counts["extended"] = len(bases)
+            if bases:
+                driver.note(f"extending {len(bases)} finished run(s) from their checkpoints")
+            groups = ensembles(pending, bases=bases, workers=1 if executor == "local" and jobs <= 1 else jobs)
+            fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
+            if executor == "ray":
+                executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)
+            elif jobs <= 1:
+                executors.run_serial(groups, driver, device, data_dir, fault)
+            else:
+                executors.run_pool(groups, driver, jobs, device, data_dir, fault)
+        finally:
+            bar.close()
+    return counts

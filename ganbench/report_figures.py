@@ -1,0 +1,264 @@
+"""The report's figures (PNG, matplotlib): modes against K, trajectories, samples over the true centres,
+losses, and the image and Iris datasets' grids, t-SNE and histograms."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ganbench.report_tables import _first_seed, _lowest_seed, variant_order
+from ganbench.stats import interval
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, file, **savefig) -> None:
+    """Lay ``fig`` out, write it to ``file`` (``savefig``: matplotlib's options) and close it."""
+    fig.tight_layout()
+    fig.savefig(file, **savefig)
+    _plt().close(fig)
+
+
+def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    ns = sorted(summary.modes.unique())
+    for v in variant_order(summary.variant.unique()):
+        s = summary[summary.variant == v].sort_values("modes")
+        # error bars: the 95 % t-interval over seeds
+        axes[0].errorbar(s.modes, 100 * s.modes_mean / s.modes, yerr=100 * s.modes_hw.fillna(0) / s.modes,
+                         marker="o", capsize=3, label=v)
+        axes[1].errorbar(s.modes, s.kmeans_coverage_mean, yerr=s.kmeans_coverage_hw.fillna(0), marker="o",
+                         capsize=3, label=v)
+    axes[0].set(xlabel="modes in the data", ylabel="% of modes captured (3-std rule)",
+                title="Modes captured (VEEGAN / PacGAN protocol)")
+    axes[1].set(xlabel="modes in the data", ylabel="kmeans coverage %", title="The tutorial's kmeans coverage")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xticks(ns, [str(n) for n in ns])
+        ax.minorticks_off()
+        ax.set_ylim(-3, 103)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    _save(fig, path, dpi=90)
+
+
+def fig_trajectories(records: list[dict], path: Path) -> bool:
+    """Budget scaling: per number of modes (columns), % of modes captured and HQ % (rows) against
+    generator iterations (log scale), one line per variant: mean over its non-diverged seeds, shaded
+    95 % t-interval. False (and no file) when no record has a trajectory."""
+    by: dict[tuple[str, int], list[dict]] = {}
+    for r in records:
+        t = r.get("trajectory")
+        if r["status"] == "ok" and t and len(t.get("step", [])) > 1:
+            by.setdefault((r["config"]["variant"], r["config"]["modes"]), []).append(t)
+    if not by:
+        return False
+    plt = _plt()
+    modes = sorted({m for _, m in by})
+    fig, axes = plt.subplots(2, len(modes), figsize=(3.2 * len(modes), 5.2), squeeze=False, sharex=True)
+    for j, m in enumerate(modes):
+        for i, (key, scale) in enumerate((("modes", 100 / m), ("hq_fraction", 100.0))):
+            ax = axes[i][j]
+            for color, v in enumerate(variant_order({v for v, mm in by if mm == m})):
+                trajs = [t for t in by[(v, m)] if t["step"] == by[(v, m)][0]["step"]]
+                steps = trajs[0]["step"]
+                ivs = [interval([t[key][p] * scale for t in trajs if t[key][p] is not None]) for p in range(len(steps))]
+                mean = np.array([iv.mean for iv in ivs])
+                hw = np.nan_to_num(np.array([iv.half_width for iv in ivs]))
+                ax.plot(steps, mean, lw=1.2, color=f"C{color}", label=f"{v} (n = {len(trajs)})")
+                ax.fill_between(steps, np.clip(mean - hw, 0, 100), np.clip(mean + hw, 0, 100), color=f"C{color}",
+                                alpha=0.15, lw=0)
+            ax.set_xscale("log")
+            ax.set_ylim(-3, 103)
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(f"{m} modes", fontsize=9)
+                ax.legend(fontsize=6)
+            else:
+                ax.set_xlabel("generator iterations")
+        axes[0][0].set_ylabel("% of modes captured")
+        axes[1][0].set_ylabel("HQ %")
+    _save(fig, path, dpi=80)
+    return True
+
+
+def fig_samples(records: list[dict], path: Path) -> None:
+    """A grid: one row per variant, one column per number of modes; the lowest seed's samples."""
+    plt = _plt()
+    pick = _lowest_seed(records, key=lambda c: (c["variant"], c["modes"]))
+    variants = variant_order({v for v, _ in pick})
+    modes = sorted({m for _, m in pick})
+    fig, axes = plt.subplots(len(variants), len(modes), figsize=(2.3 * len(modes), 2.3 * len(variants)),
+                             squeeze=False)
+    for i, v in enumerate(variants):
+        for j, m in enumerate(modes):
+            ax = axes[i][j]
+            ax.set_xticks([]), ax.set_yticks([])
+            r = pick.get((v, m))
+            if r is None:
+                ax.axis("off")
+                continue
+            scatter_over_centres(ax, r.get("samples") or [], r["centers"])
+            got = (r.get("metrics") or {}).get("modes")
+            title = f"{m} modes: {got} captured" if got is not None else f"{m} modes: {r['status']}"
+            ax.set_title(title, fontsize=8)
+            if j == 0:
+                ax.set_ylabel(v, fontsize=9)
+    _save(fig, path, dpi=80)
+
+
+def scatter_over_centres(ax, x, centres) -> None:
+    """2-D samples (blue) over the true centres (red crosses), framed on the centres."""
+    c = np.asarray(centres, dtype=float)
+    x = np.asarray(x, dtype=float).reshape(-1, 2)
+    x = x[np.isfinite(x).all(1)]
+    ax.scatter(c[:, 0], c[:, 1], s=30, c="tab:red", marker="x", lw=1, zorder=3)
+    if len(x):
+        ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.5)
+    pad = 0.25 * (np.ptp(c, axis=0).max() + 0.5)
+    ax.set_xlim(c[:, 0].min() - pad, c[:, 0].max() + pad)
+    ax.set_ylim(c[:, 1].min() - pad, c[:, 1].max() + pad)
+
+
+def fig_sample_scatter(x, centres, title: str, file) -> None:
+    """One run's new samples over its true centres (``ganbench sample --out FILE.png``), as a PNG into
+    ``file`` (a path or a binary file)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    scatter_over_centres(ax, x, centres)
+    ax.set_title(title, fontsize=9)
+    _save(fig, file, format="png", dpi=100)
+
+
+def fig_losses(records: list[dict], path: Path) -> None:
+    """Discriminator and generator losses over training, mean over seeds, one line per modes."""
+    plt = _plt()
+    by: dict[tuple[str, int], list[dict]] = {}
+    for r in records:
+        if r.get("losses") and r["losses"].get("step"):
+            by.setdefault((r["config"]["variant"], r["config"]["modes"]), []).append(r["losses"])
+    variants = variant_order({v for v, _ in by})
+    fig, axes = plt.subplots(len(variants), 2, figsize=(9, 2.2 * len(variants)), squeeze=False)
+    for i, v in enumerate(variants):
+        for (vv, m), losses in sorted(by.items(), key=lambda kv: kv[0][1]):
+            if vv != v:
+                continue
+            steps = losses[0]["step"]
+            for j, key in enumerate(("d", "g")):
+                ys = np.array([[np.nan if y is None else y for y in l[key]] for l in losses
+                               if len(l[key]) == len(steps)], dtype=float)
+                with warnings.catch_warnings():  # a diverged run's all-None losses are a column of NaN
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    axes[i][j].plot(steps, np.nanmean(ys, axis=0), lw=1, label=f"{m} modes")
+        axes[i][0].set_ylabel(v, fontsize=9)
+        axes[i][0].legend(fontsize=7)
+    axes[0][0].set_title("discriminator / critic loss")
+    axes[0][1].set_title("generator loss")
+    for ax in axes[-1]:
+        ax.set_xlabel("generator iteration")
+    _save(fig, path, dpi=80)
+
+
+# --- image and Iris datasets ------------------------------------------------------------------------
+
+def _artifacts(recs: list[dict], runs: Path, key: str) -> dict[str, np.ndarray]:
+    """Per variant (lowest seed), the array ``key`` of its ``<id>.samples.npz``, where there is one."""
+    found = {}
+    for v, r in _first_seed(recs).items():
+        f = runs / f"{r['id']}.samples.npz"
+        if f.is_file():
+            with np.load(f) as z:
+                if key in z.files:
+                    found[v] = z[key]
+    return found
+
+
+def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: int = 5) -> bool:
+    """A grid of generated images per variant (lowest seed), from the <id>.samples.npz files: the first
+    nrow x nrow of ``images``, or the whole ``class_grid`` of a conditional model (row i = class i)."""
+    from torchvision.utils import make_grid
+    import torch
+
+    grids = {}
+    for v, imgs in _artifacts(recs, path.parent.parent / "runs", key).items():
+        imgs = torch.from_numpy(imgs[:nrow * nrow]).float() / 255
+        grids[v] = make_grid(imgs, nrow=nrow, padding=1, pad_value=1.0).permute(1, 2, 0).numpy()
+    if not grids:
+        return False
+    plt = _plt()
+    size = 2.6 * nrow / 5
+    fig, axes = plt.subplots(1, len(grids), figsize=(size * len(grids), size + 0.3), squeeze=False)
+    for ax, (v, g) in zip(axes[0], grids.items()):
+        ax.imshow(g.squeeze() if g.shape[2] == 1 else g, cmap="gray" if g.shape[2] == 1 else None)
+        ax.set_title(v + (" (row i: class i)" if key == "class_grid" else ""), fontsize=9)
+        ax.axis("off")
+    _save(fig, path, dpi=90)
+    return True
+
+
+def _fig_tsne(recs: list[dict], path: Path) -> bool:
+    """Per variant (lowest seed), the t-SNE of real and generated evaluator features made by the run."""
+    embs = _artifacts(recs, path.parent.parent / "runs", "tsne")
+    if not embs:
+        return False
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(embs), figsize=(2.8 * len(embs), 2.9), squeeze=False)
+    for ax, (v, e) in zip(axes[0], embs.items()):
+        e = e.astype(float)
+        n = len(e) // 2  # real first, then as many generated
+        ax.scatter(e[:n, 0], e[:n, 1], s=3, c="0.6", label="real", lw=0)
+        ax.scatter(e[n:, 0], e[n:, 1], s=3, c="C3", label="generated", lw=0)
+        ax.set_title(v, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=7, markerscale=3, loc="best")
+    _save(fig, path, dpi=80)
+    return True
+
+
+def _fig_class_histograms(recs: list[dict], path: Path) -> None:
+    """Share of generated samples per class (lowest seed); 1000 classes are shown sorted."""
+    plt = _plt()
+    picks = {v: r for v, r in _first_seed(recs).items() if r.get("metrics")}
+    fig, axes = plt.subplots(1, max(1, len(picks)), figsize=(2.8 * max(1, len(picks)), 2.4), squeeze=False)
+    for ax, (v, r) in zip(axes[0], picks.items()):
+        h = np.asarray(r["metrics"]["class_histogram"], dtype=float)
+        h = h / max(h.sum(), 1)
+        if len(h) > 20:
+            ax.plot(np.sort(h)[::-1], lw=1)
+            ax.axhline(1 / len(h), color="k", ls=":", lw=1)
+            ax.set_xlabel("classes, most frequent first", fontsize=8)
+        else:
+            ax.bar(np.arange(len(h)), h)
+            ax.axhline(1 / len(h), color="k", ls=":", lw=1)
+            ax.set_xticks(np.arange(len(h)))
+        ax.set_title(f"{v}: {r['metrics']['modes']} classes", fontsize=9)
+    _save(fig, path, dpi=80)
+
+
+def _fig_iris(recs: list[dict], path: Path) -> None:
+    """Per-feature histograms of the real setosa flowers and of each variant's samples (lowest seed)."""
+    from ganbench.images import IRIS_FEATURES, iris_setosa
+
+    plt = _plt()
+    real = iris_setosa()
+    fig, axes = plt.subplots(2, 2, figsize=(8, 6))
+    for j, ax in enumerate(axes.flat):
+        bins = np.linspace(-1.5, 1.5, 25)
+        ax.hist(real[:, j], bins=bins, density=True, alpha=0.4, color="k", label="real")
+        for v, r in _first_seed(recs).items():
+            x = np.asarray(r.get("samples") or [], dtype=float)
+            if len(x):
+                ax.hist(x[:, j], bins=bins, density=True, histtype="step", lw=1.2, label=v)
+        ax.set_title(f"{IRIS_FEATURES[j].replace('_', ' ')} (scaled to [-1, 1])", fontsize=9)
+    axes[0][0].legend(fontsize=7)
+    _save(fig, path, dpi=80)
