@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import sys
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Sequence
 
@@ -89,6 +91,22 @@ def _die_with_parent() -> None:
             os._exit(1)
 
 
+@contextmanager
+def _sigint_ignored():
+    """Ignore Ctrl-C while a worker is spawned: a process started with SIGINT ignored keeps ignoring
+    it (Python installs its KeyboardInterrupt handler only where SIGINT is at its default), so a
+    Ctrl-C reaches the driver alone, which stops the workers, instead of printing a traceback from
+    every worker still importing torch."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _worker_init() -> None:
     _die_with_parent()  # first: the driver may be killed while torch is still importing
     import torch
@@ -119,7 +137,8 @@ def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
             while queue and len(running) < jobs:
                 g, attempt = queue.popleft()
                 ex = ProcessPoolExecutor(max_workers=1, initializer=_worker_init, mp_context=_mp_context())
-                running[ex.submit(ensemble_task, g, device, data_dir, fault)] = (g, attempt, ex)
+                with _sigint_ignored():  # the worker is spawned here and inherits it
+                    running[ex.submit(ensemble_task, g, device, data_dir, fault)] = (g, attempt, ex)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
                 g, attempt, ex = running.pop(f)

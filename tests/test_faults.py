@@ -197,3 +197,20 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"  # a zombie is dead, only not yet reaped
     except OSError:
         return False
+
+
+def test_ctrl_c_while_workers_start_is_one_line_not_a_traceback_per_worker(tmp_path):
+    """Ctrl-C from a terminal reaches the whole process group: the driver stops its workers and
+    says one line; the workers (spawned with SIGINT ignored) print nothing, even mid-import."""
+    import signal
+
+    cmd = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "wgan-gp", "--modes", "4",
+           "--seeds", "2", "--iters", "400", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(4)  # the driver has started; the workers are being spawned and import torch
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "interrupted; finished runs are saved" in err
