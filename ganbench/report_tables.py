@@ -2,11 +2,13 @@
 the tutorial's claims, how each run ended. Pure functions of records and frames: writes nothing."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.stats import holm, interval, verdict, welch_p
+from ganbench.stats import Interval, holm, interval, metric_step, verdict, welch_p
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
 MODE_METRICS = [
@@ -75,11 +77,6 @@ def variant_order(names) -> list[str]:
     return known + sorted(set(names) - set(known))
 
 
-def metric_step(key: str, modes: int, scale: float) -> float:
-    """One step of a metric in display units (one mode), for ``ganbench.stats.interval``'s tie rule."""
-    return {"modes": 1.0, "kmeans_coverage": scale / modes if modes else 0.0}.get(key, 0.0)
-
-
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Per layout x budget x variant x modes: runs, diverged, runs without an HQ sample, and for each
     metric the mean, SD, n and 95 % t-interval half-width over seeds (display units; ``ganbench.stats``).
@@ -104,9 +101,7 @@ def _cell(mean, hw, n, decimals) -> str:
     """'mean [lo, hi] (n = k)': the 95 % t-interval over seeds, with the number of seeds."""
     if pd.isna(mean) or not n:
         return "-"
-    if n < 2 or pd.isna(hw):
-        return f"{mean:.{decimals}f} (n = {int(n)})"
-    return f"{mean:.{decimals}f} [{mean - hw:.{decimals}f}, {mean + hw:.{decimals}f}] (n = {int(n)})"
+    return Interval(int(n), mean, math.nan, hw).text(decimals)
 
 
 def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:

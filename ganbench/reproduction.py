@@ -16,7 +16,7 @@ import pandas as pd
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
 from ganbench.store import current_records, load_records
-from ganbench.stats import interval, verdict
+from ganbench.stats import interval, metric_step, verdict
 
 # The equivalence margin of a cell: 10 % of the published value, but at least this (display units).
 MIN_MARGIN = {"modes": 1.0, "hq_fraction": 5.0, "kmeans_coverage": 5.0, "reverse_kl": 0.05, "kl_to_uniform": 0.05}
@@ -69,7 +69,7 @@ def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
             values.append(math.log(m.get("n_modes") or r["config"]["modes"]) * column.factor)
             no_hq += 1
     modes = max((r["config"]["modes"] for r in recs), default=0)
-    step = {"modes": 1.0, "kmeans_coverage": column.factor / modes if modes else 0.0}.get(column.metric, 0.0)
+    step = metric_step(column.metric, modes, column.factor)
     return {"runs": len(recs), "values": values, "missing": len(recs) - len(values), "no_hq": no_hq,
             "diverged": sum(r["status"] == "diverged" for r in recs), "step": step}
 

@@ -34,6 +34,12 @@ def _finite(values: Sequence[float]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
+def metric_step(metric: str, modes: int, scale: float = 1.0) -> float:
+    """One step of a metric in display units (``scale`` x its unit): one mode captured, or one mode of
+    kmeans coverage; 0 for continuous metrics. The tie rule's ``step`` (``interval``, ``verdict``)."""
+    return {"modes": 1.0, "kmeans_coverage": scale / modes if modes else 0.0}.get(metric, 0.0)
+
+
 @dataclass(frozen=True)
 class Interval:
     n: int

@@ -109,16 +109,23 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
                       set(eval_at), on_eval, resume)
 
 
+def _lone_name(name: str) -> tuple[str, int | None]:
+    """A tensor's name in a one-member ensemble and, for a ``PerMember`` module's own tensor
+    (``members.<k>.rest`` -> ``members.0.rest``), its member k; None for a stacked tensor."""
+    parts = name.split(".")
+    if "members" not in parts:
+        return name, None
+    i = parts.index("members")
+    return ".".join(parts[:i + 1] + ["0"] + parts[i + 2:]), int(parts[i + 1])
+
+
 def _slice_member(name: str, t: torch.Tensor, k: int) -> tuple[str, torch.Tensor] | None:
     """Member k's part of one ensemble tensor, named as in a one-member ensemble: a [k:k+1] slice of a
-    stacked tensor, or the k-th ``PerMember`` module's own tensor (``members.<k>.`` -> ``members.0.``);
-    None for another member's. 0-d tensors (Adam's step count) are shared."""
-    parts = name.split(".")
-    if "members" in parts:
-        i = parts.index("members")
-        if parts[i + 1] != str(k):
-            return None
-        return ".".join(parts[:i + 1] + ["0"] + parts[i + 2:]), t.detach().cpu().clone()
+    stacked tensor, or the k-th ``PerMember`` module's own tensor; None for another member's. 0-d
+    tensors (Adam's step count) are shared."""
+    lone, owner = _lone_name(name)
+    if owner is not None:
+        return (lone, t.detach().cpu().clone()) if owner == k else None
     return name, (t[k:k + 1] if t.dim() > 0 else t).detach().cpu().clone()
 
 
@@ -131,10 +138,9 @@ def stack_members(states: Sequence[dict], names: Sequence[str]) -> dict:
     """The inverse of ``member_state`` over all members: the ensemble's tensor for each of ``names``."""
     out = {}
     for name in names:
-        parts = name.split(".")
-        if "members" in parts:
-            i = parts.index("members")
-            out[name] = states[int(parts[i + 1])][".".join(parts[:i + 1] + ["0"] + parts[i + 2:])]
+        lone, owner = _lone_name(name)
+        if owner is not None:
+            out[name] = states[owner][lone]
         elif states[0][name].dim() == 0:
             out[name] = states[0][name]
         else:
@@ -153,17 +159,8 @@ def _opt_state(opt: torch.optim.Optimizer, module: nn.Module) -> dict:
 
 def _names(module: nn.Module, opt_state: dict) -> list[str]:
     """The ensemble's names of Adam state entries, from a one-member state's (PerMember members expand)."""
-    names = []
-    for name, _ in module.named_parameters():
-        for key in ("step", "exp_avg", "exp_avg_sq"):
-            parts = f"{name}.{key}".split(".")
-            probe = f"{name}.{key}"
-            if "members" in parts:
-                i = parts.index("members")
-                probe = ".".join(parts[:i + 1] + ["0"] + parts[i + 2:])
-            if probe in opt_state:
-                names.append(f"{name}.{key}")
-    return names
+    return [f"{name}.{key}" for name, _ in module.named_parameters() for key in ("step", "exp_avg", "exp_avg_sq")
+            if _lone_name(f"{name}.{key}")[0] in opt_state]
 
 
 def _load_opt_state(opt: torch.optim.Optimizer, module: nn.Module, state: dict, device) -> None:
