@@ -12,3 +12,7 @@ DEFAULT_ITERS = 1500  # generator iterations of a mixture run
 MAX_SEEDS = 10_000
 MAX_N_EVAL = 1_000_000  # generated samples evaluated per run
 MAX_SAMPLES = 1_000_000  # samples one `ganbench sample` draws
+
+# A run diverges when an averaged loss passes this times sqrt(data dims / 2) (ganbench.train explains
+# the rule); here so that the report can say it without importing torch.
+RUNAWAY_LOSS = 100.0

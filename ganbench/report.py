@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import pandas as pd
 
+from ganbench.constants import RUNAWAY_LOSS
 from ganbench.data import DEFAULT_STD
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
@@ -23,7 +24,6 @@ from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_M
                                     summarise, tutorial_comparison, variant_order, wide_table)
 from ganbench.stats import interval
 from ganbench.store import check_writable, current_records, load_records
-from ganbench.train import RUNAWAY_LOSS
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -61,8 +61,10 @@ def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
 
 # --- the whole report ------------------------------------------------------------------------------
 
-def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
-    """Write ``<out>/tables``, ``<out>/figures`` and ``<out>/REPORT.md`` from ``<out>/runs``."""
+def build_report(out: Path, warn: Callable[[str], None] | None = None, records: list[dict] | None = None,
+                 problems: Sequence[str] = ()) -> Path:
+    """Write ``<out>/tables``, ``<out>/figures`` and ``<out>/REPORT.md`` from ``<out>/runs`` (or from
+    ``records`` already loaded from there, with the ``problems`` their loading reported)."""
     out = Path(out)
     for d in (out, out / "tables", out / "figures"):
         check_writable(d)
@@ -73,8 +75,14 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
         if warn:
             warn(msg)
 
+    if records is None:
+        problems = []
+        records = load_records(out, warn=problems.append)
+    for p in problems:
+        note(p)
+    loaded = records
     # Presets' runs have their own report (ganbench.reproduction, REPRODUCTION.md)
-    records = [r for r in current_records(load_records(out, warn=note), warn=note) if "preset" not in r["config"]]
+    records = [r for r in current_records(loaded, warn=note) if "preset" not in r["config"]]
     failed = [r for r in records if r["status"] == "failed"]
     records = [r for r in records if r["status"] != "failed"]
     tables, figures = out / "tables", out / "figures"
@@ -87,7 +95,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None) -> Path:
         lines += [f"- {r['config']['variant']} on {r['config']['layout']}, {r['config']['modes']} modes, "
                   f"seed {r['config']['seed']}: {r.get('error')}" for r in failed] + [""]
     if not records:
-        if any("preset" in r["config"] for r in load_records(out)):
+        if any("preset" in r["config"] for r in loaded):
             lines += ["This folder holds only published-protocol (preset) runs: their tables are in "
                       "[REPRODUCTION.md](REPRODUCTION.md).", ""]
         else:
@@ -301,9 +309,12 @@ def _finish(out: Path, lines: list[str], skipped: list[str]) -> Path:
 
 def main_report(out: Path) -> Path:
     """REPORT.md, and REPRODUCTION.md where there are presets' runs; returns REPORT.md's path."""
-    from ganbench.reproduction import build_reproduction, has_preset_runs
+    from ganbench.reproduction import build_reproduction
 
-    path = build_report(out, warn=lambda s: print(f"ganbench: {s}", file=sys.stderr))
-    if has_preset_runs(out):
-        print(f"reproduction report: {build_reproduction(out)}", file=sys.stderr)
+    problems: list[str] = []
+    records = load_records(out, warn=problems.append)  # once, for both reports
+    path = build_report(out, warn=lambda s: print(f"ganbench: {s}", file=sys.stderr), records=records,
+                        problems=problems)
+    if any("preset" in r["config"] for r in records):
+        print(f"reproduction report: {build_reproduction(out, records)}", file=sys.stderr)
     return path

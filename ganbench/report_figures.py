@@ -2,12 +2,18 @@
 losses, and the image and Iris datasets' grids, t-SNE and histograms."""
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
+import json
 import warnings
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ganbench.files import write_atomic
 from ganbench.report_tables import _first_seed, _lowest_seed, variant_order
 from ganbench.stats import interval
 
@@ -20,13 +26,71 @@ def _plt():
     return plt
 
 
+# --- figures drawn only when their inputs change -------------------------------------------------
+# Drawing is most of a report's time (seconds per figure), and after a `ganbench run` most figures'
+# inputs are unchanged. Each report figure is keyed by a digest of its inputs (the records' ids,
+# creation times and statuses, or a summary table's CSV), its function's name and this file's code;
+# the digest is written into the PNG (a text chunk), and a figure whose file holds its current
+# digest is not drawn again. Delete results/figures to force every figure to be redrawn.
+_DIGEST_KEY = "ganbench-inputs"
+_digest: ContextVar[str | None] = ContextVar("figure_digest", default=None)
+
+
+def _inputs_digest(name: str, args) -> str:
+    h = hashlib.sha256(name.encode())
+    h.update(Path(__file__).read_bytes())
+    for a in args:
+        if isinstance(a, pd.DataFrame):
+            h.update(a.to_csv(index=False).encode())
+        elif isinstance(a, list) and all(isinstance(r, dict) and "id" in r for r in a):
+            h.update(json.dumps([[r["id"], r.get("created"), r.get("status")] for r in a]).encode())
+        else:
+            h.update(repr(a).encode())
+    return h.hexdigest()[:32]
+
+
+def _stored_digest(path: Path) -> str | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return getattr(im, "text", {}).get(_DIGEST_KEY)
+    except (OSError, ValueError, SyntaxError):
+        return None  # missing, torn or not a PNG: draw it
+
+
+def cached_figure(draw):
+    """``draw(inputs, path, *options)`` -> True/None when it wrote ``path``, False when it had nothing
+    to draw. Skips the drawing when ``path`` already holds the digest of these inputs."""
+    @functools.wraps(draw)
+    def wrapper(inputs, path: Path, *options, **kw):
+        digest = _inputs_digest(draw.__qualname__, [inputs, *options, sorted(kw.items())])
+        if _stored_digest(path) == digest:
+            return True
+        token = _digest.set(digest)
+        try:
+            return draw(inputs, path, *options, **kw)
+        finally:
+            _digest.reset(token)
+    return wrapper
+
+
 def _save(fig, file, **savefig) -> None:
-    """Lay ``fig`` out, write it to ``file`` (``savefig``: matplotlib's options) and close it."""
+    """Lay ``fig`` out, write it to ``file`` (``savefig``: matplotlib's options; a path is written
+    atomically, with the inputs' digest of a cached figure) and close it."""
     fig.tight_layout()
-    fig.savefig(file, **savefig)
+    if isinstance(file, (str, Path)):
+        digest = _digest.get()
+        meta = {_DIGEST_KEY: digest} if digest else None
+        buf = io.BytesIO()
+        fig.savefig(buf, **{"format": "png", **savefig}, metadata=meta)
+        write_atomic(Path(file), lambda f: f.write(buf.getvalue()), binary=True)
+    else:
+        fig.savefig(file, **savefig)
     _plt().close(fig)
 
 
+@cached_figure
 def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -51,6 +115,7 @@ def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
     _save(fig, path, dpi=90)
 
 
+@cached_figure
 def fig_trajectories(records: list[dict], path: Path) -> bool:
     """Budget scaling: per number of modes (columns), % of modes captured and HQ % (rows) against
     generator iterations (log scale), one line per variant: mean over its non-diverged seeds, shaded
@@ -91,6 +156,7 @@ def fig_trajectories(records: list[dict], path: Path) -> bool:
     return True
 
 
+@cached_figure
 def fig_samples(records: list[dict], path: Path) -> None:
     """A grid: one row per variant, one column per number of modes; the lowest seed's samples."""
     plt = _plt()
@@ -139,6 +205,7 @@ def fig_sample_scatter(x, centres, title: str, file) -> None:
     _save(fig, file, format="png", dpi=100)
 
 
+@cached_figure
 def fig_losses(records: list[dict], path: Path) -> None:
     """Discriminator and generator losses over training, mean over seeds, one line per modes."""
     plt = _plt()
@@ -182,6 +249,7 @@ def _artifacts(recs: list[dict], runs: Path, key: str) -> dict[str, np.ndarray]:
     return found
 
 
+@cached_figure
 def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: int = 5) -> bool:
     """A grid of generated images per variant (lowest seed), from the <id>.samples.npz files: the first
     nrow x nrow of ``images``, or the whole ``class_grid`` of a conditional model (row i = class i)."""
@@ -205,6 +273,7 @@ def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: in
     return True
 
 
+@cached_figure
 def _fig_tsne(recs: list[dict], path: Path) -> bool:
     """Per variant (lowest seed), the t-SNE of real and generated evaluator features made by the run."""
     embs = _artifacts(recs, path.parent.parent / "runs", "tsne")
@@ -225,6 +294,7 @@ def _fig_tsne(recs: list[dict], path: Path) -> bool:
     return True
 
 
+@cached_figure
 def _fig_class_histograms(recs: list[dict], path: Path) -> None:
     """Share of generated samples per class (lowest seed); 1000 classes are shown sorted."""
     plt = _plt()
@@ -245,6 +315,7 @@ def _fig_class_histograms(recs: list[dict], path: Path) -> None:
     _save(fig, path, dpi=80)
 
 
+@cached_figure
 def _fig_iris(recs: list[dict], path: Path) -> None:
     """Per-feature histograms of the real setosa flowers and of each variant's samples (lowest seed)."""
     from ganbench.images import IRIS_FEATURES, iris_setosa

@@ -30,10 +30,6 @@ def margin_for(metric: str, published: float) -> float:
     return max(0.1 * abs(published), MIN_MARGIN.get(metric, 0.0))
 
 
-def has_preset_runs(out: Path) -> bool:
-    return any("preset" in r["config"] for r in load_records(out))
-
-
 def _places(value: float, decimals: int) -> int:
     """The decimals that show a published value as printed in its paper: at least the column's."""
     d = decimals
@@ -246,12 +242,14 @@ def _section(preset: Preset, records: list[dict], tables: Path) -> tuple[list[st
     return lines + [""], summary
 
 
-def build_reproduction(out: Path) -> Path:
-    """Write ``<out>/REPRODUCTION.md`` (and its CSV tables) from the presets' records in ``<out>/runs``."""
+def build_reproduction(out: Path, records: list[dict] | None = None) -> Path:
+    """Write ``<out>/REPRODUCTION.md`` (and its CSV tables) from the presets' records in ``<out>/runs``
+    (``records``: those already loaded from there)."""
     out = Path(out)
     tables = out / "tables"
     tables.mkdir(parents=True, exist_ok=True)
-    records = [r for r in current_records(load_records(out)) if "preset" in r["config"]]
+    records = [r for r in current_records(load_records(out) if records is None else records)
+               if "preset" in r["config"]]
     body, summary = [], []
     for preset in PRESETS.values():
         section, rows = _section(preset, [r for r in records if r["config"]["preset"] == preset.name], tables)

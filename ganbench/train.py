@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganbench.constants import RUNAWAY_LOSS
 from ganbench.nets import member_generators, one_thread
 from ganbench.variants import Dims, Variant
 
@@ -41,10 +42,7 @@ class TrainedEnsemble:
 # magnitude (times sqrt(data_dim / 2) beyond 2-D, so 1,980 on MNIST). Non-saturating GAN losses are
 # softplus of logits, O(1) to O(10) while training works; a WGAN critic's loss is bounded by its
 # Lipschitz constant (1, by the penalty) times the data's diameter, a few units on the mixtures. The
-# broken conditional scheme of issue 14 sat at -385 .. -6,223.
-RUNAWAY_LOSS = 100.0
-
-
+# broken conditional scheme of issue 14 sat at -385 .. -6,223. (RUNAWAY_LOSS lives in ganbench.constants.)
 def runaway_threshold(data_dim: int) -> float:
     return RUNAWAY_LOSS * max(1.0, (data_dim / 2) ** 0.5)
 

@@ -167,6 +167,24 @@ def test_the_report_writes_tables_figures_and_the_tutorial_comparison(tmp_path):
     assert "claimed %" in comparison and "| vanilla" in comparison
 
 
+def test_a_report_redraws_only_the_figures_whose_inputs_changed(tmp_path, monkeypatch):
+    import ganbench.report_figures as rf
+
+    run_grid(tiny_grid(variants=("vanilla",), modes=(4,)), tmp_path, progress=False)
+    build_report(tmp_path)
+    figs = sorted((tmp_path / "figures").glob("*.png"))
+    assert figs and all(rf._stored_digest(f) for f in figs)
+    drawn = []
+    real_save = rf._save
+    monkeypatch.setattr(rf, "_save", lambda fig, file, **kw: (drawn.append(Path(file).name), real_save(fig, file, **kw)))
+    build_report(tmp_path)
+    assert drawn == []  # nothing changed: every figure is already there
+    figs[0].write_bytes(figs[0].read_bytes()[:100])  # a torn file is drawn again
+    run_grid(tiny_grid(variants=("vanilla",), modes=(4,), seeds=3), tmp_path, progress=False)  # one more seed
+    build_report(tmp_path)
+    assert figs[0].name in drawn and {"samples_ring_3.png", "losses_ring_3.png", "modes_vs_n_ring_3.png"} <= set(drawn)
+
+
 def test_a_plan_rejects_bad_values_with_what_is_allowed():
     with pytest.raises(ValueError, match="choose from"):
         plan_grid(["nope"], ["ring"], [4], 1)

@@ -3,6 +3,7 @@ free references."""
 import math
 
 import pytest
+import numpy as np
 from scipy import stats as sps
 
 from ganbench.stats import holm, interval, verdict, welch_p
@@ -74,4 +75,10 @@ def test_holm_matches_the_textbook_and_welch_matches_scipy():
     assert holm([0.5, 0.9]) == [1.0, 1.0]  # 0.5 x 2 = 1, then max(1, 0.9 x 1)
     a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0, 9.0, 1.0]
     assert welch_p(a, b) == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    rng = np.random.default_rng(0)
+    for na, nb, shift in ((2, 2, 0.0), (3, 10, 1.0), (10, 10, 0.3), (5, 4, 5.0)):
+        a, b = list(rng.normal(size=na)), list(rng.normal(shift, 2.0, size=nb))
+        assert welch_p(a, b) == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
+    a = [0.0, 0.0, 0.0]  # one constant side
+    assert welch_p(a, b) == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
     assert welch_p([1, 1], [1, 1]) == 1.0 and welch_p([1, 1], [2, 2]) == 0.0 and math.isnan(welch_p([1], [2, 3]))

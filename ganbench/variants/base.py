@@ -7,12 +7,11 @@ batches, the critic schedule, logging). All tensors are [K, B, features]: see ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
-import torch
-from torch import nn
-
-from ganbench.archs import get_arch
+if TYPE_CHECKING:  # torch is imported where a variant builds or trains networks, not where a config
+    import torch   # or a report only asks for its hyperparameters (its params(), a run's identity)
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -76,11 +75,15 @@ class Variant:
         return self.generator(gens, dims), self.discriminator(gens, dims)
 
     def generator(self, gens, dims: Dims) -> nn.Module:
+        from ganbench.archs import get_arch
+
         return get_arch(dims.arch).generator(gens, dims, dims.n_classes if self.conditional else 0)
 
     def discriminator(self, gens, dims: Dims, feature_layer=None) -> nn.Module:
         """The architecture's discriminator for this variant's packing and conditioning;
         ``feature_layer(width)`` makes a layer inserted before the output (minibatch discrimination)."""
+        from ganbench.archs import get_arch
+
         return get_arch(dims.arch).discriminator(gens, dims, self.pack, dims.n_classes if self.conditional else 0,
                                                  feature_layer)
 

@@ -4,7 +4,6 @@ Real batches carry their true labels, and fakes are generated for the real batch
 the tutorial: the gradient penalty then interpolates a real sample and a fake of the same class and
 asks the critic about it under that class. (With uniform fake labels it interpolates across classes,
 and on 32-mode rings the critic's loss ran away to -500 .. -6,000: see tests/test_training.py.)"""
-from ganbench.losses import gradient_penalty, wgan_d_loss, wgan_g_loss
 from ganbench.variants.wgan_gp import WGANGP
 
 
@@ -14,10 +13,14 @@ class CondWGANGP(WGANGP):
     fake_labels = "real"
 
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
+        from ganbench.losses import gradient_penalty, wgan_d_loss  # torch: see ganbench.variants.base
+
         # fake_labels is real_labels (the training loop's "real" scheme): real, fake and interpolate
         # are all judged under the same, real label.
         penalty = gradient_penalty(lambda x: D(x, real_labels), real, fake, gens)
         return wgan_d_loss(D(real, real_labels), D(fake, fake_labels)) + self.gp_lambda * penalty
 
     def g_loss(self, D, fake, fake_labels):
+        from ganbench.losses import wgan_g_loss
+
         return wgan_g_loss(D(fake, fake_labels))

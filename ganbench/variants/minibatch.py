@@ -1,11 +1,9 @@
 """minibatch: the vanilla GAN whose discriminator has a minibatch-discrimination layer before its
 output (Salimans et al. 2016, section 3.2), so it can tell a batch of near-identical samples apart."""
-from ganbench.losses import ns_d_loss, ns_g_loss
-from ganbench.nets import MinibatchDiscrimination
-from ganbench.variants.base import Variant
+from ganbench.variants.vanilla import Vanilla
 
 
-class Minibatch(Variant):
+class Minibatch(Vanilla):
     name = "minibatch"
     n_kernels, kernel_dim = 8, 4
 
@@ -13,15 +11,13 @@ class Minibatch(Variant):
         return {**super().params(), "n_kernels": self.n_kernels, "kernel_dim": self.kernel_dim}
 
     def build(self, gens, dims):
+        from ganbench.nets import MinibatchDiscrimination  # torch: see ganbench.variants.base
+
         # The discriminator is built first: the order member weights are drawn in (kept so that the
         # committed results/ reproduce exactly).
         D = self.discriminator(gens, dims, feature_layer=lambda width: MinibatchDiscrimination(
             gens, width, self.n_kernels, self.kernel_dim))
         return self.generator(gens, dims), D
 
-    def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
-        # Real and fake go through D as separate batches, so the layer compares like with like.
-        return ns_d_loss(D(real), D(fake))
-
-    def g_loss(self, D, fake, fake_labels):
-        return ns_g_loss(D(fake))
+    # Its losses are vanilla's: real and fake go through D as separate batches, so the layer compares
+    # like with like.

@@ -1,10 +1,14 @@
 """pacgan, pacgan2/3/4: the vanilla GAN whose discriminator judges m samples at once, concatenated
 into one input of m x 2 dimensions (Lin et al. 2018, "PacGAN"). Each step draws m x batch samples of
 each kind and packs consecutive groups of m; all m in a pack are real, or all are fake."""
-import torch
+from __future__ import annotations
 
-from ganbench.losses import ns_d_loss, ns_g_loss
+from typing import TYPE_CHECKING
+
 from ganbench.variants.base import Variant
+
+if TYPE_CHECKING:
+    import torch
 
 
 def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
@@ -18,9 +22,13 @@ class PacGAN(Variant):
     pack = 2
 
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
+        from ganbench.losses import ns_d_loss  # torch: see ganbench.variants.base
+
         return ns_d_loss(D(pack_samples(real, self.pack)), D(pack_samples(fake, self.pack)))
 
     def g_loss(self, D, fake, fake_labels):
+        from ganbench.losses import ns_g_loss
+
         return ns_g_loss(D(pack_samples(fake, self.pack)))
 
 

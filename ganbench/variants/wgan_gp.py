@@ -1,6 +1,5 @@
 """wgan-gp: Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1):
 lambda 10, 5 critic steps per generator step, Adam 2e-4 with betas (0, 0.9)."""
-from ganbench.losses import gradient_penalty, wgan_d_loss, wgan_g_loss
 from ganbench.variants.base import Variant
 
 
@@ -14,8 +13,12 @@ class WGANGP(Variant):
         return {**super().params(), "gp_lambda": self.gp_lambda}
 
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
+        from ganbench.losses import gradient_penalty, wgan_d_loss  # torch: see ganbench.variants.base
+
         penalty = gradient_penalty(D, real, fake, gens)
         return wgan_d_loss(D(real), D(fake)) + self.gp_lambda * penalty
 
     def g_loss(self, D, fake, fake_labels):
+        from ganbench.losses import wgan_g_loss
+
         return wgan_g_loss(D(fake))
