@@ -3,8 +3,9 @@
 store) or ``driver.fail(group, error, attempts)`` once an ensemble has failed ``MAX_ATTEMPTS`` times.
 
 - ``run_serial``: in this process (``--jobs 1``).
-- ``run_pool``: ``jobs`` worker processes with one torch thread each, a fresh process per ensemble, so
-  that a worker that dies (killed, out of memory) costs only its own ensemble an attempt.
+- ``run_pool``: ``jobs`` worker processes with one torch thread each, each its own one-process
+  executor, so that a worker that dies (killed, out of memory) costs only its own ensemble an
+  attempt; a worker is kept for the next ensemble (start-up is paid once) and replaced when it dies.
 - ``run_ray``: one Ray task per ensemble (1 CPU, and 1 GPU where the run uses CUDA), retried by Ray
   itself (``max_retries``, ``retry_exceptions``); a local Ray instance unless given an address.
 
@@ -129,34 +130,57 @@ def _describe_error(e: BaseException) -> str:
     return one_line(e)
 
 
+def _new_worker() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, initializer=_worker_init, mp_context=_mp_context())
+
+
+def _stop_workers(executors) -> None:
+    """Stop these one-process executors now: what they were training is lost either way."""
+    for ex in executors:
+        for proc in list(getattr(ex, "_processes", {}).values()):
+            proc.terminate()
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
 def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
+    """``jobs`` worker processes, each a one-process executor (so that a worker that dies breaks only
+    its own ensemble), kept for the next ensemble when they finish one: a worker's start-up (torch,
+    torch._dynamo through torch.optim, scikit-learn, scipy: ~6 s) is paid once per worker, not once
+    per ensemble. A worker that died is replaced by a fresh one. Nothing in a worker carries over
+    from one ensemble to the next (every random stream is seeded from the run's config), so a
+    record is the same whichever worker trained it (tests/test_faults.py checks)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     queue = deque((g, 1) for g in groups)
-    running: dict = {}  # future -> (group, attempt, its one-worker executor)
+    running: dict = {}  # future -> (group, attempt, its worker)
+    idle: list[ProcessPoolExecutor] = []  # started workers waiting for an ensemble
     try:
         while queue or running:
             while queue and len(running) < jobs:
                 g, attempt = queue.popleft()
-                ex = ProcessPoolExecutor(max_workers=1, initializer=_worker_init, mp_context=_mp_context())
-                with _sigint_ignored():  # the worker is spawned here and inherits it
+                with _sigint_ignored():  # a new worker is spawned at its first submit and inherits it
+                    ex = idle.pop() if idle else _new_worker()
                     running[ex.submit(ensemble_task, g, device, data_dir, fault)] = (g, attempt, ex)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
                 g, attempt, ex = running.pop(f)
-                ex.shutdown(wait=False)
                 try:
                     results = f.result()
-                except Exception as e:  # noqa: BLE001 - retried, then recorded; the grid goes on
+                except BrokenProcessPool as e:  # the worker died: start another for what comes next
+                    ex.shutdown(wait=False)
                     if driver.failed_attempt(g, _describe_error(e), attempt):
                         queue.append((g, attempt + 1))
                     continue
+                except Exception as e:  # noqa: BLE001 - retried, then recorded; the grid goes on
+                    idle.append(ex)
+                    if driver.failed_attempt(g, _describe_error(e), attempt):
+                        queue.append((g, attempt + 1))
+                    continue
+                idle.append(ex)
                 driver.store(results)
     finally:
-        # Interrupted (Ctrl-C, kill): stop the workers now. What they were training is lost either
-        # way; waiting for them would only delay the exit.
-        for _, _, ex in running.values():
-            for proc in list(getattr(ex, "_processes", {}).values()):
-                proc.terminate()
-            ex.shutdown(wait=True, cancel_futures=True)
+        # Done, or interrupted (Ctrl-C, kill): stop the workers now.
+        _stop_workers([ex for _, _, ex in running.values()] + idle)
 
 
 # --- Ray --------------------------------------------------------------------------------------------

@@ -42,6 +42,18 @@ def test_a_killed_worker_costs_its_ensemble_one_attempt_and_the_grid_completes(t
     assert_store_complete(tmp_path / "out", configs)
 
 
+def test_a_worker_kept_for_the_next_ensemble_gives_the_records_a_fresh_process_gives(tmp_path):
+    """Four ensembles on two workers (each worker trains two, one after another) against each ensemble
+    in this process: the same metrics, trajectories and losses, bit for bit."""
+    configs = tiny_grid(variants=("vanilla", "wgan-gp", "pacgan", "minibatch"), modes=(4,))
+    run_grid(configs, tmp_path / "pool", jobs=2, progress=False)
+    run_grid(configs, tmp_path / "serial", jobs=1, progress=False)
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("timings", "created")}  # noqa: E731
+    pool = {r["id"]: strip(r) for r in load_records(tmp_path / "pool")}
+    serial = {r["id"]: strip(r) for r in load_records(tmp_path / "serial")}
+    assert len(pool) == 8 and pool == serial
+
+
 def test_an_ensemble_that_raises_once_is_retried(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GANBENCH_FAULT", f"raise-once:{tmp_path / 'raised'}")
     configs = tiny_grid(variants=("vanilla",), modes=(4,))

@@ -175,6 +175,16 @@ def test_precision_recall_equals_torch_fidelity(n, m, d):
     assert ours["recall"] == pytest.approx(ref["recall"], abs=1e-6)
 
 
+def test_the_suites_one_pass_equals_precision_recall_and_density_coverage_apart(monkeypatch):
+    import ganbench.metrics.manifold as mod
+
+    a, b = pair(700, 500, 6)
+    apart = {**precision_recall(a, b, k=3), **density_coverage(a, b, k=5)}
+    assert mod.manifold_metrics(a, b) == apart
+    monkeypatch.setattr(mod, "WORKING_MEMORY_MB", 0.05)  # chunked: still the same
+    assert mod.manifold_metrics(a, b) == apart
+
+
 def test_chunked_answers_equal_the_full_matrix(monkeypatch):
     import ganbench.metrics.manifold as mod
 

@@ -15,6 +15,8 @@ with the same answers as the full matrix.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from sklearn.metrics import pairwise_distances_chunked
 
@@ -32,53 +34,71 @@ def _row_chunks(a: np.ndarray, b: np.ndarray):
         start += len(d)
 
 
-def kth_neighbour_radii(x: np.ndarray, k: int) -> np.ndarray:
+def kth_neighbour_radii(x: np.ndarray, k: int | Sequence[int]) -> np.ndarray | dict[int, np.ndarray]:
     """Distance from each row of x to its k-th nearest other row (index k of the sorted distances:
-    index 0 is the point itself)."""
-    return np.concatenate([np.partition(d, k, axis=1)[:, k] for _, d in _row_chunks(x, x)])
+    index 0 is the point itself); for several k, {k: radii} from one pass over the distances."""
+    ks = [k] if isinstance(k, (int, np.integer)) else sorted(set(k))
+    chunks = [np.partition(d, ks, axis=1)[:, ks] for _, d in _row_chunks(x, x)]
+    radii = np.concatenate(chunks)
+    return radii[:, 0] if isinstance(k, (int, np.integer)) else {kk: radii[:, i] for i, kk in enumerate(ks)}
 
 
-def _prdc_core(real, fake, k: int, strict: bool) -> dict:
+def _prdc_core(real, fake, pr: tuple[int, bool] | None, dc: tuple[int, bool] | None) -> dict:
+    """Precision / recall with ``pr`` = (k, strict) and density / coverage with ``dc`` = (k, strict),
+    either None to skip it: one pass over each distance matrix serves both (a suite asks for PR at
+    k = 3 and DC at k = 5)."""
     r = as_features(real, "real", min_rows=2)
     f = as_features(fake, "fake", min_rows=2)
     check_same_width(r, f)
-    check_k(k, len(r), "real")
-    check_k(k, len(f), "fake")
-    r_real = kth_neighbour_radii(r, k)
-    r_fake = kth_neighbour_radii(f, k)
-    inside = np.less if strict else np.less_equal
-
-    fake_in_real = np.zeros(len(f), dtype=bool)      # precision, per fake
-    fake_ball_count = np.zeros(len(f), dtype=np.int64)  # density, per fake
-    real_in_fake = np.zeros(len(r), dtype=bool)      # recall, per real
-    real_covered = np.zeros(len(r), dtype=bool)      # coverage, per real
+    ks = [k for k, _ in filter(None, (pr, dc))]
+    for k in ks:
+        check_k(k, len(r), "real")
+        check_k(k, len(f), "fake")
+    r_real = kth_neighbour_radii(r, ks)
+    out = {}
+    if pr is not None:
+        k_pr, strict_pr = pr
+        r_fake = kth_neighbour_radii(f, k_pr)
+        inside_pr = np.less if strict_pr else np.less_equal
+        fake_in_real = np.zeros(len(f), dtype=bool)      # precision, per fake
+        real_in_fake = np.zeros(len(r), dtype=bool)      # recall, per real
+    if dc is not None:
+        k_dc, strict_dc = dc
+        inside_dc = np.less if strict_dc else np.less_equal
+        fake_ball_count = np.zeros(len(f), dtype=np.int64)  # density, per fake
+        real_covered = np.zeros(len(r), dtype=bool)      # coverage, per real
     for start, d in _row_chunks(r, f):              # d: [chunk of reals, M]
         rows = slice(start, start + len(d))
-        in_real_ball = inside(d, r_real[rows, None])
-        fake_in_real |= in_real_ball.any(0)
-        fake_ball_count += in_real_ball.sum(0)
-        real_in_fake[rows] = inside(d, r_fake[None, :]).any(1)
-        real_covered[rows] = inside(d.min(1), r_real[rows])
-    return {
-        "precision": float(fake_in_real.mean()),
-        "recall": float(real_in_fake.mean()),
-        "density": float((1.0 / k) * fake_ball_count.mean()),  # the order prdc computes it in
-        "coverage": float(real_covered.mean()),
-    }
+        if pr is not None:
+            fake_in_real |= inside_pr(d, r_real[k_pr][rows, None]).any(0)
+            real_in_fake[rows] = inside_pr(d, r_fake[None, :]).any(1)
+        if dc is not None:
+            fake_ball_count += inside_dc(d, r_real[k_dc][rows, None]).sum(0)
+            real_covered[rows] = inside_dc(d.min(1), r_real[k_dc][rows])
+    if pr is not None:
+        out.update(precision=float(fake_in_real.mean()), recall=float(real_in_fake.mean()))
+    if dc is not None:
+        out.update(density=float((1.0 / k_dc) * fake_ball_count.mean()),  # the order prdc computes it in
+                   coverage=float(real_covered.mean()))
+    return out
 
 
 def precision_recall(real, fake, k: int = 3, strict: bool = False) -> dict:
     """Improved precision and recall (k = 3, ``d <= r`` as in the paper and torch-fidelity)."""
-    out = _prdc_core(real, fake, k, strict)
-    return {"precision": out["precision"], "recall": out["recall"]}
+    return _prdc_core(real, fake, (k, strict), None)
 
 
 def density_coverage(real, fake, k: int = 5, strict: bool = True) -> dict:
     """Density and coverage (k = 5, ``d < r`` as in the prdc package)."""
-    out = _prdc_core(real, fake, k, strict)
-    return {"density": out["density"], "coverage": out["coverage"]}
+    return _prdc_core(real, fake, None, (k, strict))
 
 
 def prdc(real, fake, k: int = 5, strict: bool = True) -> dict:
     """All four at once with one k, matching ``prdc.compute_prdc(real, fake, nearest_k=k)``."""
-    return _prdc_core(real, fake, k, strict)
+    return _prdc_core(real, fake, (k, strict), (k, strict))
+
+
+def manifold_metrics(real, fake) -> dict:
+    """Precision / recall (k = 3, ``d <= r``) and density / coverage (k = 5, ``d < r``), each with its
+    reference's defaults, from one pass: what ``ganbench.metrics.compare`` reports."""
+    return _prdc_core(real, fake, (3, False), (5, True))

@@ -6,7 +6,7 @@ from ganbench.constants import METRICS as SUITE
 from ganbench.metrics.c2st import c2st
 from ganbench.metrics.fid import fid
 from ganbench.metrics.kid import kid
-from ganbench.metrics.manifold import density_coverage, precision_recall
+from ganbench.metrics.manifold import manifold_metrics
 
 
 def compare(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) -> dict:
@@ -22,8 +22,7 @@ def compare(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) ->
     if "kid" in metrics:
         out["kid_mean"], out["kid_std"] = kid(real, fake, subsets=kid_subsets, seed=seed)
     if "prdc" in metrics:
-        out.update(precision_recall(real, fake, k=3))
-        out.update(density_coverage(real, fake, k=5))
+        out.update(manifold_metrics(real, fake))  # = precision_recall(k=3) and density_coverage(k=5)
     if "c2st" in metrics:
         c = c2st(real, fake, seed=seed)
         out["c2st_accuracy"], out["c2st_p_value"] = c["accuracy"], c["p_value"]
