@@ -107,7 +107,7 @@ def render(results) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--scenario", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
-    p.add_argument("--sample-iters", type=int, default=100, help="iterations timed per tutorial model")
+    p.add_argument("--sample-iters", type=int, default=300, help="iterations timed per tutorial model")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--json", type=Path, help="write the measurements here (perf_report.py --grid reads it)")
     p.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more `ganbench run` options")

@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
     run.add_argument("--jobs", type=_positive("jobs"), default=os.cpu_count() or 1,
                      help="worker processes, one torch thread each (default: the number of cores)")
+    run.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                     help="training's matrix products: fp32 (default) or bf16 (opt-in; faster on CPUs with "
+                          "AVX512-BF16 or AMX; its runs are reported apart: results/perf.md has its effect)")
     run.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     run.add_argument("--executor", default="local", choices=["local", "ray"],
                      help="where ensembles run: local worker processes (default) or Ray tasks "
@@ -190,6 +193,18 @@ _PRESET_FIXES = ("variants", "layout", "dataset", "arch", "n_eval", "modes", "st
 
 def _plan(args) -> list:
     """The runs a `ganbench run` command asks for: a preset's, or the grid of its options."""
+    configs = _planned(args)
+    if args.precision == "bf16":
+        from dataclasses import replace
+
+        if args.preset is not None or args.dataset:
+            raise ValueError("--precision bf16 goes with mixture grids only (published protocols and the image "
+                             "datasets are run in fp32); drop it or the --preset / --dataset")
+        configs = [replace(c, precision="bf16") for c in configs]
+    return configs
+
+
+def _planned(args) -> list:
     from ganbench.config import plan_grid
 
     if args.preset is None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_ITERS", "MAX_STD", "RECORD_SCHEMA", "RunConfig", "dataset_config", "plan_grid", "validate"]
 
 RECORD_SCHEMA = "ganbench.run/1"
+PRECISIONS = (None, "bf16")  # RunConfig.precision: None is fp32
 MAX_STD = 100.0
 
 
@@ -43,6 +44,7 @@ class RunConfig:
     scale: float | None = None    # mixtures: centres multiplied by this (None: 1, the layout's own)
     preset: str | None = None     # a published protocol (ganbench.presets): its optimiser settings apply
     budget: str | None = None     # with a preset: "paper", "quick" or "custom", the budget's name
+    precision: str | None = None  # "bf16": training's matrix products in bfloat16 (opt-in); None: fp32
 
     @property
     def is_mixture(self) -> bool:
@@ -55,7 +57,7 @@ class RunConfig:
 
     def identity(self) -> dict:
         config = asdict(self.resolved())
-        for key in ("arch", "scale", "preset", "budget"):
+        for key in ("arch", "scale", "preset", "budget", "precision"):
             if config[key] is None:
                 del config[key]  # fields added after the first records: absent when unused, so old ids hold
         return {"config": config, "variant_params": self.variant_obj().params(), "schema": RECORD_SCHEMA}
@@ -132,6 +134,8 @@ def validate(cfg: RunConfig) -> None:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
     if cfg.std is not None and not (math.isfinite(cfg.std) and 0 < cfg.std <= MAX_STD):
         raise ValueError(f"std must be a positive number up to {MAX_STD:g}, got {cfg.std}")
+    if cfg.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(p or 'None' for p in PRECISIONS)}, got {cfg.precision!r}")
 
 
 def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[int], seeds: int,

@@ -116,7 +116,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     trained = train_ensemble(variant, [d[0] for d in data], [d[1] for d in data], seeds, dims,
                              iters=first.iters, batch_size=first.batch_size, device=pick_device(device),
                              eval_at=[s for s in steps[:-1] if s > start], on_eval=on_eval,
-                             resume=[b[1] for b in bases] if bases else None)
+                             resume=[b[1] for b in bases] if bases else None, precision=first.precision)
     t0 = time.perf_counter()
     samples, _ = generate(trained.G, seeds, first.n_eval, dims, variant.conditional)
     class_grid = None

@@ -107,21 +107,24 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
     write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
 
-    for (layout, std, iters), s in summary.groupby(["layout", "std", "iters"]):
-        # Runs at the layout's default std keep the short name; others say their std.
+    for (layout, std, iters, precision), s in summary.groupby(["layout", "std", "iters", "precision"]):
+        # Runs at the layout's default std and in fp32 keep the short name; others say their std or
+        # precision (bf16 runs are another experiment, never extra seeds of the fp32 ones).
         default_std = std == DEFAULT_STD.get(layout)
-        tag = f"{layout}_{iters}" + ("" if default_std else f"_std{std:g}")
-        recs = [r for r in records if (r["config"]["layout"], r["config"]["std"], r["config"]["iters"])
-                == (layout, std, iters)]
-        seeds = df[(df.layout == layout) & (df["std"] == std) & (df.iters == iters)].groupby(["variant", "modes"]).size()
+        tag = (f"{layout}_{iters}" + ("" if default_std else f"_std{std:g}")
+               + ("" if precision == "fp32" else f"_{precision}"))
+        recs = [r for r in records if (r["config"]["layout"], r["config"]["std"], r["config"]["iters"],
+                                       r["config"].get("precision") or "fp32") == (layout, std, iters, precision)]
+        sub = df[(df.layout == layout) & (df["std"] == std) & (df.iters == iters) & (df.precision == precision)]
+        seeds = sub.groupby(["variant", "modes"]).size()
         n_seeds = str(seeds.min()) if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
-        lines += [f"## {layout} layout{'' if default_std else f' (std {std:g})'}, {iters} generator iterations", "",
+        where = ", ".join(([] if default_std else [f"std {std:g}"]) + ([] if precision == "fp32" else [precision]))
+        lines += [f"## {layout} layout{f' ({where})' if where else ''}, {iters} generator iterations", "",
                   f"Mean [95 % t-interval] (n = seeds with a value) over {n_seeds} seeds "
                   f"(2,500 samples per run). Machine-readable: `tables/{tag}.csv`.", ""]
         write_text_atomic(tables / f"{tag}.csv", s.to_csv(index=False))
         lines += _findings(s)
         lines += _convergence_section(s, tables, tag)
-        sub = df[(df.layout == layout) & (df["std"] == std) & (df.iters == iters)]
         if fig_trajectories(recs, figures / f"trajectory_{tag}.png"):
             lines += ["Budget scaling: modes captured and HQ % during training (mean over seeds, shaded: 95 % "
                       "t-interval), one panel per number of modes:", "",

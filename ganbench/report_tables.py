@@ -53,7 +53,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         m = r.get("metrics") or {}
         rows.append({
             "id": r["id"], "variant": c["variant"], "layout": c["layout"], "std": c["std"], "modes": c["modes"],
-            "seed": c["seed"], "iters": c["iters"], "status": r.get("status"),
+            "precision": c.get("precision") or "fp32", "seed": c["seed"], "iters": c["iters"], "status": r.get("status"),
             # train_s is the wall time of the whole ensemble the run was trained in: share it out
             "train_s": _run_share((r.get("timings") or {})),
             **{f"m_{key}": m.get(key) for key, *_ in METRICS},
@@ -80,7 +80,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Per layout x budget x variant x modes: runs, diverged, runs without an HQ sample, and for each
     metric the mean, SD, n and 95 % t-interval half-width over seeds (display units; ``ganbench.stats``).
     Diverged runs are counted, not averaged."""
-    keys = ["layout", "std", "iters", "variant", "modes"]
+    keys = ["layout", "std", "iters", "precision", "variant", "modes"]
     rows = []
     for key_values, g in df.groupby(keys, sort=True):
         row = dict(zip(keys, key_values))
@@ -126,7 +126,7 @@ def tutorial_comparison(summary: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame
             hit = summary[(summary.variant == variant) & (summary.modes == modes)]
             mine = df[(df.variant == variant) & (df.modes == modes)] if len(hit) else df.iloc[:0]
             mine = mine[(mine.layout == hit.layout.iloc[0]) & (mine["std"] == hit["std"].iloc[0])
-                        & (mine.iters == hit.iters.iloc[0])] if len(hit) else mine
+                        & (mine.iters == hit.iters.iloc[0]) & (mine.precision == hit.precision.iloc[0])] if len(hit) else mine
             values = (mine["m_kmeans_coverage"] * 100).tolist()
             iv = interval(values, step=100 / modes)
             v = verdict(values, claim, None, TUTORIAL_MARGIN, step=100 / modes) if iv.n else None
@@ -250,5 +250,6 @@ def _values(records: list[dict], field: str) -> str:
 
 
 def _seed_range(df: pd.DataFrame) -> str:
-    n = df.groupby(["variant", "layout", "std", "modes", "iters"]).seed.nunique()
+    keys = ["variant", "layout", "std", "modes", "iters"] + (["precision"] if "precision" in df else [])
+    n = df.groupby(keys).seed.nunique()
     return str(n.min()) if n.min() == n.max() else f"{n.min()}–{n.max()}"

@@ -6,6 +6,7 @@ run is K = 1.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -83,7 +84,7 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
                    seeds: Sequence[int], dims: Dims, iters: int, batch_size: int = 128,
                    log_every: int = LOG_EVERY, device: torch.device | str | None = None,
                    eval_at: Sequence[int] = (), on_eval: Callable[[int, nn.Module], None] | None = None,
-                   resume: list[dict] | None = None) -> TrainedEnsemble:
+                   resume: list[dict] | None = None, precision: str | None = None) -> TrainedEnsemble:
     """Train ``len(seeds)`` models of ``variant``; member k trains on ``points[k]`` (labels[k]).
 
     One iteration is one generator update, preceded by ``variant.n_critic`` discriminator updates,
@@ -97,6 +98,10 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
     On the CPU it runs on one torch thread, so that a member's result is bitwise independent of the
     ensemble it trains in (``ganbench.nets``).
 
+    ``precision="bf16"``: the training steps run under ``torch.autocast`` in bfloat16 (matrix products
+    in bf16, accumulated and stored in fp32: opt-in, faster where the CPU has AVX512-BF16 or AMX;
+    results/perf.md measures its speed and its effect on the results). Sampling stays in fp32.
+
     ``resume``: one ``member_train_state`` per member, all saved after the same number of iterations
     (by runs of this config with a smaller budget): training continues from there and ends exactly
     where training from scratch to ``iters`` ends (tests/test_runner.py checks it).
@@ -104,7 +109,7 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
     device = pick_device(device)
     with one_thread(device):
         return _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device,
-                      set(eval_at), on_eval, resume)
+                      set(eval_at), on_eval, resume, precision)
 
 
 def _lone_name(name: str) -> tuple[str, int | None]:
@@ -179,8 +184,16 @@ def member_train_state(trained: TrainedEnsemble, k: int) -> dict:
             "d_losses": [row[k] for row in st["d_losses"]], "g_losses": [row[k] for row in st["g_losses"]]}
 
 
+def _autocast(device: torch.device, precision: str | None):
+    if precision is None:
+        return contextlib.nullcontext()
+    if precision != "bf16":
+        raise ValueError(f"precision must be None (fp32) or 'bf16', got {precision!r}")
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
 def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device, eval_at,
-           on_eval, resume) -> TrainedEnsemble:
+           on_eval, resume, precision=None) -> TrainedEnsemble:
     seeds = [int(s) for s in seeds]
     k = len(seeds)
     G, D = variant.build(member_generators(seeds, STREAM_INIT), dims)
@@ -252,9 +265,10 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
             z, fake_labels = draws.noise(n, uniform_labels)
             if same_labels:
                 fake_labels = real_labels
-            with torch.no_grad():
-                fake = G(z, fake_labels)
-            d_loss = variant.d_loss(D, real, fake, real_labels, fake_labels, gens)
+            with _autocast(device, precision):
+                with torch.no_grad():
+                    fake = G(z, fake_labels)
+                d_loss = variant.d_loss(D, real, fake, real_labels, fake_labels, gens).float()
             opt_d.zero_grad(set_to_none=True)
             d_loss.sum().backward()
             opt_d.step()
@@ -262,7 +276,8 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
         z, fake_labels = draws.noise(n, uniform_labels)
         if same_labels:
             fake_labels = real_labels  # the last critic batch's
-        g_loss = variant.g_loss(D, G(z, fake_labels), fake_labels)
+        with _autocast(device, precision):
+            g_loss = variant.g_loss(D, G(z, fake_labels), fake_labels).float()
         opt_g.zero_grad(set_to_none=True)
         g_loss.sum().backward()
         opt_g.step()

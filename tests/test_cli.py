@@ -28,6 +28,9 @@ from ganbench.cli import main
     (["run", "--arch", "dcgan"], "arch dcgan is for the image datasets (mnist, stacked-mnist) and this grid has none"),
     (["run", "--dataset", "iris", "--arch", "dcgan"], "arch dcgan is for the image datasets"),
     (["run", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir does not exist"),
+    (["run", "--precision", "fp16"], "invalid choice: 'fp16' (choose from 'fp32', 'bf16')"),
+    (["run", "--precision", "bf16", "--preset", "tutorial"], "--precision bf16 goes with mixture grids only"),
+    (["run", "--precision", "bf16", "--dataset", "iris"], "--precision bf16 goes with mixture grids only"),
     ([], "required: command"),
     (["fly"], "invalid choice: 'fly'"),
 ])

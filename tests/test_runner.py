@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ganbench import evaluation, executors, planner, store
-from ganbench.config import RunConfig, plan_grid
+from ganbench.config import RunConfig, plan_grid, validate
 from ganbench.driver import run_grid
 from ganbench.report import build_report
 from ganbench.store import load_records
@@ -75,8 +75,22 @@ def test_the_run_id_hashes_the_full_config():
     others = [RunConfig(variant="vanilla", layout="ring", modes=8, seed=1),
               RunConfig(variant="vanilla", layout="ring", modes=8, seed=0, iters=10),
               RunConfig(variant="pacgan", layout="ring", modes=8, seed=0),
-              RunConfig(variant="vanilla", layout="grid", modes=8, seed=0)]
-    assert len({base.run_id, *(c.run_id for c in others)}) == 5
+              RunConfig(variant="vanilla", layout="grid", modes=8, seed=0),
+              RunConfig(variant="vanilla", layout="ring", modes=8, seed=0, precision="bf16")]
+    assert len({base.run_id, *(c.run_id for c in others)}) == 6
+    with pytest.raises(ValueError, match="precision must be one of None, bf16"):
+        validate(RunConfig(variant="vanilla", layout="ring", modes=8, seed=0, precision="fp16"))
+
+
+def test_bf16_runs_are_reported_apart_from_fp32_runs(tmp_path):
+    from dataclasses import replace
+
+    grid = tiny_grid(variants=("vanilla",), modes=(4,))
+    run_grid(grid + [replace(c, precision="bf16") for c in grid], tmp_path, progress=False)
+    report = build_report(tmp_path).read_text()
+    assert "## ring layout, 3 generator iterations" in report and "## ring layout (bf16), 3 generator" in report
+    assert "over 2 seeds" in report and "over 4 seeds" not in report
+    assert (tmp_path / "tables" / "ring_3_bf16.csv").exists()
 
 
 def test_an_interrupted_grid_keeps_finished_records_and_resumes(tmp_path, monkeypatch):
@@ -159,7 +173,7 @@ def test_the_report_writes_tables_figures_and_the_tutorial_comparison(tmp_path):
         table = (tmp_path / "tables" / f"{name}_{tag}.md").read_text()
         assert "| vanilla" in table and "| wgan-gp" in table and "4 modes" in table and "8 modes" in table
     assert "(n = 2)" in (tmp_path / "tables" / f"fid_{tag}.md").read_text()
-    assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith("layout,std,iters,variant,modes,runs")
+    assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith("layout,std,iters,precision,variant,modes,runs")
     for fig in ("modes_vs_n", "samples", "losses"):
         assert (tmp_path / "figures" / f"{fig}_{tag}.png").stat().st_size > 1000
         assert f"figures/{fig}_{tag}.png" in report

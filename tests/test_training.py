@@ -179,3 +179,25 @@ def test_training_resumed_from_member_states_ends_where_training_at_once_ends(na
     at_once = run(11, [0])
     assert_member_is_the_lone_run(resumed, 1, at_once)
     assert resumed.loss_steps == at_once.loss_steps == [4, 8, 11]
+
+
+@pytest.mark.parametrize("name", ["vanilla", "wgan-gp"])
+def test_bf16_training_learns_the_easy_case_is_deterministic_and_differs_from_fp32(name):
+    """The opt-in bf16 path (torch.autocast): it still learns, a seed still fixes the result, and it is
+    another computation than fp32 (its records get other ids: tests/test_cli.py)."""
+    v = faster(get_variant(name))
+    points, labels = blobs_away_from_the_origin()
+    dims = Dims(hidden=32, depth=2, n_classes=2)
+
+    def run(iters, precision):
+        t = train_ensemble(v, [points], [labels], [0], dims, iters=iters, batch_size=64, precision=precision)
+        x, _ = generate(t.G, [0], 1000, dims, v.conditional)
+        return x
+
+    before, a, b = run(0, "bf16"), run(500, "bf16"), run(500, "bf16")
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, run(500, None))
+    gap = lambda x: np.linalg.norm(x.mean(0) - points.mean(0))  # noqa: E731
+    assert gap(a) < 0.35 * gap(before)
+    with pytest.raises(ValueError, match="precision"):
+        run(1, "fp8")

@@ -1,0 +1,99 @@
+"""What else could make a training step faster, measured: milliseconds per model-iteration of one
+ensemble (5 members, one thread, the 2-D ring) trained as ganbench trains it (fp32, eager), under
+``torch.autocast("cpu", torch.bfloat16)`` (the CPU's bf16 matrix products), and with the generator's
+and discriminator's forward passes under ``torch.compile`` (inductor; its compile time is given
+apart). Neither is in ganbench: this script is the record of why (results/perf.md).
+
+    python benchmarks/step_options.py                 # vanilla and wgan-gp, Markdown to stdout
+    python benchmarks/step_options.py --md results/step_options.md
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ganbench.config import RunConfig  # noqa: E402
+from ganbench.data import make_mixture  # noqa: E402
+from ganbench.train import train_ensemble  # noqa: E402
+from ganbench.variants import get_variant  # noqa: E402
+
+MEMBERS = 5
+
+
+def _setup(variant: str):
+    dims = RunConfig(variant=variant, layout="ring", modes=8, seed=0, iters=1).dims()
+    mixes = [make_mixture("ring", 8, seed=s) for s in range(MEMBERS)]
+    return get_variant(variant), dims, [m.points for m in mixes], [m.labels for m in mixes]
+
+
+def _compiled(variant):
+    """A copy of ``variant`` whose networks' forward passes go through torch.compile."""
+    build = type(variant).build
+
+    class Compiled(type(variant)):
+        def build(self, gens, dims):
+            G, D = build(self, gens, dims)
+            G.forward, D.forward = torch.compile(G.forward), torch.compile(D.forward)
+            return G, D
+
+    return Compiled()
+
+
+def per_model_iter_ms(variant_name: str, option: str, iters: int) -> tuple[float, float | None]:
+    """(ms per model-iteration, seconds of the first short run: compilation, for "compile")."""
+    variant, dims, points, labels = _setup(variant_name)
+    if option == "compile":
+        variant = _compiled(variant)
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if option == "bf16-autocast" else contextlib.nullcontext()
+    seeds = list(range(MEMBERS))
+    with ctx:
+        t0 = time.perf_counter()
+        warm = train_ensemble(variant, points, labels, seeds, dims, iters=10)  # warm-up (compiles)
+        first = time.perf_counter() - t0
+        if option == "compile":  # train on with the compiled modules, as a long run would
+            G, D = warm.G, warm.D
+            variant.build = lambda gens, dims: (G, D)
+        t0 = time.perf_counter()
+        train_ensemble(variant, points, labels, seeds, dims, iters=iters)
+        dt = time.perf_counter() - t0
+    return 1000 * dt / iters / MEMBERS, (first if option == "compile" else None)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--variants", nargs="+", default=["vanilla", "wgan-gp"])
+    p.add_argument("--iters", type=int, default=200)
+    p.add_argument("--md", type=Path, help="also write the Markdown section here")
+    a = p.parse_args(argv)
+    lines = ["## Tried for the training step: bf16 and torch.compile", "",
+             f"Milliseconds per model-iteration, one ensemble of {MEMBERS} on one thread (`python "
+             f"benchmarks/step_options.py`, {datetime.now(timezone.utc).isoformat(timespec='seconds')}):", "",
+             "| variant | fp32 eager (ganbench) | bf16 autocast | torch.compile | compile time |",
+             "|---|---|---|---|---|"]
+    for v in a.variants:
+        eager, _ = per_model_iter_ms(v, "eager", a.iters)
+        bf16, _ = per_model_iter_ms(v, "bf16-autocast", a.iters)
+        try:
+            comp, first = per_model_iter_ms(v, "compile", a.iters)
+            comp_cells = f"{comp:.2f} | {first:.0f} s"
+        except Exception as e:  # noqa: BLE001 - no compiler on this machine: say so in the table
+            comp_cells = f"failed ({type(e).__name__}) | -"
+        lines.append(f"| {v} | {eager:.2f} | {bf16:.2f} | {comp_cells} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.md:
+        a.md.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
