@@ -16,7 +16,7 @@ def _impl(b: dict) -> str:
     return b.get("extra_info", {}).get("impl", b["name"])
 
 
-def render(data: dict, grid: dict | None = None) -> str:
+def render(data: dict, grid: dict | list | None = None, sections: tuple[str, ...] = ()) -> str:
     groups: dict[str, list[dict]] = defaultdict(list)
     for b in data["benchmarks"]:
         groups[b.get("group") or b["name"]].append(b)
@@ -32,6 +32,7 @@ def render(data: dict, grid: dict | None = None) -> str:
         from benchmarks.grid_throughput import render as render_grid
 
         lines.append(render_grid(grid))
+    lines += [s.rstrip() + "\n" for s in sections]  # Markdown sections of other scripts (step_options.py)
     for group in sorted(groups):
         rows = sorted(groups[group], key=lambda b: b["stats"]["mean"])
         ours = [b for b in rows if _impl(b).startswith("ganbench")]
@@ -53,10 +54,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("benchmark_json", type=Path)
     p.add_argument("output_md", type=Path)
     p.add_argument("--grid", type=Path, help="JSON written by benchmarks/grid_throughput.py --json")
+    p.add_argument("--section", type=Path, nargs="*", default=[],
+                   help="Markdown files to include as they are (benchmarks/step_options.py --md)")
     a = p.parse_args(argv)
     data = json.loads(a.benchmark_json.read_text())
     grid = json.loads(a.grid.read_text()) if a.grid else None
-    a.output_md.write_text(render(data, grid))
+    a.output_md.write_text(render(data, grid, tuple(p.read_text() for p in a.section)))
     print(f"wrote {a.output_md}", file=sys.stderr)
     return 0
 

@@ -37,6 +37,7 @@ if [ "$grid" = 1 ]; then
 fi
 grid_args=()
 [ -f results/grid_throughput.json ] && grid_args=(--grid results/grid_throughput.json)
+[ -f results/step_options.md ] && grid_args+=(--section results/step_options.md)
 if [ -f .benchmarks/latest.json ]; then
     python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md "${grid_args[@]}" || rc=$?
 fi
