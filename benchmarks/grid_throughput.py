@@ -105,24 +105,26 @@ def render(results) -> str:
     results = results if isinstance(results, list) else [results]
     reports = [r for r in results if r.get("scenario") == "report"]
     results = [r for r in results if r.get("scenario") != "report"]
-    lines = ["## End to end: `ganbench run` against the tutorial's loop", "",
-             "Wall-clock of the whole command (start-up, workers, training, evaluation of every run, report) "
-             "against the tutorial's loop on the same jobs, one model at a time, which evaluates nothing. "
-             "Measured by `python benchmarks/grid_throughput.py`.", "",
-             "| scenario | command | runs | model-iterations | ganbench | tutorial loop | speed-up |",
-             "|---|---|---|---|---|---|---|"]
-    for r in results:
-        g = r["grid"]
-        lines.append(f"| {r.get('scenario', 'grid')} | `{r.get('command', '')}` | {g['runs']} | "
-                     f"{g['model_iterations']:,} | {r['ganbench_wall_s']:.0f} s | {r['tutorial_estimated_s']:.0f} s "
-                     f"| **{r['speedup']:.1f}x** |")
-    per_iter = {k: v for r in results for k, v in r["tutorial_s_per_iter"].items()}
-    lines += ["", f"On {results[0]['machine']['cores']} cores, {results[0]['created']}.", "",
-              "| tutorial loop, seconds per iteration of one model | " + " | ".join(per_iter) + " |",
-              "|---|" + "---|" * len(per_iter),
-              "| | " + " | ".join(f"{1000 * s:.1f} ms" for s in per_iter.values()) + " |", "",
-              "PacGAN and minibatch discrimination are charged at the tutorial's vanilla loop (it has no loop "
-              "for them; theirs would cost more), and the tutorial side evaluates nothing: both favour it.", ""]
+    lines: list[str] = []
+    if results:
+        lines = ["## End to end: `ganbench run` against the tutorial's loop", "",
+                 "Wall-clock of the whole command (start-up, workers, training, evaluation of every run, report) "
+                 "against the tutorial's loop on the same jobs, one model at a time, which evaluates nothing. "
+                 "Measured by `python benchmarks/grid_throughput.py`.", "",
+                 "| scenario | command | runs | model-iterations | ganbench | tutorial loop | speed-up |",
+                 "|---|---|---|---|---|---|---|"]
+        for r in results:
+            g = r["grid"]
+            lines.append(f"| {r.get('scenario', 'grid')} | `{r.get('command', '')}` | {g['runs']} | "
+                         f"{g['model_iterations']:,} | {r['ganbench_wall_s']:.0f} s | {r['tutorial_estimated_s']:.0f} s "
+                         f"| **{r['speedup']:.1f}x** |")
+        per_iter = {k: v for r in results for k, v in r["tutorial_s_per_iter"].items()}
+        lines += ["", f"On {results[0]['machine']['cores']} cores, {results[0]['created']}.", "",
+                  "| tutorial loop, seconds per iteration of one model | " + " | ".join(per_iter) + " |",
+                  "|---|" + "---|" * len(per_iter),
+                  "| | " + " | ".join(f"{1000 * s:.1f} ms" for s in per_iter.values()) + " |", "",
+                  "PacGAN and minibatch discrimination are charged at the tutorial's vanilla loop (it has no loop "
+                  "for them; theirs would cost more), and the tutorial side evaluates nothing: both favour it.", ""]
     for r in reports:
         lines += ["## Report rebuild", "",
                   f"`ganbench report` on the committed results ({r['runs']} records), the whole command: "

@@ -107,7 +107,8 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
     write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
 
-    for (layout, std, iters, precision), s in summary.groupby(["layout", "std", "iters", "precision"]):
+    sections = summary.groupby(["layout", "std", "iters", "precision"])
+    for (layout, std, iters, precision), s in sorted(sections, key=lambda kv: (*kv[0][:3], kv[0][3] != "fp32")):
         # Runs at the layout's default std and in fp32 keep the short name; others say their std or
         # precision (bf16 runs are another experiment, never extra seeds of the fp32 ones).
         default_std = std == DEFAULT_STD.get(layout)
