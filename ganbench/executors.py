@@ -166,13 +166,11 @@ def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
                 g, attempt, ex = running.pop(f)
                 try:
                     results = f.result()
-                except BrokenProcessPool as e:  # the worker died: start another for what comes next
-                    ex.shutdown(wait=False)
-                    if driver.failed_attempt(g, _describe_error(e), attempt):
-                        queue.append((g, attempt + 1))
-                    continue
                 except Exception as e:  # noqa: BLE001 - retried, then recorded; the grid goes on
-                    idle.append(ex)
+                    if isinstance(e, BrokenProcessPool):  # the worker died: the next ensemble gets a new one
+                        ex.shutdown(wait=False)
+                    else:
+                        idle.append(ex)
                     if driver.failed_attempt(g, _describe_error(e), attempt):
                         queue.append((g, attempt + 1))
                     continue

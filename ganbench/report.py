@@ -114,9 +114,9 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
         default_std = std == DEFAULT_STD.get(layout)
         tag = (f"{layout}_{iters}" + ("" if default_std else f"_std{std:g}")
                + ("" if precision == "fp32" else f"_{precision}"))
-        recs = [r for r in records if (r["config"]["layout"], r["config"]["std"], r["config"]["iters"],
-                                       r["config"].get("precision") or "fp32") == (layout, std, iters, precision)]
         sub = df[(df.layout == layout) & (df["std"] == std) & (df.iters == iters) & (df.precision == precision)]
+        ids = set(sub.id)
+        recs = [r for r in records if r["id"] in ids]
         seeds = sub.groupby(["variant", "modes"]).size()
         n_seeds = str(seeds.min()) if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
         where = ", ".join(([] if default_std else [f"std {std:g}"]) + ([] if precision == "fp32" else [precision]))
@@ -160,7 +160,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                       "training points drawn with the run's seed (KID: 20 subsets of up to 1,000).", ""]
             for key, name, _, dec in DISTRIBUTION_METRICS:
                 lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "####")
-        comp = tutorial_comparison(s, df[df.status == "ok"])
+        comp = tutorial_comparison(sub[sub.status == "ok"])
         if comp["mean"].notna().any():
             write_text_atomic(tables / f"tutorial_comparison_{tag}.md",
                               _md(comp.drop(columns=["mean", "verdict_label"]), index=False) + "\n")

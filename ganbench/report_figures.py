@@ -36,9 +36,14 @@ _DIGEST_KEY = "ganbench-inputs"
 _digest: ContextVar[str | None] = ContextVar("figure_digest", default=None)
 
 
+@functools.cache
+def _code_digest() -> bytes:
+    return hashlib.sha256(Path(__file__).read_bytes()).digest()
+
+
 def _inputs_digest(name: str, args) -> str:
     h = hashlib.sha256(name.encode())
-    h.update(Path(__file__).read_bytes())
+    h.update(_code_digest())
     for a in args:
         if isinstance(a, pd.DataFrame):
             h.update(a.to_csv(index=False).encode())

@@ -116,17 +116,15 @@ def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:
 TUTORIAL_MARGIN = 10.0  # percentage points of coverage: the equivalence margin against the tutorial's claims
 
 
-def tutorial_comparison(summary: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+def tutorial_comparison(df: pd.DataFrame) -> pd.DataFrame:
     """The tutorial's claimed kmeans coverage beside ours, for the variants and sizes it names, with a
     verdict (``ganbench.stats.verdict``: margin 10 points; the claim has no SE, so it counts as one
-    run). ``mean`` is numeric (NaN where we have no run); the other columns are for display."""
+    run). ``df``: one report section's finished runs (``records_frame``). ``mean`` is numeric
+    (NaN where we have no run); the other columns are for display."""
     rows = []
     for variant, claims in TUTORIAL_CLAIM.items():
         for modes, claim in claims.items():
-            hit = summary[(summary.variant == variant) & (summary.modes == modes)]
-            mine = df[(df.variant == variant) & (df.modes == modes)] if len(hit) else df.iloc[:0]
-            mine = mine[(mine.layout == hit.layout.iloc[0]) & (mine["std"] == hit["std"].iloc[0])
-                        & (mine.iters == hit.iters.iloc[0]) & (mine.precision == hit.precision.iloc[0])] if len(hit) else mine
+            mine = df[(df.variant == variant) & (df.modes == modes)]
             values = (mine["m_kmeans_coverage"] * 100).tolist()
             iv = interval(values, step=100 / modes)
             v = verdict(values, claim, None, TUTORIAL_MARGIN, step=100 / modes) if iv.n else None

@@ -184,18 +184,20 @@ def member_train_state(trained: TrainedEnsemble, k: int) -> dict:
             "d_losses": [row[k] for row in st["d_losses"]], "g_losses": [row[k] for row in st["g_losses"]]}
 
 
-def _autocast(device: torch.device, precision: str | None):
+def _autocast(device: torch.device, precision: str | None) -> Callable[[], contextlib.AbstractContextManager]:
+    """What each training step runs in: nothing (fp32) or ``torch.autocast`` in bfloat16."""
     if precision is None:
-        return contextlib.nullcontext()
+        return contextlib.nullcontext
     if precision != "bf16":
         raise ValueError(f"precision must be None (fp32) or 'bf16', got {precision!r}")
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, device, eval_at,
            on_eval, resume, precision=None) -> TrainedEnsemble:
     seeds = [int(s) for s in seeds]
     k = len(seeds)
+    amp = _autocast(device, precision)
     G, D = variant.build(member_generators(seeds, STREAM_INIT), dims)
     if resume:
         if len(resume) != k or len({r["iters"] for r in resume}) != 1 or resume[0]["iters"] > iters:
@@ -265,7 +267,7 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
             z, fake_labels = draws.noise(n, uniform_labels)
             if same_labels:
                 fake_labels = real_labels
-            with _autocast(device, precision):
+            with amp():
                 with torch.no_grad():
                     fake = G(z, fake_labels)
                 d_loss = variant.d_loss(D, real, fake, real_labels, fake_labels, gens).float()
@@ -276,7 +278,7 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
         z, fake_labels = draws.noise(n, uniform_labels)
         if same_labels:
             fake_labels = real_labels  # the last critic batch's
-        with _autocast(device, precision):
+        with amp():
             g_loss = variant.g_loss(D, G(z, fake_labels), fake_labels).float()
         opt_g.zero_grad(set_to_none=True)
         g_loss.sum().backward()

@@ -263,7 +263,7 @@ def test_the_tutorial_comparison_gives_verdicts_and_counts_no_hq_runs_as_ln_k():
     summary = summarise(df)
     wg = summary.set_index("variant").loc["wgan-gp"]
     assert wg.no_hq == 1 and wg.reverse_kl_mean == pytest.approx((np.log(4) + 0.1) / 2)
-    comp = tutorial_comparison(summary, df).set_index(["variant", "modes"])
+    comp = tutorial_comparison(df).set_index(["variant", "modes"])
     # vanilla: 10 seeds all at 100 % against a one-run claim of 75: differs (tests/test_stats.py)
     assert comp.loc[("vanilla", 4), "verdict"] == "differs"
     # wgan-gp: 2 seeds both at the claimed 100 %: a tie over 2 seeds is not agreement

@@ -34,13 +34,17 @@ def _row_chunks(a: np.ndarray, b: np.ndarray):
         start += len(d)
 
 
-def kth_neighbour_radii(x: np.ndarray, k: int | Sequence[int]) -> np.ndarray | dict[int, np.ndarray]:
+def kth_neighbour_radii(x: np.ndarray, k: int) -> np.ndarray:
     """Distance from each row of x to its k-th nearest other row (index k of the sorted distances:
-    index 0 is the point itself); for several k, {k: radii} from one pass over the distances."""
-    ks = [k] if isinstance(k, (int, np.integer)) else sorted(set(k))
-    chunks = [np.partition(d, ks, axis=1)[:, ks] for _, d in _row_chunks(x, x)]
-    radii = np.concatenate(chunks)
-    return radii[:, 0] if isinstance(k, (int, np.integer)) else {kk: radii[:, i] for i, kk in enumerate(ks)}
+    index 0 is the point itself)."""
+    return _radii(x, [k])[k]
+
+
+def _radii(x: np.ndarray, ks: Sequence[int]) -> dict[int, np.ndarray]:
+    """{k: kth_neighbour_radii(x, k)} for every k in ``ks``, from one pass over the distances."""
+    ks = sorted(set(ks))
+    radii = np.concatenate([np.partition(d, ks, axis=1)[:, ks] for _, d in _row_chunks(x, x)])
+    return {k: radii[:, i] for i, k in enumerate(ks)}
 
 
 def _prdc_core(real, fake, pr: tuple[int, bool] | None, dc: tuple[int, bool] | None) -> dict:
@@ -54,7 +58,7 @@ def _prdc_core(real, fake, pr: tuple[int, bool] | None, dc: tuple[int, bool] | N
     for k in ks:
         check_k(k, len(r), "real")
         check_k(k, len(f), "fake")
-    r_real = kth_neighbour_radii(r, ks)
+    r_real = _radii(r, ks)
     out = {}
     if pr is not None:
         k_pr, strict_pr = pr
