@@ -1,10 +1,9 @@
 """FID, KID and PRDC: ganbench against pytorch-fid, torch-fidelity and prdc, same inputs, same answers."""
-import numpy as np
 import pytest
 import torch
 
 from benchmarks.conftest import features
-from ganbench.metrics import FIDReference, fid, frechet_distance, kid, prdc
+from ganbench.metrics import FIDReference, frechet_distance, kid, prdc
 
 pytorch_fid = pytest.importorskip("pytorch_fid.fid_score")
 tf_fid = pytest.importorskip("torch_fidelity.metric_fid")

@@ -5,7 +5,6 @@ without the DataLoader ("lean-loop"); and the gradient penalty. Same work on bot
 3 x 128 networks, batch 128, the 8-mode ring. A grid keeps both cores busy with one worker each, so the
 grid's speed-up over the tutorial loop is about twice the one here (benchmarks/grid_throughput.py
 measures it)."""
-import numpy as np
 import pytest
 import torch
 

@@ -19,10 +19,10 @@ from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
 from ganbench.report_figures import (_fig_class_histograms, _fig_image_grids, _fig_iris, _fig_tsne, fig_losses,
                                      fig_modes_vs_n, fig_samples, fig_trajectories)
 from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_METRICS, MODE_METRICS, RUN_STATES,
-                                    SETTLED_HQ, SETTLED_MODES, TUTORIAL_MARGIN, UNTRAINED_HQ, _cell, _group, _md,
+                                    SETTLED_HQ, SETTLED_MODES, TUTORIAL_MARGIN, UNTRAINED_HQ, _group, _md,
                                     _seed_range, _states_table, _values, pairwise_comparisons, records_frame,
                                     summarise, tutorial_comparison, variant_order, wide_table)
-from ganbench.stats import interval
+from ganbench.stats import interval, metric_range
 from ganbench.store import check_writable, current_records, load_records
 
 
@@ -187,8 +187,9 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
             # Class metrics of an untrained run (the sanity gate) are the evaluator's labels of noise:
             # they are left out, and a cell with no trained run says so instead of giving a number.
             pool = trained if key in CLASS_METRICS else ok
-            iv = interval([m[key] * scale for m in pool if m.get(key) is not None], step=1.0 if key == "modes" else 0.0)
-            row[name] = "untrained" if key in CLASS_METRICS and ok and not trained else _cell(iv.mean, iv.half_width, iv.n, dec)
+            iv = interval([m[key] * scale for m in pool if m.get(key) is not None], step=1.0 if key == "modes" else 0.0,
+                          bounds=metric_range(key, recs[0]["config"].get("modes") or 0, scale))
+            row[name] = "untrained" if key in CLASS_METRICS and ok and not trained else iv.text(dec)
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if not (table[c] == "-").all()]]

@@ -95,6 +95,11 @@ def _save(fig, file, **savefig) -> None:
     _plt().close(fig)
 
 
+def _below_above(mean, lo, hi) -> np.ndarray:
+    """matplotlib's asymmetric yerr: distances from the mean down to lo and up to hi (0 where n < 2)."""
+    return np.nan_to_num(np.vstack([np.asarray(mean - lo, float), np.asarray(hi - mean, float)]))
+
+
 @cached_figure
 def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
     plt = _plt()
@@ -102,11 +107,12 @@ def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
     ns = sorted(summary.modes.unique())
     for v in variant_order(summary.variant.unique()):
         s = summary[summary.variant == v].sort_values("modes")
-        # error bars: the 95 % t-interval over seeds
-        axes[0].errorbar(s.modes, 100 * s.modes_mean / s.modes, yerr=100 * s.modes_hw.fillna(0) / s.modes,
+        # error bars: the 95 % t-interval over seeds, clipped to the metric's range
+        pct = 100 / s.modes
+        axes[0].errorbar(s.modes, pct * s.modes_mean, yerr=_below_above(pct * s.modes_mean, pct * s.modes_lo, pct * s.modes_hi),
                          marker="o", capsize=3, label=v)
-        axes[1].errorbar(s.modes, s.kmeans_coverage_mean, yerr=s.kmeans_coverage_hw.fillna(0), marker="o",
-                         capsize=3, label=v)
+        axes[1].errorbar(s.modes, s.kmeans_coverage_mean, marker="o", capsize=3, label=v,
+                         yerr=_below_above(s.kmeans_coverage_mean, s.kmeans_coverage_lo, s.kmeans_coverage_hi))
     axes[0].set(xlabel="modes in the data", ylabel="% of modes captured (3-std rule)",
                 title="Modes captured (VEEGAN / PacGAN protocol)")
     axes[1].set(xlabel="modes in the data", ylabel="kmeans coverage %", title="The tutorial's kmeans coverage")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ganbench.constants import VARIANTS
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.stats import Interval, holm, interval, metric_step, verdict, welch_p
+from ganbench.stats import Interval, holm, interval, metric_range, metric_step, verdict, welch_p
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
 MODE_METRICS = [
@@ -90,23 +90,27 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         for state in RUN_STATES:
             row[f"state_{state}"] = int((g["state"] == state).sum()) if "state" in g else 0
         for key, _, scale, _ in METRICS:
-            iv = interval((g[f"m_{key}"] * scale).tolist(), step=metric_step(key, row["modes"], scale))
-            row.update({f"{key}_mean": iv.mean, f"{key}_std": iv.sd, f"{key}_n": iv.n, f"{key}_hw": iv.half_width})
+            iv = interval((g[f"m_{key}"] * scale).tolist(), step=metric_step(key, row["modes"], scale),
+                          bounds=metric_range(key, row["modes"], scale))
+            row.update({f"{key}_mean": iv.mean, f"{key}_std": iv.sd, f"{key}_n": iv.n, f"{key}_hw": iv.half_width,
+                        f"{key}_lo": iv.lo, f"{key}_hi": iv.hi})
         rows.append(row)
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=keys + ["runs", "diverged"])
 
 
-def _cell(mean, hw, n, decimals) -> str:
-    """'mean [lo, hi] (n = k)': the 95 % t-interval over seeds, with the number of seeds."""
+def _cell(mean, lo, hi, n, decimals) -> str:
+    """'mean [lo, hi] (n = k)': the 95 % t-interval over seeds (clipped to the metric's range), with
+    the number of seeds."""
     if pd.isna(mean) or not n:
         return "-"
-    return Interval(int(n), mean, math.nan, hw).text(decimals)
+    return Interval(int(n), mean, math.nan, mean - lo, (lo, hi)).text(decimals)
 
 
 def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:
     """Variants as rows, numbers of modes as columns, 'mean [95 % interval] (n)' cells."""
     s = summary.copy()
-    s["cell"] = [_cell(m, hw, n, decimals) for m, hw, n in zip(s[f"{key}_mean"], s[f"{key}_hw"], s[f"{key}_n"])]
+    s["cell"] = [_cell(m, lo, hi, n, decimals)
+                 for m, lo, hi, n in zip(s[f"{key}_mean"], s[f"{key}_lo"], s[f"{key}_hi"], s[f"{key}_n"])]
     t = s.pivot(index="variant", columns="modes", values="cell")
     t = t.reindex(variant_order(t.index))
     t.columns = [f"{m} modes" for m in t.columns]
@@ -126,10 +130,10 @@ def tutorial_comparison(df: pd.DataFrame) -> pd.DataFrame:
         for modes, claim in claims.items():
             mine = df[(df.variant == variant) & (df.modes == modes)]
             values = (mine["m_kmeans_coverage"] * 100).tolist()
-            iv = interval(values, step=100 / modes)
+            iv = interval(values, step=100 / modes, bounds=(0.0, 100.0))
             v = verdict(values, claim, None, TUTORIAL_MARGIN, step=100 / modes) if iv.n else None
             rows.append({"variant": variant, "modes": modes, "claimed %": claim, "mean": iv.mean if iv.n else np.nan,
-                         "measured % [95% CI] (n)": _cell(iv.mean, iv.half_width, iv.n, 0),
+                         "measured % [95% CI] (n)": iv.text(0),
                          "difference (points)": "-" if v is None else f"{v.difference:+.0f}",
                          "verdict": "-" if v is None else v.text(0), "verdict_label": None if v is None else v.label})
     return pd.DataFrame(rows)

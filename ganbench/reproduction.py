@@ -16,7 +16,7 @@ import pandas as pd
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
 from ganbench.store import current_records, load_records
-from ganbench.stats import interval, metric_step, verdict
+from ganbench.stats import interval, metric_range, metric_step, verdict
 
 # The equivalence margin of a cell: 10 % of the published value, but at least this (display units).
 MIN_MARGIN = {"modes": 1.0, "hq_fraction": 5.0, "kmeans_coverage": 5.0, "reverse_kl": 0.05, "kl_to_uniform": 0.05}
@@ -65,9 +65,10 @@ def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
             values.append(math.log(m.get("n_modes") or r["config"]["modes"]) * column.factor)
             no_hq += 1
     modes = max((r["config"]["modes"] for r in recs), default=0)
-    step = metric_step(column.metric, modes, column.factor)
     return {"runs": len(recs), "values": values, "missing": len(recs) - len(values), "no_hq": no_hq,
-            "diverged": sum(r["status"] == "diverged" for r in recs), "step": step}
+            "diverged": sum(r["status"] == "diverged" for r in recs),
+            "step": metric_step(column.metric, modes, column.factor),
+            "range": metric_range(column.metric, modes, column.factor)}
 
 
 def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
@@ -80,7 +81,7 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
             setting = next(s for s in preset.settings if s.name == col.setting)
             ours = (_ours(records, preset, row.variant, col)
                     if row.variant is not None and row.variant in setting.variants else None)
-            iv = interval(ours["values"] if ours else [], step=ours["step"] if ours else 0.0)
+            iv = (interval(ours["values"], step=ours["step"], bounds=ours["range"]) if ours else interval([]))
             v = None
             if pub is not None and iv.n:
                 v = verdict(ours["values"], pub[0], pub[1], margin_for(col.metric, pub[0]), step=ours["step"])
@@ -121,7 +122,7 @@ def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
         pub = [_fmt(c.at[t, "published_mean"], c.at[t, "published_se"], int(c.at[t, "decimals"]), True) for t in titles]
         lines.append(f"| {row.label} | published | " + " | ".join(pub) + " |")
         if row.variant is None:
-            lines.append(f"| | ours | " + " | ".join(["not in ganbench"] + [""] * (len(titles) - 1)) + " |")
+            lines.append("| | ours | " + " | ".join(["not in ganbench"] + [""] * (len(titles) - 1)) + " |")
             continue
         ours = [_ours_text(c, t) for t in titles]
         lines.append(f"| | ours: `{row.variant}` | " + " | ".join(ours) + " |")

@@ -4,7 +4,8 @@ a 95 % interval and a verdict by one rule.
 
 - ``interval``: mean and Student-t 95 % interval over seeds. With all seeds alike the sample SD is 0,
   yet n seeds cannot rule out a seed in n/3 landing one step (one mode) away (the rule of three):
-  the half-width is never below 3 x step / n.
+  the half-width is never below 3 x step / n. Its ends are clipped to the values the metric can take
+  (``metric_range``: a few seeds near 0 % would otherwise give an interval reaching below 0 %).
 - ``verdict``: ours against a published value. The difference's 95 % interval combines our standard
   error with the published one; an unknown published SE is not zero: a one-number claim is taken to
   be one run, with our seeds' SD as its SE (the half-width keeps the floor above). Then **agrees** when the whole interval lies
@@ -41,20 +42,43 @@ def metric_step(metric: str, modes: int, scale: float = 1.0) -> float:
     return {"modes": 1.0, "kmeans_coverage": scale / modes if modes else 0.0}.get(metric, 0.0)
 
 
+# Metrics bounded in [0, 1] (in units; x scale in display units) and in [0, ln K] (nats over K modes).
+UNIT_METRICS = {"hq_fraction", "kmeans_coverage", "precision", "recall", "coverage", "c2st_accuracy"}
+LOG_K_METRICS = {"reverse_kl", "kl_to_uniform"}
+NON_NEGATIVE = {"fid", "density"}
+
+
+def metric_range(metric: str, modes: int, scale: float = 1.0) -> tuple[float, float]:
+    """The values a metric can take, in display units (``scale`` x its unit); (-inf, inf) for one not
+    known to be bounded (KID's unbiased estimate can be negative). ``modes``: K, the modes (classes)."""
+    if metric in UNIT_METRICS:
+        return 0.0, scale
+    if metric == "modes":
+        return 0.0, float(modes) if modes else math.inf
+    if metric in LOG_K_METRICS:
+        return 0.0, math.log(modes) * scale if modes else math.inf
+    if metric == "classifier_score":  # exp(mutual information): 1 .. K
+        return 1.0, float(modes) if modes else math.inf
+    if metric in NON_NEGATIVE:
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
 @dataclass(frozen=True)
 class Interval:
     n: int
     mean: float          # NaN for n = 0
     sd: float            # sample SD (ddof 1); NaN for n < 2
     half_width: float    # of the 95 % interval; NaN for n < 2
+    bounds: tuple[float, float] = (-math.inf, math.inf)  # the metric's range: lo and hi are clipped to it
 
     @property
     def lo(self) -> float:
-        return self.mean - self.half_width
+        return max(self.mean - self.half_width, self.bounds[0])
 
     @property
     def hi(self) -> float:
-        return self.mean + self.half_width
+        return min(self.mean + self.half_width, self.bounds[1])
 
     def text(self, decimals: int, scale: float = 1.0) -> str:
         """'mean [lo, hi] (n)', or 'mean (n = 1)'; '-' with no value."""
@@ -74,17 +98,19 @@ def _sd(xs: list[float]) -> float:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
 
 
-def interval(values: Sequence[float], step: float = 0.0) -> Interval:
-    """Mean and t-interval of the finite values; ``step``: the metric's resolution (see module doc)."""
+def interval(values: Sequence[float], step: float = 0.0,
+             bounds: tuple[float, float] = (-math.inf, math.inf)) -> Interval:
+    """Mean and t-interval of the finite values; ``step``: the metric's resolution, ``bounds``: its
+    range (``metric_step``, ``metric_range``; see module doc)."""
     xs = _finite(values)
     n = len(xs)
     if n == 0:
-        return Interval(0, math.nan, math.nan, math.nan)
+        return Interval(0, math.nan, math.nan, math.nan, bounds)
     mean = sum(xs) / n
     if n < 2:
-        return Interval(1, mean, math.nan, math.nan)
+        return Interval(1, mean, math.nan, math.nan, bounds)
     sd = _sd(xs)
-    return Interval(n, mean, sd, max(_t(n - 1) * sd / math.sqrt(n), 3 * step / n))
+    return Interval(n, mean, sd, max(_t(n - 1) * sd / math.sqrt(n), 3 * step / n), bounds)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 ensemble of convolutional networks still trains like the same seed alone."""
 import numpy as np
 import pytest
-import torch
 
 from ganbench.archs import IMAGE_ARCHS, get_arch
 from ganbench.train import generate, train_ensemble

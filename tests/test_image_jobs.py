@@ -81,7 +81,7 @@ def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for
     from pathlib import Path
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "tables").mkdir(), (Path(d) / "figures").mkdir(), (Path(d) / "runs").mkdir()
-        lines = _image_section("mnist", 5, [rec(0, True, 10), rec(1, True, 9)], Path(d) / "tables", Path(d) / "figures")
+        _image_section("mnist", 5, [rec(0, True, 10), rec(1, True, 9)], Path(d) / "tables", Path(d) / "figures")
         table = (Path(d) / "tables" / "mnist_5.md").read_text()
         assert "untrained" in table and "10.0" not in table  # no class count from noise
         _image_section("mnist", 5, [rec(0, True, 10), rec(1, False, 7), rec(2, False, 9)], Path(d) / "tables",

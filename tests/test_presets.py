@@ -15,7 +15,6 @@ from ganbench.nets import EnsembleBatchNorm, Maxout, member_generators
 from ganbench.presets import PRESETS, get_preset
 from ganbench.reproduction import compare_cells
 from ganbench.config import RunConfig
-from ganbench.driver import run_grid
 from ganbench.train import generate, train_ensemble
 from ganbench.variants import Dims
 from test_training import assert_member_is_the_lone_run

@@ -6,7 +6,7 @@ import pytest
 import numpy as np
 from scipy import stats as sps
 
-from ganbench.stats import holm, interval, verdict, welch_p
+from ganbench.stats import holm, interval, metric_range, verdict, welch_p
 
 
 def test_the_interval_is_students_t_and_states_n():
@@ -25,6 +25,21 @@ def test_all_seeds_alike_still_leave_the_rule_of_three():
     """A tie is no proof: 10 seeds all at 100 % of 4 modes (step 25 points) keep a half-width of 3 x 25 / 10."""
     iv = interval([100.0] * 10, step=25.0)
     assert iv.sd == 0 and iv.half_width == pytest.approx(7.5)
+
+
+def test_an_interval_stops_at_the_ends_of_the_metrics_range():
+    """HQ % of 0, 0 and 35.7 (sd 20.6, n 3): the t-interval 11.9 +- 51.2 would reach -39 %; it stops at
+    0 %. The half-width (the spread) is kept; only the printed and plotted ends are clipped."""
+    iv = interval([0.0, 0.0, 35.7], bounds=metric_range("hq_fraction", 8, 100.0))
+    assert iv.half_width == pytest.approx(sps.t.ppf(0.975, 2) * np.std([0, 0, 35.7], ddof=1) / math.sqrt(3))
+    assert iv.lo == 0.0 and iv.hi == pytest.approx(11.9 + iv.half_width)
+    assert iv.text(1) == f"11.9 [0.0, {11.9 + iv.half_width:.1f}] (n = 3)"
+    # 8, 8, 7 of 8 modes: the top end is 8 modes, not 9
+    assert interval([8, 8, 7], step=1.0, bounds=metric_range("modes", 8)).hi == 8.0
+    assert metric_range("reverse_kl", 25) == (0.0, pytest.approx(math.log(25)))
+    assert metric_range("classifier_score", 1000) == (1.0, 1000.0)
+    assert metric_range("kid_mean", 10, 1000.0) == (-math.inf, math.inf)  # unbiased KID can be negative
+    assert interval([-1.0, 1.0]).lo < -1  # no range given: nothing clipped
 
 
 def test_verdicts_agree_differ_or_say_how_many_seeds_would_decide():

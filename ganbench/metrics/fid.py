@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import linalg
