@@ -149,7 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from ganbench.report import main_report
     from ganbench.driver import run_grid
     from ganbench.store import check_writable
 
@@ -179,6 +178,8 @@ def cmd_run(args) -> int:
     print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged{failed}{extended}), "
           f"{counts['skipped']} already done", file=sys.stderr)
     if not args.no_report:
+        from ganbench.report import main_report  # after the runs: its imports would delay the workers
+
         print(f"report: {main_report(args.out)}", file=sys.stderr)
     if counts["failed"]:
         print("ganbench: some runs failed (see the report); re-run the same command to try them again",

@@ -26,7 +26,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Sequence
 
 from ganbench.config import RunConfig
-from ganbench.evaluation import evaluate_ensemble
 
 MAX_ATTEMPTS = 3  # tries per ensemble (a raised error or a dead worker) before its runs are recorded failed
 
@@ -60,6 +59,10 @@ def fault_point(spec: str | None, group: Sequence[RunConfig]) -> None:
 def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str | None,
                   fault: str | None = None):
     """One ensemble, trained and evaluated: its (record, files) pairs."""
+    # imported where the work is done: the driver, which only plans and writes, never loads
+    # scikit-learn and scipy (~1 s before its workers could start)
+    from ganbench.evaluation import evaluate_ensemble
+
     fault_point(fault, group)
     return evaluate_ensemble(group, device, data_dir)
 

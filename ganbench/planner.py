@@ -65,8 +65,6 @@ def find_bases(out: Path, pending: Sequence[RunConfig], records: list[dict]) -> 
     """For each pending job, the finished run of the same config with the largest smaller budget
     whose checkpoint holds its training state: {run id: (base record, member training state)}.
     Training continues from there and ends where training from scratch would (bit for bit)."""
-    import torch
-
     def key(config: dict, params: dict) -> str:
         rest = {k: v for k, v in config.items() if k not in ("iters", "budget")}
         return json.dumps([rest, params], sort_keys=True)
@@ -84,6 +82,8 @@ def find_bases(out: Path, pending: Sequence[RunConfig], records: list[dict]) -> 
             ckpt = runs_dir(out) / f"{r['id']}.pt"
             if not ckpt.is_file():
                 continue
+            import torch  # here, not above: a driver with no checkpoint to read starts its workers ~1.5 s sooner
+
             try:
                 state = torch.load(ckpt, map_location="cpu", weights_only=True).get("train_state")
             except Exception:  # noqa: BLE001 - an unreadable checkpoint: train from scratch instead

@@ -198,7 +198,8 @@ def versions() -> dict:
     import sklearn
     import torch
 
-    return {"ganbench": __version__, "python": platform.python_version(), "torch": torch.__version__,
+    # plain str: torch's version is a TorchVersion, whose unpickling would import torch in the driver
+    return {"ganbench": __version__, "python": platform.python_version(), "torch": str(torch.__version__),
             "numpy": np.__version__, "sklearn": sklearn.__version__}
 
 

@@ -243,6 +243,19 @@ def test_version_and_help_answer_without_importing_torch():
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+def test_the_driver_of_a_run_never_imports_torch_or_scikit_learn(tmp_path):
+    """Only the workers train and evaluate: a driver that imported torch and scikit-learn (~2.5 s here)
+    before spawning them, or that unpickled a torch object from their results, delays every run."""
+    probe = ("import sys\nfrom ganbench import cli\n"
+             f"code = cli.main(['run', '--variants', 'vanilla', '--modes', '4', '--seeds', '2', '--iters', '5', "
+             f"'--jobs', '2', '--no-progress', '--no-report', '--out', {str(tmp_path)!r}])\n"
+             "print(code, sorted(m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 []"
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 2
+
+
 def test_the_parsers_names_agree_with_the_registries():
     from ganbench import constants
     from ganbench.archs import IMAGE_ARCHS

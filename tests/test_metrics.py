@@ -139,6 +139,23 @@ def test_kid_equals_torch_fidelity_for_the_same_subsets(n, m, d):
     assert ours[1] == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-9)
 
 
+@pytest.mark.parametrize("d,m,shift", [(2, 1000, 0.2), (2, 1000, 0.0), (4, 500, 0.0), (1, 50, 0.3)])
+def test_kid_in_few_dimensions_by_explicit_features_equals_torch_fidelity(d, m, shift):
+    """2-D mixtures and Iris take the feature-sum path (1 + d + d^2 + d^3 <= subset size): the same
+    numbers as the reference's kernel matrices, also where KID is ~0 or negative (one distribution)."""
+    from ganbench.metrics.kid import poly_features, polynomial_kernel
+
+    rng = np.random.default_rng(d)
+    a, b = rng.standard_normal((2500, d)), rng.standard_normal((2500, d)) * 1.05 + shift
+    x, y = a[:7], b[:5]
+    np.testing.assert_allclose(poly_features(x) @ poly_features(y).T, polynomial_kernel(x, y), rtol=1e-12)
+    ours = kid(a, b, subsets=20, subset_size=m, seed=3)
+    ref = tf_kid.kid_features_to_metric(torch.from_numpy(a), torch.from_numpy(b), kid_subsets=20,
+                                        kid_subset_size=m, rng_seed=3, verbose=False)
+    assert ours[0] == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-9)
+    assert ours[1] == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-9)
+
+
 def test_kid_is_seeded_and_caps_the_subset_size():
     a, b = pair(120, 80, 4)
     assert kid(a, b, subsets=5, seed=1) == kid(a, b, subsets=5, seed=1)
