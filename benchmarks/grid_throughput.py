@@ -2,12 +2,13 @@
 start-up, workers, training, evaluation of every run and the report) against the tutorial's loop
 (benchmarks/tutorial_loop.py: one model at a time, PyTorch's default threads) on the same jobs.
 
-    python benchmarks/grid_throughput.py                    # both scenarios below
+    python benchmarks/grid_throughput.py                    # every scenario below
     python benchmarks/grid_throughput.py --scenario seeds   # one of them
     python benchmarks/grid_throughput.py --json results/grid_throughput.json
 
 Scenarios: ``grid``, the five default variants on 8- and 32-mode rings, 5 seeds, 1,000 iterations
-(50 runs); ``seeds``, one config with many seeds (vanilla, 8 modes, 10 seeds, 2,000 iterations).
+(50 runs); ``seeds``, one config with many seeds (vanilla, 8 modes, 10 seeds, 2,000 iterations);
+``seeds-8k``, the same at 8,000 iterations (the tutorial's WGAN-GP budget).
 The tutorial's side trains no grid (that would take hours): its seconds per iteration are measured
 for each (variant, modes) on one model for ``--sample-iters`` iterations and multiplied by the
 grid's iterations; it evaluates nothing and writes no report. The tutorial has no PacGAN or
@@ -52,6 +53,8 @@ def tutorial_seconds_per_iter(variant: str, modes: int, sample_iters: int) -> fl
 SCENARIOS = {
     "grid": dict(variants=list(DEFAULT_VARIANTS), modes=[8, 32], seeds=5, iters=1000),
     "seeds": dict(variants=["vanilla"], modes=[8], seeds=10, iters=2000),
+    # the same at the tutorial's WGAN-GP budget: how the fixed costs (start-up, evaluation, report) amortise
+    "seeds-8k": dict(variants=["vanilla"], modes=[8], seeds=10, iters=8000),
 }
 
 
