@@ -126,45 +126,62 @@ def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
     _save(fig, path, dpi=90)
 
 
+# the trajectory figure's rows: metric -> (axis label, scale to % given the run's number of modes K)
+TRAJECTORY_ROWS = {"modes": ("% of modes captured", lambda k: 100 / k), "hq_fraction": ("HQ %", lambda k: 100.0),
+                   "kmeans_coverage": ("kmeans coverage %", lambda k: 100.0)}
+
+
 @cached_figure
-def fig_trajectories(records: list[dict], path: Path) -> bool:
-    """Budget scaling: per number of modes (columns), % of modes captured and HQ % (rows) against
-    generator iterations (log scale), one line per variant: mean over its non-diverged seeds, shaded
-    95 % t-interval. False (and no file) when no record has a trajectory."""
-    by: dict[tuple[str, int], list[dict]] = {}
+def fig_trajectories(records: list[dict], path: Path, panels: dict[str, str] | None = None,
+                     rows: tuple[str, ...] = ("modes", "hq_fraction")) -> bool:
+    """Budget scaling: one column per panel, one row per metric of ``rows`` (``TRAJECTORY_ROWS``, in %)
+    against generator iterations (log scale), one line per variant: mean over its non-diverged seeds,
+    shaded 95 % t-interval (clipped to 0-100 %). Panels: one per number of modes, or ``panels``
+    ({record id: panel title}, in the order of first appearance; records not in it are left out).
+    False (and no file) when no record has a trajectory."""
+    by: dict[tuple[str, object], list[tuple[dict, int]]] = {}
     for r in records:
         t = r.get("trajectory")
-        if r["status"] == "ok" and t and len(t.get("step", [])) > 1:
-            by.setdefault((r["config"]["variant"], r["config"]["modes"]), []).append(t)
+        panel = r["config"]["modes"] if panels is None else panels.get(r["id"])
+        if r["status"] == "ok" and t and len(t.get("step", [])) > 1 and panel is not None:
+            by.setdefault((r["config"]["variant"], panel), []).append((t, r["config"]["modes"]))
     if not by:
         return False
     plt = _plt()
-    modes = sorted({m for _, m in by})
-    fig, axes = plt.subplots(2, len(modes), figsize=(3.2 * len(modes), 5.2), squeeze=False, sharex=True)
-    for j, m in enumerate(modes):
-        for i, (key, scale) in enumerate((("modes", 100 / m), ("hq_fraction", 100.0))):
+    names = sorted({p for _, p in by}) if panels is None else list(dict.fromkeys(p for p in panels.values()
+                                                                                  if any(k[1] == p for k in by)))
+    fig, axes = plt.subplots(len(rows), len(names), figsize=(3.2 * len(names), 2.6 * len(rows) + 0.2),
+                             squeeze=False, sharex=True)
+    for j, name in enumerate(names):
+        for i, key in enumerate(rows):
             ax = axes[i][j]
-            for color, v in enumerate(variant_order({v for v, mm in by if mm == m})):
-                trajs = [t for t in by[(v, m)] if t["step"] == by[(v, m)][0]["step"]]
-                steps = trajs[0]["step"]
-                ivs = [interval([t[key][p] * scale for t in trajs if t[key][p] is not None]) for p in range(len(steps))]
+            label, to_pct = TRAJECTORY_ROWS[key]
+            for color, v in enumerate(variant_order({v for v, p in by if p == name})):
+                first = by[(v, name)][0][0]["step"]
+                trajs = [(t, k) for t, k in by[(v, name)] if t["step"] == first]
+                ivs = [interval([t[key][p] * to_pct(k) for t, k in trajs if t[key][p] is not None], bounds=(0.0, 100.0))
+                       for p in range(len(first))]
                 mean = np.array([iv.mean for iv in ivs])
-                hw = np.nan_to_num(np.array([iv.half_width for iv in ivs]))
-                ax.plot(steps, mean, lw=1.2, color=f"C{color}", label=f"{v} (n = {len(trajs)})")
-                ax.fill_between(steps, np.clip(mean - hw, 0, 100), np.clip(mean + hw, 0, 100), color=f"C{color}",
-                                alpha=0.15, lw=0)
+                ax.plot(first, mean, lw=1.2, color=f"C{color}", label=f"{v} (n = {len(trajs)})")
+                ax.fill_between(first, _or(np.array([iv.lo for iv in ivs]), mean),
+                                _or(np.array([iv.hi for iv in ivs]), mean), color=f"C{color}", alpha=0.15, lw=0)
             ax.set_xscale("log")
             ax.set_ylim(-3, 103)
             ax.grid(alpha=0.3)
+            if j == 0:
+                ax.set_ylabel(label)
             if i == 0:
-                ax.set_title(f"{m} modes", fontsize=9)
+                ax.set_title(f"{name} modes" if panels is None else str(name), fontsize=9)
                 ax.legend(fontsize=6)
-            else:
+            if i == len(rows) - 1:
                 ax.set_xlabel("generator iterations")
-        axes[0][0].set_ylabel("% of modes captured")
-        axes[1][0].set_ylabel("HQ %")
     _save(fig, path, dpi=80)
     return True
+
+
+def _or(values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``values`` where finite, else ``fallback`` (an interval's end where there is one seed)."""
+    return np.where(np.isfinite(values), values, fallback)
 
 
 @cached_figure

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
+from ganbench.report_figures import fig_trajectories
 from ganbench.store import current_records, load_records
 from ganbench.stats import interval, metric_range, metric_step, verdict
 
@@ -205,7 +206,25 @@ def _cost(preset: Preset, records: list[dict]) -> tuple[float, float, str] | Non
     return spent, estimate, ", ".join(sorted(devices)) + " with one torch thread per worker"
 
 
-def _section(preset: Preset, records: list[dict], tables: Path) -> tuple[list[str], list[dict]]:
+def _trajectory_figure(preset: Preset, budget: str, recs: list[dict], figures: Path) -> list[str]:
+    """Each setting's trajectories (evaluated during training): where training stands at this budget
+    and whether it is still moving. The rows are modes captured and HQ %, and kmeans coverage where
+    the preset's table uses it."""
+    name = f"reproduction_{preset.name}_{budget}_trajectory.png"
+    order = [s.name for s in preset.settings]
+    settings = {r["id"]: preset.setting_of(r["config"]) for r in recs}
+    panels = {i: name for i, name in sorted(settings.items(), key=lambda kv: order.index(kv[1]) if kv[1] in order
+                                            else len(order))}
+    rows = ("modes", "hq_fraction") + (("kmeans_coverage",) if any(c.metric == "kmeans_coverage"
+                                                                    for c in preset.columns) else ())
+    if not fig_trajectories(recs, figures / name, panels, rows):
+        return []
+    return ["During training (evaluated at 10, 20, 50, 100, ... iterations and at the budget; mean over seeds, "
+            "shaded: 95 % t-interval): a curve still rising at the right end says the budget, not the method, "
+            "sets the number.", "", f"![trajectories](figures/{name})", ""]
+
+
+def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -> tuple[list[str], list[dict]]:
     lines = [f"## `{preset.name}`: {preset.title}", "", f"Source: {preset.source}.", ""]
     summary = []
     if not records:
@@ -224,6 +243,7 @@ def _section(preset: Preset, records: list[dict], tables: Path) -> tuple[list[st
                   f"Published: {preset.published_note}. Ours: mean [95 % t-interval] (n = seeds with a value) "
                   f"(table as CSV: `tables/{csv.name}`).", ""]
         lines += _table(preset, cells, seeds) + [""]
+        lines += _trajectory_figure(preset, budget, recs, figures)
         if failed:
             lines += [f"{len(failed)} run(s) failed and are left out: "
                       + "; ".join(f"`{r['config']['variant']}` seed {r['config']['seed']}: {r.get('error')}"
@@ -247,13 +267,14 @@ def build_reproduction(out: Path, records: list[dict] | None = None) -> Path:
     """Write ``<out>/REPRODUCTION.md`` (and its CSV tables) from the presets' records in ``<out>/runs``
     (``records``: those already loaded from there)."""
     out = Path(out)
-    tables = out / "tables"
+    tables, figures = out / "tables", out / "figures"
     tables.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(parents=True, exist_ok=True)
     records = [r for r in current_records(load_records(out) if records is None else records)
                if "preset" in r["config"]]
     body, summary = [], []
     for preset in PRESETS.values():
-        section, rows = _section(preset, [r for r in records if r["config"]["preset"] == preset.name], tables)
+        section, rows = _section(preset, [r for r in records if r["config"]["preset"] == preset.name], tables, figures)
         body += section
         summary += rows
     lines = ["# Reproducing published mode-collapse tables", "",

@@ -156,7 +156,8 @@ def test_the_reproduction_table_gives_intervals_and_verdicts():
     t1 = 12.706204736
     modes = cells.loc[("GAN", "ring modes (/8)")]
     assert (modes.ours_mean, modes.n, modes.runs) == (6.5, 2, 2)
-    assert modes.ours_hi - modes.ours_mean == pytest.approx(t1 * 0.5)  # t(1) x sd 0.707 / sqrt(2)
+    assert modes.ours_mean - modes.ours_lo == pytest.approx(t1 * 0.5)  # t(1) x sd 0.707 / sqrt(2)
+    assert modes.ours_hi == 8.0  # 6.5 + 6.35 is past the 8 modes there are: the interval stops there
     # 6.5 against 6.3 +- 0.5, margin 1 mode: +0.2 +- t(1) sqrt(0.5 / 2 + 0.25) straddles 0 and the
     # margin; the published SE alone (1.96 x 0.5 = 0.98 > 1 - 0.2) keeps it undecided for ever
     assert modes.verdict == "undecided" and modes.margin == 1.0 and pd.isna(modes.seeds_needed)
@@ -175,7 +176,7 @@ def test_the_reproduction_table_gives_intervals_and_verdicts():
 
 def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     out = tmp_path / "res"
-    assert main(["run", "--preset", "veegan-2d", "--iters", "3", "--seeds", "2", "--jobs", "1",
+    assert main(["run", "--preset", "veegan-2d", "--iters", "12", "--seeds", "2", "--jobs", "1",
                  "--no-progress", "--out", str(out)]) == 0
     recs = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
     assert len(recs) == 4 and {r["config"]["budget"] for r in recs} == {"custom"}
@@ -187,6 +188,9 @@ def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     # published values keep the paper's digits: ALI's ring HQ is 0.13 in a one-decimal column
     assert "| ALI | published | 2.8 | 0.13 | 15.8 | 1.6 |" in text
     assert (out / "tables" / "reproduction_veegan-2d_custom.csv").is_file()
+    # the trajectories (evaluated at 10 and 12 iterations), one panel per setting in the preset's order
+    assert "![trajectories](figures/reproduction_veegan-2d_custom_trajectory.png)" in text
+    assert (out / "figures" / "reproduction_veegan-2d_custom_trajectory.png").stat().st_size > 1000
     assert "only published-protocol (preset) runs" in (out / "REPORT.md").read_text()  # not in the grid's report
 
 
