@@ -2,14 +2,12 @@
 the tutorial's claims, how each run ended. Pure functions of records and frames: writes nothing."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from ganbench.constants import VARIANTS
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.stats import Interval, holm, interval, metric_range, metric_step, verdict, welch_p
+from ganbench.stats import holm, interval, interval_text, metric_range, metric_step, verdict, welch_p
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
 MODE_METRICS = [
@@ -101,9 +99,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 def _cell(mean, lo, hi, n, decimals) -> str:
     """'mean [lo, hi] (n = k)': the 95 % t-interval over seeds (clipped to the metric's range), with
     the number of seeds."""
-    if pd.isna(mean) or not n:
-        return "-"
-    return Interval(int(n), mean, math.nan, mean - lo, (lo, hi)).text(decimals)
+    return "-" if pd.isna(mean) else interval_text(int(n), mean, lo, hi, decimals)
 
 
 def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
 from ganbench.report_figures import fig_trajectories
 from ganbench.store import current_records, load_records
-from ganbench.stats import interval, metric_range, metric_step, verdict
+from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
 
 # The equivalence margin of a cell: 10 % of the published value, but at least this (display units).
 MIN_MARGIN = {"modes": 1.0, "hq_fraction": 5.0, "kmeans_coverage": 5.0, "reverse_kl": 0.05, "kl_to_uniform": 0.05}
@@ -105,13 +105,8 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
 
 
 def _ours_text(c, t) -> str:
-    d = int(c.at[t, "decimals"])
-    n = int(c.at[t, "n"])
-    if not n:
-        return "-"
-    if n < 2:
-        return f"{c.at[t, 'ours_mean']:.{d}f} (n = 1)"
-    return f"{c.at[t, 'ours_mean']:.{d}f} [{c.at[t, 'ours_lo']:.{d}f}, {c.at[t, 'ours_hi']:.{d}f}] (n = {n})"
+    return interval_text(int(c.at[t, "n"]), c.at[t, "ours_mean"], c.at[t, "ours_lo"], c.at[t, "ours_hi"],
+                         int(c.at[t, "decimals"]))
 
 
 def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:

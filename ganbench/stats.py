@@ -81,13 +81,17 @@ class Interval:
         return min(self.mean + self.half_width, self.bounds[1])
 
     def text(self, decimals: int, scale: float = 1.0) -> str:
-        """'mean [lo, hi] (n)', or 'mean (n = 1)'; '-' with no value."""
-        if self.n == 0:
-            return "-"
-        if self.n < 2:
-            return f"{self.mean * scale:.{decimals}f} (n = 1)"
-        return (f"{self.mean * scale:.{decimals}f} [{self.lo * scale:.{decimals}f}, "
-                f"{self.hi * scale:.{decimals}f}] (n = {self.n})")
+        """'mean [lo, hi] (n = k)', or 'mean (n = 1)'; '-' with no value."""
+        return interval_text(self.n, self.mean * scale, self.lo * scale, self.hi * scale, decimals)
+
+
+def interval_text(n: int, mean: float, lo: float, hi: float, decimals: int) -> str:
+    """How every table prints an interval: 'mean [lo, hi] (n = k)', 'mean (n = 1)', or '-' for n = 0."""
+    if not n:
+        return "-"
+    if n < 2:
+        return f"{mean:.{decimals}f} (n = 1)"
+    return f"{mean:.{decimals}f} [{lo:.{decimals}f}, {hi:.{decimals}f}] (n = {n})"
 
 
 def _sd(xs: list[float]) -> float:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from ganbench import evaluation, executors, planner, store
 from ganbench.config import RunConfig, plan_grid, validate
@@ -269,6 +270,20 @@ def test_the_tutorial_comparison_gives_verdicts_and_counts_no_hq_runs_as_ln_k():
     # wgan-gp: 2 seeds both at the claimed 100 %: a tie over 2 seeds is not agreement
     assert comp.loc[("wgan-gp", 4), "verdict_label"] == "undecided"
     assert comp.loc[("cond-wgan-gp", 4), "verdict"] == "-"
+
+
+def test_a_wide_table_cell_shows_the_interval_clipped_only_where_it_leaves_the_range():
+    """HQ of 0, 0, 0.357 (display 0, 0, 35.7 %): mean 11.9, half-width t(2) x 20.6 / sqrt(3) = 51.2;
+    the low end stops at 0 %, the high end stays at 63.1 % (clipping one end leaves the other alone)."""
+    from ganbench.report_tables import records_frame, summarise, wide_table
+
+    recs = [{"id": f"v{s}", "status": "ok",
+             "config": {"variant": "vanilla", "layout": "ring", "std": 0.01, "modes": 8, "seed": s, "iters": 10},
+             "metrics": {"modes": 1, "n_modes": 8, "hq_fraction": h, "reverse_kl": 0.0, "kmeans_coverage": 0.125}}
+            for s, h in enumerate([0.0, 0.0, 0.357])]
+    cell = wide_table(summarise(records_frame(recs)), "hq_fraction", 1).loc["vanilla", "8 modes"]
+    hw = sps.t.ppf(0.975, 2) * np.std([0, 0, 35.7], ddof=1) / np.sqrt(3)
+    assert cell == f"11.9 [0.0, {11.9 + hw:.1f}] (n = 3)"
 
 
 def test_a_trajectory_point_is_the_run_trained_to_that_budget():
