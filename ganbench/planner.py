@@ -13,9 +13,8 @@ from ganbench.store import runs_dir
 
 
 def _cost(group: Sequence[RunConfig]) -> float:
-    """Rough relative cost, to start the longest ensembles first."""
-    v = group[0].variant_obj()
-    return group[0].iters * (v.n_critic * 3 + 1) * v.pack * len(group)
+    """Relative cost (``Variant.step_cost``), to start the longest ensembles first."""
+    return group[0].iters * group[0].variant_obj().step_cost() * len(group)
 
 
 MAX_ENSEMBLE = 20  # members per ensemble: beyond ~20 the batched step gets no cheaper per member

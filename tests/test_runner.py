@@ -131,6 +131,17 @@ def test_ensembles_train_seeds_and_modes_together_where_the_networks_match():
     assert sorted(len(g) for g in planner.ensembles(ten[:1], workers=4)) == [1]
 
 
+def test_the_costliest_ensembles_start_first():
+    """The default grid at 8 and 32 modes, as measured (1,000 iterations, 2 cores): WGAN-GP's one
+    ensemble of 10 (109 s), minibatch discrimination's of 10 (81 s), conditional WGAN-GP's two of 5
+    (63 and 60 s), PacGAN's (22 s), vanilla's (17 s). The old rule (critic steps x pack) counted
+    minibatch as vanilla and started it last, leaving one core idle for its 81 s."""
+    grid = plan_grid(["vanilla", "wgan-gp", "cond-wgan-gp", "minibatch", "pacgan"], ["ring"], [8, 32], 5, iters=10)
+    order = [(g[0].variant, len(g)) for g in planner.ensembles(grid, workers=2)]
+    assert order == [("wgan-gp", 10), ("minibatch", 10), ("cond-wgan-gp", 5), ("cond-wgan-gp", 5),
+                     ("pacgan", 10), ("vanilla", 10)]
+
+
 def test_a_killed_cli_run_loses_only_unfinished_jobs(tmp_path):
     """SIGKILL the real command in the middle of a grid, then re-run it: every job ends up with
     exactly one valid record."""

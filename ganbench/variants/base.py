@@ -48,6 +48,15 @@ class Variant:
     pack: ClassVar[int] = 1               # samples drawn per discriminator input (PacGAN's m)
     adam: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
     adam_d: ClassVar[dict | None] = None  # the discriminator's Adam when it differs from the generator's
+    # What one training iteration of one member costs, relative to the vanilla GAN's (= 1), measured on
+    # a CPU (2-D rings, 1 thread; `ganbench run` records' timings): the planner starts the costliest
+    # ensembles first, so that a long one does not start last while the other workers sit idle.
+    critic_step_cost: ClassVar[float] = 0.6      # one discriminator step
+    generator_step_cost: ClassVar[float] = 0.4   # one generator step
+
+    def step_cost(self) -> float:
+        """One iteration's relative cost (vanilla = 1); packing m samples adds ~30 % per extra sample."""
+        return (self.critic_step_cost * self.n_critic + self.generator_step_cost) * (1 + 0.3 * (self.pack - 1))
 
     def params(self) -> dict:
         """Every hyperparameter that changes training: part of a run's identity (its record hash)."""
