@@ -77,9 +77,20 @@ def measure(name: str, variants: list[str], modes: list[int], seeds: int, iters:
             "ganbench_wall_s": ours, "ganbench_model_iters_per_s": model_iters / ours,
             "tutorial_s_per_iter": per_iter, "tutorial_estimated_s": theirs,
             "tutorial_model_iters_per_s": model_iters / theirs, "speedup": theirs / ours,
-            "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "machine": {"cpu": cpu_name(), "cores": os.cpu_count(),
                         "python": platform.python_version(), "torch": torch.__version__},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def report_rebuild(results: Path) -> dict:
@@ -122,7 +133,8 @@ def render(results) -> str:
                          f"{g['model_iterations']:,} | {r['ganbench_wall_s']:.0f} s | {r['tutorial_estimated_s']:.0f} s "
                          f"| **{r['speedup']:.1f}x** |")
         per_iter = {k: v for r in results for k, v in r["tutorial_s_per_iter"].items()}
-        lines += ["", f"On {results[0]['machine']['cores']} cores, {results[0]['created']}.", "",
+        m = results[0]["machine"]
+        lines += ["", f"On {m['cores']} cores ({m['cpu']}, torch {m['torch']}), {results[0]['created']}.", "",
                   "| tutorial loop, seconds per iteration of one model | " + " | ".join(per_iter) + " |",
                   "|---|" + "---|" * len(per_iter),
                   "| | " + " | ".join(f"{1000 * s:.1f} ms" for s in per_iter.values()) + " |", "",
