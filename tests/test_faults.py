@@ -203,6 +203,19 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _spawned_workers(pid: int) -> list[int]:
+    """The multiprocessing workers (spawn_main) among ``pid``'s children."""
+    out = []
+    for child in _children(pid):
+        try:
+            cmdline = open(f"/proc/{child}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            out.append(child)
+    return out
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -217,10 +230,17 @@ def test_ctrl_c_while_workers_start_is_one_line_not_a_traceback_per_worker(tmp_p
     import signal
 
     cmd = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "wgan-gp", "--modes", "4",
-           "--seeds", "2", "--iters", "400", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "out")]
+           "--seeds", "2", "--iters", "3000", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "out")]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    time.sleep(4)  # the driver has started; the workers are being spawned and import torch
+    # Wait for both workers to exist, then interrupt while they import torch (~1.5 s each). A fixed
+    # sleep raced with the driver's start-up: once the driver spawned its workers at 0.25 s instead
+    # of 2.5 s, a 4 s sleep sometimes landed after the imports.
+    deadline = time.monotonic() + 60
+    while len(_spawned_workers(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(_spawned_workers(proc.pid)) == 2, "the driver never started its two workers"
+    time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
