@@ -16,6 +16,7 @@ import pandas as pd
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
 from ganbench.report_figures import fig_trajectories
+from ganbench.report_tables import CLASS_METRICS
 from ganbench.store import current_records, load_records
 from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
 
@@ -57,16 +58,20 @@ def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
     sample has no reverse KL (p_HQ is undefined): it counts as ln K, the value of total collapse."""
     recs = [r for r in records if r["config"]["variant"] == variant
             and preset.setting_of(r["config"]) == column.setting]
-    values, no_hq = [], 0
+    values, no_hq, untrained = [], 0, 0
     for r in recs:
         m = r.get("metrics") or {}
+        if m.get("untrained") and column.metric in CLASS_METRICS:
+            untrained += 1  # the sanity gate (ganbench.image_jobs): class counts of noise are no numbers
+            continue
         if m.get(column.metric) is not None:
             values.append(m[column.metric] * column.factor)
         elif column.metric == "reverse_kl" and r["status"] == "ok" and m:
             values.append(math.log(m.get("n_modes") or r["config"]["modes"]) * column.factor)
             no_hq += 1
     modes = max((r["config"]["modes"] for r in recs), default=0)
-    return {"runs": len(recs), "values": values, "missing": len(recs) - len(values), "no_hq": no_hq,
+    return {"runs": len(recs), "values": values, "missing": len(recs) - len(values) - untrained, "no_hq": no_hq,
+            "untrained": untrained,
             "diverged": sum(r["status"] == "diverged" for r in recs),
             "step": metric_step(column.metric, modes, column.factor),
             "range": metric_range(column.metric, modes, column.factor)}
@@ -93,6 +98,7 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
                          "runs": ours["runs"] if ours else 0,
                          "runs_without_value": ours["missing"] if ours else 0,
                          "runs_without_hq_sample": ours["no_hq"] if ours else 0,
+                         "runs_untrained": ours["untrained"] if ours else 0,
                          "diverged": ours["diverged"] if ours else 0,
                          "difference": None if v is None else v.difference,
                          "difference_lo": None if v is None or not math.isfinite(v.lo) else v.lo,
@@ -105,6 +111,8 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
 
 
 def _ours_text(c, t) -> str:
+    if not c.at[t, "n"] and c.at[t, "runs_untrained"]:
+        return f"untrained ({int(c.at[t, 'runs_untrained'])} of {int(c.at[t, 'runs'])} runs)"
     return interval_text(int(c.at[t, "n"]), c.at[t, "ours_mean"], c.at[t, "ours_lo"], c.at[t, "ours_hi"],
                          int(c.at[t, "decimals"]))
 
@@ -129,11 +137,11 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     c = cells[cells["row"] == row.label]
     if row.variant is None:
         return f"- **{row.label}**: not implemented in ganbench; the published numbers stand alone."
-    have = c[c["ours_mean"].notna()]
+    have = c[c["ours_mean"].notna() | (c["runs_untrained"] > 0)]
     if have.empty:
         return f"- **{row.label}** (`{row.variant}`): no finished runs yet."
     runs = int(have["runs"].max())
-    compared = have[have["published_mean"].notna()]
+    compared = have[have["published_mean"].notna() & have["verdict"].notna()]
     parts = []
     for _, x in compared.iterrows():
         d = int(x["decimals"])
@@ -147,6 +155,10 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
                 f"{tally}. " + "; ".join(parts) + ".")
         if int(counts.get("agrees", 0)) < len(compared) and budget_note:
             text += " " + budget_note
+    elif (have["runs_untrained"] > 0).all() and have["ours_mean"].isna().all():
+        text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): untrained at this budget: its samples "
+                "fail the sanity gate (the evaluator is confident on too few of them), so a class count would be "
+                "the evaluator's labels of noise; nothing is compared.")
     else:
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): nothing published to compare with; "
                 "ours: " + "; ".join(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])}"
@@ -154,6 +166,9 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     gaps = int(c["runs_without_value"].sum())
     diverged = int(c["diverged"].sum())
     no_hq = int(c["runs_without_hq_sample"].sum())
+    gated = int(c.loc[c["ours_mean"].notna(), "runs_untrained"].sum())
+    if gated:
+        text += f" ({gated} run-cell(s) failed the sanity gate and are left out of the class metrics' mean.)"
     if gaps or diverged or no_hq:
         text += (f" ({diverged} run-cell(s) diverged and {gaps} had no value for a column: left out of the "
                  f"mean; {no_hq} run-cell(s) had no high-quality sample and count as reverse KL = ln K.)")

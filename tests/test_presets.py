@@ -174,6 +174,33 @@ def test_the_reproduction_table_gives_intervals_and_verdicts():
     assert grid.n == 0 and pd.isna(grid.ours_mean) and pd.isna(grid.verdict)
 
 
+def test_untrained_image_runs_give_no_class_count_in_the_reproduction_table():
+    """Stacked MNIST at a budget where the evaluator is not confident on the samples (the sanity gate,
+    ganbench.image_jobs): "untrained (k of n runs)", no mean, no verdict; a trained run's count stays."""
+    from ganbench.reproduction import _ours_text, _sentence
+
+    preset = get_preset("stacked-mnist")
+    jobs = [c for c in preset.jobs("quick") if c.variant == "vanilla"]
+
+    def rec(cfg, untrained, modes):
+        return {**cfg.identity(), "id": cfg.run_id, "status": "ok",
+                "metrics": {"modes": modes, "kl_to_uniform": 5.0, "untrained": untrained}}
+
+    row = next(r for r in preset.rows if r.variant == "vanilla")
+    cells = compare_cells(preset, [rec(c, True, 30 + c.seed) for c in jobs])
+    mine = cells[cells["row"] == row.label].set_index("column")
+    col = mine.index[0]
+    assert pd.isna(mine.at[col, "ours_mean"]) and mine.at[col, "runs_untrained"] == len(jobs)
+    assert cells.loc[cells["variant"] == "vanilla", "verdict"].isna().all()
+    assert _ours_text(mine, col) == f"untrained ({len(jobs)} of {len(jobs)} runs)"
+    assert "untrained at this budget" in _sentence(preset, row, cells)
+    # one trained run: its count is the mean, the gated one is said to be left out
+    cells = compare_cells(preset, [rec(jobs[0], True, 30), rec(jobs[1], False, 700)])
+    mine = cells[cells["row"] == row.label].set_index("column")
+    assert mine.at[col, "ours_mean"] == 700 and mine.at[col, "n"] == 1
+    assert "failed the sanity gate" in _sentence(preset, row, cells)
+
+
 def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["run", "--preset", "veegan-2d", "--iters", "12", "--seeds", "2", "--jobs", "1",
