@@ -231,11 +231,12 @@ def test_ctrl_c_while_workers_start_is_one_line_not_a_traceback_per_worker(tmp_p
 
     cmd = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "wgan-gp", "--modes", "4",
            "--seeds", "2", "--iters", "3000", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "out")]
+    # SIGINT at its default in the driver, as in a terminal: a test run started in the background of a
+    # non-interactive shell inherits SIGINT ignored, and the driver would rightly keep ignoring it
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    # Wait for both workers to exist, then interrupt while they import torch (~1.5 s each). A fixed
-    # sleep raced with the driver's start-up: once the driver spawned its workers at 0.25 s instead
-    # of 2.5 s, a 4 s sleep sometimes landed after the imports.
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # Wait for both workers to exist, then interrupt while they import torch (~1.5 s each): the driver
+    # now spawns them at ~0.25 s, so a fixed sleep would land after the imports.
     deadline = time.monotonic() + 60
     while len(_spawned_workers(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
