@@ -223,8 +223,7 @@ def _trajectory_figure(preset: Preset, budget: str, recs: list[dict], figures: P
     name = f"reproduction_{preset.name}_{budget}_trajectory.png"
     order = [s.name for s in preset.settings]
     settings = {r["id"]: preset.setting_of(r["config"]) for r in recs}
-    panels = {i: name for i, name in sorted(settings.items(), key=lambda kv: order.index(kv[1]) if kv[1] in order
-                                            else len(order))}
+    panels = dict(sorted(settings.items(), key=lambda kv: order.index(kv[1]) if kv[1] in order else len(order)))
     rows = ("modes", "hq_fraction") + (("kmeans_coverage",) if any(c.metric == "kmeans_coverage"
                                                                     for c in preset.columns) else ())
     if not fig_trajectories(recs, figures / name, panels, rows):
