@@ -126,8 +126,9 @@ def tutorial_comparison(df: pd.DataFrame) -> pd.DataFrame:
         for modes, claim in claims.items():
             mine = df[(df.variant == variant) & (df.modes == modes)]
             values = (mine["m_kmeans_coverage"] * 100).tolist()
-            iv = interval(values, step=100 / modes, bounds=(0.0, 100.0))
-            v = verdict(values, claim, None, TUTORIAL_MARGIN, step=100 / modes) if iv.n else None
+            step = metric_step("kmeans_coverage", modes, 100.0)  # one mode: 100 / modes points
+            iv = interval(values, step=step, bounds=metric_range("kmeans_coverage", modes, 100.0))
+            v = verdict(values, claim, None, TUTORIAL_MARGIN, step=step) if iv.n else None
             rows.append({"variant": variant, "modes": modes, "claimed %": claim, "mean": iv.mean if iv.n else np.nan,
                          "measured % [95% CI] (n)": iv.text(0),
                          "difference (points)": "-" if v is None else f"{v.difference:+.0f}",
