@@ -158,6 +158,28 @@ def test_cond_wgan_gp_generates_its_fakes_for_the_real_batch_labels():
     assert "fake_labels" not in get_variant("wgan-gp").params()
 
 
+def test_minibatch_discrimination_gradient_is_the_autograd_one():
+    """The layer's hand-written backward (ganbench.nets._L1Affinity) against autograd through
+    torch.cdist, and against finite differences in float64."""
+    from ganbench.nets import MinibatchDiscrimination, _L1Affinity, member_generators
+
+    layer = MinibatchDiscrimination(member_generators([0, 1], 0), 6, n_kernels=3, kernel_dim=4)
+    f = torch.randn(2, 9, 6, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    weights = torch.rand(2, 9, 9, generator=torch.Generator().manual_seed(2))
+    (layer(f) * weights).sum().backward()
+    ours = f.grad.clone(), layer.T.grad.clone()
+    f.grad, layer.T.grad = None, None
+
+    m = torch.bmm(f, layer.T).view(2, 9, 3, 4).permute(0, 2, 1, 3).reshape(6, 9, 4)
+    o = torch.exp(-torch.cdist(m, m, p=1)).sum(2) - 1.0
+    (torch.cat([f, o.view(2, 3, 9).transpose(1, 2)], dim=-1) * weights).sum().backward()
+    for a, b in zip(ours, (f.grad, layer.T.grad)):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+    m64 = torch.randn(4, 7, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: _L1Affinity.apply(x, 2), (m64,))
+
+
 @pytest.mark.parametrize("name,dims", [
     ("vanilla", Dims(arch="pacgan-mlp")),                                             # BatchNorm statistics
     ("wgan-gp", Dims(data_dim=784, latent_dim=8, arch="dcgan", image=(1, 28, 28), out_tanh=True)),  # PerMember

@@ -6,8 +6,9 @@ from ganbench.variants.vanilla import Vanilla
 class Minibatch(Vanilla):
     name = "minibatch"
     n_kernels, kernel_dim = 8, 4
-    # the layer's pairwise L1 distances (and cdist's backward) make an iteration ~4.7 vanilla ones
-    critic_step_cost, generator_step_cost = 3.0, 1.7
+    # the layer's pairwise L1 distances make an iteration ~3.2 vanilla ones (measured on the 8-mode ring,
+    # ensembles of 5, 1,000 iterations: 46 s against 14.6 s)
+    critic_step_cost, generator_step_cost = 2.0, 1.15
 
     def params(self):
         return {**super().params(), "n_kernels": self.n_kernels, "kernel_dim": self.kernel_dim}
