@@ -156,7 +156,7 @@ class MinibatchDiscrimination(nn.Module):
 class _L1Affinity(torch.autograd.Function):
     """o_i = sum_{j != i} exp(-||m_i - m_j||_1) for m [N, B, D] (N = K members x kernels), with a
     hand-written backward: torch.cdist's p=1 backward is generic and made minibatch discrimination
-    ~1.7x slower (benchmarks/test_bench_training.py). With e_ij = exp(-l1_ij) symmetric,
+    ~1.6x slower (benchmarks/test_bench_training.py). With e_ij = exp(-l1_ij) symmetric,
     dL/dm_i = -sum_j (g_i + g_j) e_ij sign(m_i - m_j), g = dL/do; +, *, sign and a sum along a member's
     own row are exact per member, so the result stays independent of K (``memberwise`` covers exp)."""
 
