@@ -16,6 +16,19 @@ from ganbench.metrics.suite import compare_matched
 from ganbench.store import versions
 
 N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
+LOSS_DIGITS = 6  # significant digits of the logged losses kept in a record (the report only plots them)
+
+
+def scatter_points(x: np.ndarray) -> list:
+    """The first ``N_SCATTER`` generated points, to 4 decimals, as JSON lists. Rounded in float64, so
+    that the JSON holds ``0.978`` and not float32's nearest value written out (``0.9779999852180481``):
+    a third of the bytes for the same figure."""
+    return np.round(np.asarray(x[:N_SCATTER], dtype=np.float64), 4).tolist()
+
+
+def loss_values(values) -> list:
+    """Logged losses to ``LOSS_DIGITS`` significant digits (non-finite ones are left for ``_clean``)."""
+    return [float(f"{v:.{LOSS_DIGITS}g}") if v is not None else None for v in values]
 
 
 def _clean(x):
@@ -136,8 +149,8 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                "status": "diverged" if diverged else "ok", "diverged_step": trained.diverged_step[k],
                "divergence": reason,
                "metrics": None,
-               "losses": {"step": trained.loss_steps, "d": [row[k] for row in trained.d_losses],
-                          "g": [row[k] for row in trained.g_losses]}}
+               "losses": {"step": trained.loss_steps, "d": loss_values(row[k] for row in trained.d_losses),
+                          "g": loss_values(row[k] for row in trained.g_losses)}}
         if first.is_mixture:
             mix = mixtures[k]
             final = mixture_metrics(x, mix, centres[k]) if not diverged else {}
@@ -149,7 +162,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                 rec["metrics"] = final
                 # the metrics layer on the raw 2-D points, against as many training points
                 rec["metrics"].update(compare_matched(mix.points, x, seed=cfg.seed, kid_subsets=KID_SUBSETS))
-            rec.update({"samples": np.round(x[:N_SCATTER], 4).tolist(), "centers": mix.centers.tolist(),
+            rec.update({"samples": scatter_points(x), "centers": mix.centers.tolist(),
                         "mode_std": mix.std})
             evaluation = {"hq_threshold_std": 3.0, "kmeans_radius": 0.1}
         else:
@@ -161,7 +174,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             if class_grid is not None:
                 artifacts["class_grid"] = image_jobs.sample_images(class_grid[k], cfg.layout)
             if first.layout == "iris":
-                rec["samples"] = np.round(x[:N_SCATTER], 4).tolist()
+                rec["samples"] = scatter_points(x)
             evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn",
                           "compared_samples": min(cfg.n_eval, image_jobs.MAX_COMPARED) if cfg.preset is None else 0}
         rec["evaluation"] = {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, len(data[k][0])),

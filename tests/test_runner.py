@@ -17,6 +17,7 @@ from ganbench import evaluation, executors, planner, store
 from ganbench.config import RunConfig, plan_grid, validate
 from ganbench.driver import run_grid
 from ganbench.report import build_report
+from ganbench.evaluation import N_SCATTER
 from ganbench.store import load_records
 
 # Tiny jobs: the machinery is what is under test here, not the GANs.
@@ -39,6 +40,11 @@ def test_a_grid_writes_one_valid_record_per_job(tmp_path):
     assert set(rec["metrics"]) >= {"modes", "hq_fraction", "reverse_kl", "kmeans_coverage", "mode_counts"}
     assert rec["versions"]["torch"] and rec["timings"]["train_s"] > 0
     assert len(rec["losses"]["step"]) == len(rec["losses"]["d"]) > 0
+    # kept compact: the scatter points to 4 decimals and the losses to 6 digits as written, not
+    # float32's nearest values spelled out to 17 digits (which tripled results/' size)
+    assert len(rec["samples"]) == min(N_SCATTER, rec["config"]["n_eval"])
+    assert rec["samples"] == np.round(np.asarray(rec["samples"], dtype=np.float64), 4).tolist()
+    assert all(v == float(f"{v:.6g}") for v in rec["losses"]["d"] + rec["losses"]["g"])
     assert not list((tmp_path / "runs").glob("*.tmp"))
 
 
