@@ -233,15 +233,26 @@ def _trajectory_figure(preset: Preset, budget: str, recs: list[dict], figures: P
             "sets the number.", "", f"![trajectories](figures/{name})", ""]
 
 
+def budget_key(config: dict) -> tuple[int, int, str]:
+    """Which table a record goes to, as (order, iterations, name): its budget, and for a custom budget
+    its iterations too, so that runs at 5,000 and at 10,000 iterations make two tables and never one
+    mean. The name is ``custom-10000`` for those (it names the section's CSV and figure)."""
+    budget = config["budget"]
+    if budget != "custom":
+        return BUDGET_ORDER.index(budget), 0, budget
+    return BUDGET_ORDER.index(budget), config["iters"], f"custom-{config['iters']}"
+
+
 def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -> tuple[list[str], list[dict]]:
     lines = [f"## `{preset.name}`: {preset.title}", "", f"Source: {preset.source}.", ""]
     summary = []
     if not records:
         lines += [f"Not run yet: `ganbench run --preset {preset.name} --budget quick`.", ""]
         return lines, summary
-    for budget in sorted({r["config"]["budget"] for r in records}, key=lambda b: BUDGET_ORDER.index(b)):
-        recs = [r for r in records if r["config"]["budget"] == budget and r["status"] != "failed"]
-        failed = [r for r in records if r["config"]["budget"] == budget and r["status"] == "failed"]
+    for key in sorted({budget_key(r["config"]) for r in records}):
+        budget = key[2]
+        recs = [r for r in records if budget_key(r["config"]) == key and r["status"] != "failed"]
+        failed = [r for r in records if budget_key(r["config"]) == key and r["status"] == "failed"]
         cells = compare_cells(preset, recs)
         cells.insert(0, "budget", budget)
         cells.insert(0, "preset", preset.name)

@@ -210,15 +210,22 @@ def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     assert {r["config"]["preset"] for r in recs} == {"veegan-2d"}
     assert recs[0]["variant_params"]["adam"]["lr"] == 1e-3
     text = (out / "REPRODUCTION.md").read_text()
-    assert "## `veegan-2d`" in text and "Budget **custom**" in text and "| GAN | published | 1.0 | 99.3 |" in text
+    assert "## `veegan-2d`" in text and "Budget **custom-12**" in text and "| GAN | published | 1.0 | 99.3 |" in text
     assert "ours: `vanilla`" in text and "Not run yet: `ganbench run --preset pacgan-2d" in text
     # published values keep the paper's digits: ALI's ring HQ is 0.13 in a one-decimal column
     assert "| ALI | published | 2.8 | 0.13 | 15.8 | 1.6 |" in text
-    assert (out / "tables" / "reproduction_veegan-2d_custom.csv").is_file()
+    assert (out / "tables" / "reproduction_veegan-2d_custom-12.csv").is_file()
     # the trajectories (evaluated at 10 and 12 iterations), one panel per setting in the preset's order
-    assert "![trajectories](figures/reproduction_veegan-2d_custom_trajectory.png)" in text
-    assert (out / "figures" / "reproduction_veegan-2d_custom_trajectory.png").stat().st_size > 1000
+    assert "![trajectories](figures/reproduction_veegan-2d_custom-12_trajectory.png)" in text
+    assert (out / "figures" / "reproduction_veegan-2d_custom-12_trajectory.png").stat().st_size > 1000
     assert "only published-protocol (preset) runs" in (out / "REPORT.md").read_text()  # not in the grid's report
+    # another custom budget is another table: runs at 10 and at 12 iterations are never averaged together
+    assert main(["run", "--preset", "veegan-2d", "--iters", "10", "--seeds", "1", "--jobs", "1",
+                 "--no-progress", "--out", str(out)]) == 0
+    text = (out / "REPRODUCTION.md").read_text()
+    assert text.index("### Budget: custom-10\n") < text.index("### Budget: custom-12\n")
+    tables = {n: pd.read_csv(out / "tables" / f"reproduction_veegan-2d_custom-{n}.csv") for n in (10, 12)}
+    assert tables[10]["n"].max() == 1 and tables[12]["n"].max() == 2
 
 
 @pytest.mark.parametrize("argv, message", [
