@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from ganbench.driver import run_grid
+    from ganbench.executors import WorkerStartError
     from ganbench.store import check_writable
 
     try:
@@ -173,6 +174,9 @@ def cmd_run(args) -> int:
                           data_dir=args.data_dir, executor=args.executor, address=args.address)
     except ValueError as e:  # bad input, or another runner holds --out (store.StoreBusy)
         raise UsageError(str(e)) from None
+    except WorkerStartError as e:  # the environment's fault, not bad input: exit 1, nothing recorded
+        print(f"ganbench: error: {e}", file=sys.stderr)
+        return 1
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     extended = f", {counts['extended']} of them extended from a checkpoint" if counts.get("extended") else ""
     print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged{failed}{extended}), "

@@ -30,6 +30,11 @@ from ganbench.config import RunConfig
 MAX_ATTEMPTS = 3  # tries per ensemble (a raised error or a dead worker) before its runs are recorded failed
 
 
+class WorkerStartError(RuntimeError):
+    """Worker processes die before they can take an ensemble (``MAX_ATTEMPTS`` starts in a row): the
+    environment's fault, not the runs', so the grid stops and no run is recorded as failed."""
+
+
 def one_line(error: BaseException) -> str:
     """An exception as one short line: its type and the first line of its message."""
     text = str(error).strip().splitlines()
@@ -137,6 +142,18 @@ def _new_worker() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=1, initializer=_worker_init, mp_context=_mp_context())
 
 
+def _started() -> bool:
+    """A new worker's first task: it returns once the worker has started (spawned, imported, set up),
+    so that a worker dying later is told apart from one that never started."""
+    return True
+
+
+START_FAILED = ("worker processes could not start ({n} in a row; the error printed above says why). "
+                "A worker re-imports the script that started it: from Python, call run_grid from a file "
+                "(not stdin) under `if __name__ == \"__main__\":`, or use one job. "
+                "No record was written for the runs not finished.")
+
+
 def _stop_workers(executors) -> None:
     """Stop these one-process executors now: what they were training is lost either way."""
     for ex in executors:
@@ -155,33 +172,49 @@ def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
     from concurrent.futures.process import BrokenProcessPool
 
     queue = deque((g, 1) for g in groups)
-    running: dict = {}  # future -> (group, attempt, its worker)
+    running: dict = {}  # future -> (group, attempt, its worker, the worker's _started future if new)
     idle: list[ProcessPoolExecutor] = []  # started workers waiting for an ensemble
+    start_failures = 0  # new workers in a row that died before they started
     try:
         while queue or running:
             while queue and len(running) < jobs:
                 g, attempt = queue.popleft()
                 with _sigint_ignored():  # a new worker is spawned at its first submit and inherits it
-                    ex = idle.pop() if idle else _new_worker()
-                    running[ex.submit(ensemble_task, g, device, data_dir, fault)] = (g, attempt, ex)
+                    if idle:
+                        ex, started = idle.pop(), None
+                    else:
+                        ex = _new_worker()
+                        started = ex.submit(_started)
+                    running[ex.submit(ensemble_task, g, device, data_dir, fault)] = (g, attempt, ex, started)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
-                g, attempt, ex = running.pop(f)
+                g, attempt, ex, started = running.pop(f)
                 try:
                     results = f.result()
                 except Exception as e:  # noqa: BLE001 - retried, then recorded; the grid goes on
                     if isinstance(e, BrokenProcessPool):  # the worker died: the next ensemble gets a new one
                         ex.shutdown(wait=False)
+                        if started is not None and started.exception() is not None:
+                            # It never started (a script spawn cannot re-import, a broken install): not
+                            # this ensemble's fault, so no attempt of it is spent.
+                            start_failures += 1
+                            if start_failures >= MAX_ATTEMPTS:
+                                raise WorkerStartError(START_FAILED.format(n=start_failures)) from None
+                            driver.note("a worker process died before it started; starting another")
+                            queue.appendleft((g, attempt))
+                            continue
                     else:
                         idle.append(ex)
+                    start_failures = 0
                     if driver.failed_attempt(g, _describe_error(e), attempt):
                         queue.append((g, attempt + 1))
                     continue
+                start_failures = 0
                 idle.append(ex)
                 driver.store(results)
     finally:
         # Done, or interrupted (Ctrl-C, kill): stop the workers now.
-        _stop_workers([ex for _, _, ex in running.values()] + idle)
+        _stop_workers([ex for _, _, ex, _ in running.values()] + idle)
 
 
 # --- Ray --------------------------------------------------------------------------------------------

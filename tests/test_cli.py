@@ -329,3 +329,20 @@ def test_run_with_no_report_leaves_the_report_to_one_later_command(tmp_path, cap
     assert (out / "runs").is_dir() and not (out / "REPORT.md").exists()
     assert "report:" not in capsys.readouterr().err
     assert main(["report", "--out", str(out)]) == 0 and (out / "REPORT.md").is_file()
+
+
+def test_workers_that_cannot_start_end_the_run_with_one_line_and_exit_code_1(tmp_path, monkeypatch, capsys):
+    """Not bad input (exit 2) but the environment: one line, exit 1, no report of runs that never ran
+    (the executor's side is tests/test_faults.py)."""
+    from ganbench import driver
+    from ganbench.executors import WorkerStartError
+
+    def no_workers(*args, **kwargs):
+        raise WorkerStartError("worker processes could not start (3 in a row)")
+
+    monkeypatch.setattr(driver, "run_grid", no_workers)
+    assert main(["run", "--modes", "4", "--seeds", "1", "--iters", "10", "--jobs", "2", "--no-progress",
+                 "--out", str(tmp_path / "res")]) == 1
+    err = capsys.readouterr().err
+    assert err == "ganbench: error: worker processes could not start (3 in a row)\n"
+    assert not (tmp_path / "res" / "REPORT.md").exists()

@@ -247,3 +247,20 @@ def test_ctrl_c_while_workers_start_is_one_line_not_a_traceback_per_worker(tmp_p
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "interrupted; finished runs are saved" in err
+
+
+def test_workers_that_cannot_start_stop_the_grid_with_one_line_and_record_nothing(tmp_path):
+    """A script piped to python (stdin) cannot be re-imported by a spawned worker, so every worker dies
+    before it starts: the grid stops after MAX_ATTEMPTS starts, says why, and writes no failed record
+    (those would read as the runs' fault and be retried as such)."""
+    script = ("from ganbench.config import RunConfig\n"
+              "from ganbench.driver import run_grid\n"
+              f"cfgs = [RunConfig(variant='vanilla', layout='ring', modes=4, seed=s, iters=20, n_train=1000, "
+              f"n_eval=200) for s in range(2)]\n"
+              f"run_grid(cfgs, {str(tmp_path / 'out')!r}, jobs=2, progress=False)\n")
+    proc = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "WorkerStartError: worker processes could not start (3 in a row" in proc.stderr
+    assert "failed 3 time(s)" not in proc.stderr
+    assert not list(runs_dir(tmp_path / "out").glob("*.json"))
