@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.tutorial_loop import tutorial_train  # noqa: E402
 from ganbench.data import make_mixture  # noqa: E402
 from ganbench.config import plan_grid  # noqa: E402
+from ganbench.machine import cpu_name  # noqa: E402
 from ganbench.variants import DEFAULT_VARIANTS  # noqa: E402
 
 def tutorial_seconds_per_iter(variant: str, modes: int, sample_iters: int) -> float:
@@ -75,17 +76,6 @@ def measure(name: str, variants: list[str], modes: list[int], seeds: int, iters:
             "machine": {"cpu": cpu_name(), "cores": os.cpu_count(),
                         "python": platform.python_version(), "torch": torch.__version__},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
-def cpu_name() -> str:
-    """The CPU's model name (/proc/cpuinfo on Linux), else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def report_rebuild(results: Path) -> dict:

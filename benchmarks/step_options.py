@@ -1,8 +1,9 @@
 """What else could make a training step faster, measured: milliseconds per model-iteration of one
-ensemble (5 members, one thread, the 2-D ring) trained as ganbench trains it (fp32, eager), under
-``torch.autocast("cpu", torch.bfloat16)`` (the CPU's bf16 matrix products), and with the generator's
-and discriminator's forward passes under ``torch.compile`` (inductor; its compile time is given
-apart). Neither is in ganbench: this script is the record of why (results/perf.md).
+ensemble (5 members, one thread, the 2-D ring) trained as ganbench trains it (fp32, eager, foreach
+Adam), under ``torch.autocast("cpu", torch.bfloat16)`` (the CPU's bf16 matrix products), with the
+generator's and discriminator's forward passes under ``torch.compile`` (inductor; its compile time is
+given apart), and with ATen's fused Adam kernel in place of foreach Adam. None is ganbench's default:
+this script is the record of why (results/perf.md).
 
     python benchmarks/step_options.py                 # vanilla and wgan-gp, Markdown to stdout
     python benchmarks/step_options.py --md results/step_options.md
@@ -22,10 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ganbench.config import RunConfig  # noqa: E402
 from ganbench.data import make_mixture  # noqa: E402
+from ganbench.machine import cpu_name, has_bf16_units  # noqa: E402
 from ganbench.train import train_ensemble  # noqa: E402
 from ganbench.variants import get_variant  # noqa: E402
 
 MEMBERS = 5
+BF16_UNITS = {True: "with bf16 units (AVX512-BF16 / AMX)", False: "without bf16 units (AVX512-BF16 / AMX)",
+              None: "bf16 units unknown"}
 
 
 def _setup(variant: str):
@@ -47,12 +51,29 @@ def _compiled(variant):
     return Compiled()
 
 
+@contextlib.contextmanager
+def _fused_adam():
+    """``torch.optim.Adam(..., foreach=True)`` (what ganbench.train builds) made ``fused=True`` within."""
+    adam = torch.optim.Adam
+
+    def fused(params, **kwargs):
+        kwargs.pop("foreach", None)
+        return adam(params, fused=True, **kwargs)
+
+    torch.optim.Adam = fused
+    try:
+        yield
+    finally:
+        torch.optim.Adam = adam
+
+
 def per_model_iter_ms(variant_name: str, option: str, iters: int) -> tuple[float, float | None]:
     """(ms per model-iteration, seconds of the first short run: compilation, for "compile")."""
     variant, dims, points, labels = _setup(variant_name)
     if option == "compile":
         variant = _compiled(variant)
-    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if option == "bf16-autocast" else contextlib.nullcontext()
+    ctx = (torch.autocast("cpu", dtype=torch.bfloat16) if option == "bf16-autocast"
+           else _fused_adam() if option == "fused-adam" else contextlib.nullcontext())
     seeds = list(range(MEMBERS))
     with ctx:
         t0 = time.perf_counter()
@@ -73,23 +94,28 @@ def main(argv=None) -> int:
     p.add_argument("--iters", type=int, default=200)
     p.add_argument("--md", type=Path, help="also write the Markdown section here")
     a = p.parse_args(argv)
-    lines = ["## Tried for the training step: bf16 and torch.compile", "",
+    lines = ["## Tried for the training step: bf16, torch.compile and fused Adam", "",
              f"Milliseconds per model-iteration, one ensemble of {MEMBERS} on one thread (`python "
-             f"benchmarks/step_options.py`, {datetime.now(timezone.utc).isoformat(timespec='seconds')}):", "",
-             "| variant | fp32 eager (ganbench) | bf16 autocast | torch.compile | compile time |",
-             "|---|---|---|---|---|"]
+             f"benchmarks/step_options.py --iters {a.iters}`, {datetime.now(timezone.utc).isoformat(timespec='seconds')}, "
+             f"{cpu_name()}, {BF16_UNITS[has_bf16_units()]}):", "",
+             "| variant | fp32 eager (ganbench) | bf16 autocast | fused Adam | torch.compile | compile time |",
+             "|---|---|---|---|---|---|"]
     for v in a.variants:
         eager, _ = per_model_iter_ms(v, "eager", a.iters)
         bf16, _ = per_model_iter_ms(v, "bf16-autocast", a.iters)
+        fused, _ = per_model_iter_ms(v, "fused-adam", a.iters)
         try:
             comp, first = per_model_iter_ms(v, "compile", a.iters)
             comp_cells = f"{comp:.2f} | {first:.0f} s"
         except Exception as e:  # noqa: BLE001 - no compiler on this machine: say so in the table
             comp_cells = f"failed ({type(e).__name__}) | -"
-        lines.append(f"| {v} | {eager:.2f} | {bf16:.2f} | {comp_cells} |")
+        lines.append(f"| {v} | {eager:.2f} | {bf16:.2f} | {fused:.2f} | {comp_cells} |")
     lines += ["", "Its effect on the results: `ganbench run --modes 8 32 --seeds 5 --iters 1500 --precision bf16` is "
               "in results/REPORT.md, section \"ring layout (bf16)\", beside the same grid in fp32; torch.compile is "
-              "not offered (slower here, and WGAN-GP's double backward fails under it)."]
+              "not offered (slower here, and WGAN-GP's double backward fails under it). Fused Adam is not used: its "
+              "saving is small, and its kernel finishes each tensor's last partial vector chunk with scalar code "
+              "that rounds differently, so a member's result would depend on the ensemble's size (see "
+              "ganbench/train.py)."]
     text = "\n".join(lines) + "\n"
     print(text)
     if a.md:

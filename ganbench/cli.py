@@ -206,6 +206,11 @@ def _plan(args) -> list:
             raise ValueError("--precision bf16 goes with mixture grids only (published protocols and the image "
                              "datasets are run in fp32); drop it or the --preset / --dataset")
         configs = [replace(c, precision="bf16") for c in configs]
+        from ganbench.machine import has_bf16_units
+
+        if has_bf16_units() is False and (args.device is None or args.device.startswith("cpu")):
+            print("ganbench: note: this CPU has no bf16 units (AVX512-BF16 / AMX), so on it --precision bf16 is "
+                  "emulated and ~3x slower than fp32 (results/step_options.md)", file=sys.stderr)
     return configs
 
 

@@ -346,3 +346,27 @@ def test_workers_that_cannot_start_end_the_run_with_one_line_and_exit_code_1(tmp
     err = capsys.readouterr().err
     assert err == "ganbench: error: worker processes could not start (3 in a row)\n"
     assert not (tmp_path / "res" / "REPORT.md").exists()
+
+
+@pytest.mark.parametrize("units, noted", [(False, True), (True, False), (None, False)])
+def test_bf16_on_a_cpu_without_bf16_units_says_it_will_be_slow(units, noted, tmp_path, monkeypatch, capsys):
+    from ganbench import machine
+
+    monkeypatch.setattr(machine, "has_bf16_units", lambda: units)
+    assert main(["run", "--precision", "bf16", "--modes", "4", "--seeds", "1", "--iters", "5", "--jobs", "1",
+                 "--no-progress", "--no-report", "--out", str(tmp_path / "res")]) == 0
+    err = capsys.readouterr().err
+    assert ("no bf16 units (AVX512-BF16 / AMX), so on it --precision bf16 is emulated" in err) == noted
+
+
+def test_the_cpu_is_read_from_cpuinfo(tmp_path, monkeypatch):
+    from ganbench import machine
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Some CPU 9000\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    monkeypatch.setattr(machine, "CPUINFO", info)
+    assert machine.cpu_name() == "Some CPU 9000" and machine.has_bf16_units() is False
+    info.write_text("model name\t: Other\nflags\t\t: avx512f avx512_bf16\n")
+    assert machine.has_bf16_units() is True
+    info.write_text("")
+    assert machine.has_bf16_units() is None and machine.cpu_name()

@@ -1,0 +1,34 @@
+"""What the CPU is, read from /proc/cpuinfo (Linux; elsewhere what ``platform`` knows): named in
+benchmark reports, and asked by ``ganbench run --precision bf16``, which is only fast where the CPU
+computes bf16 matrix products itself."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def _cpuinfo() -> str:
+    try:
+        return CPUINFO.read_text()
+    except OSError:
+        return ""
+
+
+def cpu_name() -> str:
+    """The CPU's model name."""
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def has_bf16_units() -> bool | None:
+    """Whether the CPU has bf16 matrix units (AVX512-BF16 or AMX): without them torch.autocast's bf16
+    is emulated and slower than fp32 (results/step_options.md). None where /proc/cpuinfo says nothing."""
+    flags = next((line for line in _cpuinfo().splitlines() if line.startswith("flags")), None)
+    if flags is None:
+        return None
+    words = set(flags.split(":", 1)[1].split())
+    return bool(words & {"avx512_bf16", "amx_bf16"})
