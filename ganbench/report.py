@@ -46,17 +46,22 @@ def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
     comp = pairwise_comparisons(df[df.status == "ok"])
     if comp.empty or comp["p"].notna().sum() == 0:
         return []
+    # Untrained runs have no mode count (MODE_COUNT_METRICS): a variant with under 2 trained runs in a
+    # cell is not tested there, and the reader is told so rather than left to wonder.
+    trained = df[df.status == "ok"].groupby(["modes", "variant"])["m_modes"].count()
+    untested = [f"{v} at {m} modes ({n} trained)" for (m, v), n in trained.items() if n < 2]
     write_text_atomic(tables / f"pairwise_modes_{tag}.csv", comp.to_csv(index=False))
     shown = comp[comp["p"].notna()].copy()
     found = shown[shown["p_holm"] < 0.05]
     shown["p (Welch)"] = shown["p"].map("{:.3g}".format)
     shown["p (Holm)"] = shown["p_holm"].map("{:.3g}".format)
     shown = shown[["modes", "a", "b", "n_a", "n_b", "p (Welch)", "p (Holm)", "result"]]
+    skipped = (f" Not tested, for want of 2 trained runs: {', '.join(untested)}." if untested else "")
     return ["### Which variants differ", "",
-            f"Modes captured, every pair of variants at each number of modes: Welch's t-test over seeds, "
-            f"Holm-corrected over the {len(shown)} pairs (5 % family-wise). {len(found)} difference(s) survive "
-            "the correction; 'no detectable difference' is not evidence that two variants are alike.", "",
-            _md(shown, index=False), ""]
+            f"Modes captured, every pair of variants at each number of modes: Welch's t-test over trained seeds "
+            f"(n_a, n_b), Holm-corrected over the {len(shown)} pairs (5 % family-wise). {len(found)} difference(s) "
+            "survive the correction; 'no detectable difference' is not evidence that two variants are alike."
+            + skipped, "", _md(shown, index=False), ""]
 
 
 # --- the whole report ------------------------------------------------------------------------------
@@ -122,7 +127,9 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
         where = ", ".join(([] if default_std else [f"std {std:g}"]) + ([] if precision == "fp32" else [precision]))
         lines += [f"## {layout} layout{f' ({where})' if where else ''}, {iters} generator iterations", "",
                   f"Mean [95 % t-interval] (n = seeds with a value) over {n_seeds} seeds "
-                  f"(2,500 samples per run). Machine-readable: `tables/{tag}.csv`.", ""]
+                  f"(2,500 samples per run). Modes captured, reverse KL and kmeans coverage are over trained runs "
+                  f"only: an untrained run (under {UNTRAINED_HQ:.0%} HQ) has no mode count that means anything "
+                  f"(see how the runs ended). Machine-readable: `tables/{tag}.csv`.", ""]
         write_text_atomic(tables / f"{tag}.csv", s.to_csv(index=False))
         lines += _findings(s)
         lines += _convergence_section(s, tables, tag)
@@ -263,13 +270,16 @@ def _findings(s: pd.DataFrame) -> list[str]:
     """A few sentences a person reads first: who captures most and least, per number of modes."""
     lines = ["Key results:", ""]
     for m, g in s.groupby("modes"):
-        g = g.dropna(subset=["modes_mean"]).sort_values("modes_mean", ascending=False)
-        if g.empty:
+        trained = g.dropna(subset=["modes_mean"]).sort_values("modes_mean", ascending=False)
+        untrained = g[g["modes_mean"].isna() & (g["state_untrained"] > 0)]
+        if trained.empty and untrained.empty:
             continue
-        parts = [f"{r.variant} {r.modes_mean:.1f} ({r.hq_fraction_mean:.0f}% HQ"
-                 + (f"; {r.state_untrained} of {r.runs} untrained" if r.state_untrained else "") + ")"
-                 for r in g.itertuples()]
-        lines.append(f"- **{m} modes**, modes captured (mean over seeds): " + ", ".join(parts) + ".")
+        parts = [f"{r.variant} {r.modes_mean:.1f} ("
+                 + (f"only {r.runs - r.state_untrained} of {r.runs} runs trained; " if r.state_untrained else "")
+                 + f"{r.hq_fraction_mean:.0f}% HQ)" for r in trained.itertuples()]
+        parts += [f"{r.variant} untrained ({r.state_untrained} of {r.runs}; {r.hq_fraction_mean:.0f}% HQ)"
+                  for r in untrained.itertuples()]
+        lines.append(f"- **{m} modes**, modes captured (mean over trained seeds): " + ", ".join(parts) + ".")
     return lines + [""]
 
 
@@ -284,11 +294,15 @@ def _tutorial_section(comp: pd.DataFrame, layout: str) -> list[str]:
              + ", with the budget above, not the tutorial's 500 epochs.", "",
              _md(shown, index=False), ""]
     measured = comp.dropna(subset=["mean"])
+    untrained = comp[comp["mean"].isna() & comp["measured % [95% CI] (n)"].str.startswith("untrained")]
+    if len(untrained):
+        lines.append(f"{len(untrained)} cell(s) have no trained run at this budget, so their coverage is not "
+                     "compared: " + ", ".join(f"{r.variant} at {r.modes} modes" for r in untrained.itertuples()) + ".")
     if measured.empty:
-        return lines
+        return lines + [""]
     diff = (measured["mean"] - measured["claimed %"]).abs()
     counts = measured["verdict_label"].value_counts()
-    lines.append(f"Across the {len(measured)} cells we ran, our measurement differs from the claim by "
+    lines.append(f"Across the {len(measured)} cells with trained runs, our measurement differs from the claim by "
                  f"{diff.mean():.0f} percentage points on average (largest: {diff.max():.0f}). Verdicts (the 95 % "
                  f"interval of the difference against a ±{TUTORIAL_MARGIN:.0f}-point margin; the claim, which has no "
                  "stated spread, counts as one run): "

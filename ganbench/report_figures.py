@@ -114,8 +114,8 @@ def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
         axes[1].errorbar(s.modes, s.kmeans_coverage_mean, marker="o", capsize=3, label=v,
                          yerr=_below_above(s.kmeans_coverage_mean, s.kmeans_coverage_lo, s.kmeans_coverage_hi))
     axes[0].set(xlabel="modes in the data", ylabel="% of modes captured (3-std rule)",
-                title="Modes captured (VEEGAN / PacGAN protocol)")
-    axes[1].set(xlabel="modes in the data", ylabel="kmeans coverage %", title="The tutorial's kmeans coverage")
+                title="Modes captured, trained runs (VEEGAN / PacGAN rule)")
+    axes[1].set(xlabel="modes in the data", ylabel="kmeans coverage %", title="The tutorial's kmeans coverage, trained runs")
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xticks(ns, [str(n) for n in ns])

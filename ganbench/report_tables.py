@@ -57,9 +57,13 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             **{f"m_{key}": m.get(key) for key, *_ in METRICS},
             "state": run_state(r),
         })
+        if rows[-1]["state"] == "untrained":  # no mode count of it means anything: see MODE_COUNT_METRICS
+            rows[-1].update({f"m_{key}": None for key in MODE_COUNT_METRICS})
         # A finished run with no high-quality sample has no reverse KL (p_HQ is undefined); it counts
-        # as ln K, the value of total collapse, rather than silently dropping out of the mean.
-        rows[-1]["no_hq"] = bool(m) and m.get("reverse_kl") is None and "hq_fraction" in m
+        # as ln K, the value of total collapse, rather than silently dropping out of the mean. (With a
+        # trajectory such a run is untrained, and has no reverse KL at all.)
+        rows[-1]["no_hq"] = (bool(m) and m.get("reverse_kl") is None and "hq_fraction" in m
+                             and rows[-1]["state"] != "untrained")
         if rows[-1]["no_hq"]:
             rows[-1]["m_reverse_kl"] = float(np.log(m.get("n_modes") or c["modes"]))
     df = pd.DataFrame(rows)
@@ -102,11 +106,24 @@ def _cell(mean, lo, hi, n, decimals) -> str:
     return "-" if pd.isna(mean) else interval_text(int(n), mean, lo, hi, decimals)
 
 
+def untrained_text(untrained: int, runs: int) -> str:
+    """What a cell says instead of a number when none of its runs trained."""
+    return f"untrained ({untrained} of {runs} runs)"
+
+
+def with_untrained(text: str, untrained: int) -> str:
+    """An interval's text ('7.5 [6.1, 8.0] (n = 2)') saying how many runs it leaves out as untrained."""
+    return f"{text[:-1]}, {untrained} untrained)" if untrained and text.endswith(")") else text
+
+
 def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:
-    """Variants as rows, numbers of modes as columns, 'mean [95 % interval] (n)' cells."""
+    """Variants as rows, numbers of modes as columns, 'mean [95 % interval] (n)' cells; a mode count
+    with no trained run says 'untrained (k of n runs)'."""
     s = summary.copy()
-    s["cell"] = [_cell(m, lo, hi, n, decimals)
-                 for m, lo, hi, n in zip(s[f"{key}_mean"], s[f"{key}_lo"], s[f"{key}_hi"], s[f"{key}_n"])]
+    untrained = s["state_untrained"] if key in MODE_COUNT_METRICS and "state_untrained" in s else [0] * len(s)
+    s["cell"] = [untrained_text(int(u), int(runs)) if not n and u else with_untrained(_cell(m, lo, hi, n, decimals), int(u))
+                 for m, lo, hi, n, u, runs in zip(s[f"{key}_mean"], s[f"{key}_lo"], s[f"{key}_hi"], s[f"{key}_n"],
+                                                  untrained, s["runs"])]
     t = s.pivot(index="variant", columns="modes", values="cell")
     t = t.reindex(variant_order(t.index))
     t.columns = [f"{m} modes" for m in t.columns]
@@ -125,12 +142,14 @@ def tutorial_comparison(df: pd.DataFrame) -> pd.DataFrame:
     for variant, claims in TUTORIAL_CLAIM.items():
         for modes, claim in claims.items():
             mine = df[(df.variant == variant) & (df.modes == modes)]
-            values = (mine["m_kmeans_coverage"] * 100).tolist()
+            values = (mine["m_kmeans_coverage"] * 100).dropna().tolist()  # untrained runs have none
+            untrained = int((mine["state"] == "untrained").sum()) if "state" in mine else 0
             step = metric_step("kmeans_coverage", modes, 100.0)  # one mode: 100 / modes points
             iv = interval(values, step=step, bounds=metric_range("kmeans_coverage", modes, 100.0))
             v = verdict(values, claim, None, TUTORIAL_MARGIN, step=step) if iv.n else None
             rows.append({"variant": variant, "modes": modes, "claimed %": claim, "mean": iv.mean if iv.n else np.nan,
-                         "measured % [95% CI] (n)": iv.text(0),
+                         "measured % [95% CI] (n)": (untrained_text(untrained, len(mine)) if untrained and not iv.n
+                                                     else with_untrained(iv.text(0), untrained)),
                          "difference (points)": "-" if v is None else f"{v.difference:+.0f}",
                          "verdict": "-" if v is None else v.text(0), "verdict_label": None if v is None else v.label})
     return pd.DataFrame(rows)
@@ -141,6 +160,12 @@ def tutorial_comparison(df: pd.DataFrame) -> pd.DataFrame:
 RUN_STATES = ("settled", "changing", "untrained", "diverged", "no trajectory")
 
 UNTRAINED_HQ = 0.05   # final HQ fraction below this: the generator has not learnt the data (a line, a blob)
+
+# The metrics of a 2-D run that count or weigh its modes. An untrained run has none that means anything
+# (a line segment through the ring "captures" whatever modes it crosses: that is not a collapse), so
+# tables leave such a run out of their means and count it as untrained, as they leave image runs that
+# fail the sanity gate out of the class metrics (CLASS_METRICS). HQ % and the distribution metrics keep it.
+MODE_COUNT_METRICS = frozenset({"modes", "reverse_kl", "kmeans_coverage"})
 
 SETTLED_MODES = 0.10  # modes captured within 10 % of K (at least 1) and HQ within 10 points ...
 
@@ -164,6 +189,14 @@ def run_state(rec: dict) -> str:
         return "changing"
     settled = abs(m1 - m0) <= max(1.0, SETTLED_MODES * k) and abs(h1 - h0) <= SETTLED_HQ
     return "settled" if settled else "changing"
+
+
+def withheld_as_untrained(rec: dict, metric: str) -> bool:
+    """Whether a table leaves ``metric`` of this run out as untrained: a class metric of an image run that
+    failed the sanity gate (``ganbench.image_jobs``), or a mode count of a 2-D run under 5 % HQ."""
+    if metric in CLASS_METRICS and (rec.get("metrics") or {}).get("untrained"):
+        return True
+    return metric in MODE_COUNT_METRICS and run_state(rec) == "untrained"
 
 
 def _states_table(s: pd.DataFrame) -> pd.DataFrame:

@@ -15,8 +15,9 @@ import pandas as pd
 
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
+from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import fig_trajectories
-from ganbench.report_tables import CLASS_METRICS
+from ganbench.report_tables import UNTRAINED_HQ, untrained_text, with_untrained, withheld_as_untrained
 from ganbench.store import current_records, load_records
 from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
 
@@ -61,8 +62,8 @@ def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
     values, no_hq, untrained = [], 0, 0
     for r in recs:
         m = r.get("metrics") or {}
-        if m.get("untrained") and column.metric in CLASS_METRICS:
-            untrained += 1  # the sanity gate (ganbench.image_jobs): class counts of noise are no numbers
+        if withheld_as_untrained(r, column.metric):
+            untrained += 1  # class counts of noise, or modes "captured" by a line: no numbers
             continue
         if m.get(column.metric) is not None:
             values.append(m[column.metric] * column.factor)
@@ -112,9 +113,9 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
 
 def _ours_text(c, t) -> str:
     if not c.at[t, "n"] and c.at[t, "runs_untrained"]:
-        return f"untrained ({int(c.at[t, 'runs_untrained'])} of {int(c.at[t, 'runs'])} runs)"
-    return interval_text(int(c.at[t, "n"]), c.at[t, "ours_mean"], c.at[t, "ours_lo"], c.at[t, "ours_hi"],
-                         int(c.at[t, "decimals"]))
+        return untrained_text(int(c.at[t, "runs_untrained"]), int(c.at[t, "runs"]))
+    return with_untrained(interval_text(int(c.at[t, "n"]), c.at[t, "ours_mean"], c.at[t, "ours_lo"],
+                                        c.at[t, "ours_hi"], int(c.at[t, "decimals"])), int(c.at[t, "runs_untrained"]))
 
 
 def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
@@ -131,6 +132,15 @@ def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
         ours = [_ours_text(c, t) for t in titles]
         lines.append(f"| | ours: `{row.variant}` | " + " | ".join(ours) + " |")
     return lines
+
+
+def _untrained_why(preset: Preset) -> str:
+    """Why an untrained run gives no number, in the words of the preset's kind of data."""
+    if all(s.config.get("layout") in IMAGE_DATASETS for s in preset.settings):
+        return ("its samples fail the sanity gate (the evaluator is confident on too few of them), so a class "
+                "count would be the evaluator's labels of noise")
+    return (f"under {UNTRAINED_HQ:.0%} of its samples are high quality, so the modes it 'captures' are those a "
+            "line or a blob happens to cross, not a collapse")
 
 
 def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -> str:
@@ -156,9 +166,8 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
         if int(counts.get("agrees", 0)) < len(compared) and budget_note:
             text += " " + budget_note
     elif (have["runs_untrained"] > 0).all() and have["ours_mean"].isna().all():
-        text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): untrained at this budget: its samples "
-                "fail the sanity gate (the evaluator is confident on too few of them), so a class count would be "
-                "the evaluator's labels of noise; nothing is compared.")
+        text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): untrained at this budget: "
+                f"{_untrained_why(preset)}; nothing is compared.")
     else:
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): nothing published to compare with; "
                 "ours: " + "; ".join(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])}"
@@ -166,9 +175,14 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     gaps = int(c["runs_without_value"].sum())
     diverged = int(c["diverged"].sum())
     no_hq = int(c["runs_without_hq_sample"].sum())
+    if not compared.empty:
+        withheld = c[c["ours_mean"].isna() & (c["runs_untrained"] > 0) & c["published_mean"].notna()]
+        if len(withheld):
+            text += (" Not compared, every run untrained: " + ", ".join(withheld["column"])
+                     + f" ({_untrained_why(preset)}).")
     gated = int(c.loc[c["ours_mean"].notna(), "runs_untrained"].sum())
     if gated:
-        text += f" ({gated} run-cell(s) failed the sanity gate and are left out of the class metrics' mean.)"
+        text += f" ({gated} run-cell(s) were untrained and are left out of those columns' means: {_untrained_why(preset)}.)"
     if gaps or diverged or no_hq:
         text += (f" ({diverged} run-cell(s) diverged and {gaps} had no value for a column: left out of the "
                  f"mean; {no_hq} run-cell(s) had no high-quality sample and count as reverse KL = ln K.)")

@@ -198,7 +198,38 @@ def test_untrained_image_runs_give_no_class_count_in_the_reproduction_table():
     cells = compare_cells(preset, [rec(jobs[0], True, 30), rec(jobs[1], False, 700)])
     mine = cells[cells["row"] == row.label].set_index("column")
     assert mine.at[col, "ours_mean"] == 700 and mine.at[col, "n"] == 1
-    assert "failed the sanity gate" in _sentence(preset, row, cells)
+    assert "were untrained and are left out of those columns' means: its samples fail the sanity gate" in \
+        _sentence(preset, row, cells)
+
+
+def test_untrained_2d_runs_give_no_mode_count_in_the_reproduction_table():
+    """A 2-D run under 5 % HQ (a line through the ring) has no mode count or reverse KL: "untrained (k of n
+    runs)" in those columns, with no verdict; its HQ % is still compared. A trained run's numbers stay."""
+    from ganbench.reproduction import _ours_text, _sentence
+
+    preset = get_preset("pacgan-2d")
+    jobs = [c for c in preset.jobs("quick") if c.variant == "vanilla" and c.layout == "ring"][:2]
+
+    def rec(cfg, hq, modes):
+        return {**cfg.identity(), "id": cfg.run_id, "status": "ok",
+                "metrics": {"modes": modes, "n_modes": 8, "hq_fraction": hq, "reverse_kl": 0.3},
+                "trajectory": {"step": [50, 100], "modes": [modes, modes], "hq_fraction": [hq, hq]}}
+
+    row = next(r for r in preset.rows if r.variant == "vanilla")
+    cells = compare_cells(preset, [rec(c, 0.02, 5) for c in jobs]).set_index(["row", "column"])
+    modes, kl, hq = (cells.loc[(row.label, f"ring {t}")] for t in ("modes (/8)", "rev-KL", "HQ %"))
+    assert modes.n == 0 and modes.runs_untrained == 2 and pd.isna(modes.verdict)
+    assert kl.n == 0 and kl.runs_untrained == 2 and kl.runs_without_hq_sample == 0
+    assert hq.n == 2 and hq.ours_mean == pytest.approx(2.0) and hq.verdict == "differs"
+    mine = cells.loc[row.label]
+    assert _ours_text(mine, "ring modes (/8)") == "untrained (2 of 2 runs)"
+    text = _sentence(preset, row, cells.reset_index())
+    assert "Not compared, every run untrained: ring modes (/8), ring rev-KL (under 5% of its samples" in text
+    # one trained run: its numbers are the mean, the untrained one is said to be left out
+    cells = compare_cells(preset, [rec(jobs[0], 0.02, 5), rec(jobs[1], 0.9, 8)]).set_index(["row", "column"])
+    assert cells.loc[(row.label, "ring modes (/8)")].ours_mean == 8 and cells.loc[(row.label, "ring modes (/8)")].n == 1
+    assert "were untrained and are left out of those columns' means: under 5% of its samples" in \
+        _sentence(preset, row, cells.reset_index())
 
 
 def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
