@@ -208,10 +208,19 @@ def _plan(args) -> list:
         configs = [replace(c, precision="bf16") for c in configs]
         from ganbench.machine import has_bf16_units
 
-        if has_bf16_units() is False and (args.device is None or args.device.startswith("cpu")):
+        if has_bf16_units() is False and not args.address and _trains_on_cpu(args.device):
             print("ganbench: note: this CPU has no bf16 units (AVX512-BF16 / AMX), so on it --precision bf16 is "
                   "emulated and ~3x slower than fp32 (results/step_options.md)", file=sys.stderr)
     return configs
+
+
+def _trains_on_cpu(device: str | None) -> bool:
+    """Whether this machine's runs train on its CPU: ``--device cpu``, or none given and no CUDA GPU."""
+    if device is not None:
+        return device.startswith("cpu")
+    import torch
+
+    return not torch.cuda.is_available()
 
 
 def _planned(args) -> list:

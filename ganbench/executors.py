@@ -148,10 +148,10 @@ def _started() -> bool:
     return True
 
 
-START_FAILED = ("worker processes could not start ({n} in a row; the error printed above says why). "
-                "A worker re-imports the script that started it: from Python, call run_grid from a file "
-                "(not stdin) under `if __name__ == \"__main__\":`, or use one job. "
-                "No record was written for the runs not finished.")
+START_FAILED = ("worker processes could not start ({n} in a row; the error printed above says why: a broken "
+                "install, or, for run_grid called from Python, a script a worker cannot re-import: call it from a "
+                "file, under `if __name__ == \"__main__\":`, not from stdin). Finished runs keep their records; "
+                "no failed record was written for the others, so the same command continues once this is fixed.")
 
 
 def _stop_workers(executors) -> None:
@@ -180,12 +180,18 @@ def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
             while queue and len(running) < jobs:
                 g, attempt = queue.popleft()
                 with _sigint_ignored():  # a new worker is spawned at its first submit and inherits it
-                    if idle:
+                    future = None
+                    while idle and future is None:
                         ex, started = idle.pop(), None
-                    else:
+                        try:
+                            future = ex.submit(ensemble_task, g, device, data_dir, fault)
+                        except BrokenProcessPool:  # it died while idle (killed, OOM): another one then
+                            ex.shutdown(wait=False)
+                    if future is None:
                         ex = _new_worker()
                         started = ex.submit(_started)
-                    running[ex.submit(ensemble_task, g, device, data_dir, fault)] = (g, attempt, ex, started)
+                        future = ex.submit(ensemble_task, g, device, data_dir, fault)
+                    running[future] = (g, attempt, ex, started)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
                 g, attempt, ex, started = running.pop(f)

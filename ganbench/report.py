@@ -21,7 +21,7 @@ from ganbench.report_figures import (_fig_class_histograms, _fig_image_grids, _f
 from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_METRICS, MODE_METRICS, RUN_STATES,
                                     SETTLED_HQ, SETTLED_MODES, TUTORIAL_MARGIN, UNTRAINED_HQ, _group, _md,
                                     _seed_range, _states_table, _values, pairwise_comparisons, records_frame,
-                                    summarise, tutorial_comparison, variant_order, wide_table)
+                                    summarise, tutorial_comparison, untrained_text, variant_order, wide_table)
 from ganbench.stats import interval, metric_range
 from ganbench.store import check_writable, current_records, load_records
 
@@ -44,12 +44,15 @@ def _convergence_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
 
 def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
     comp = pairwise_comparisons(df[df.status == "ok"])
-    if comp.empty or comp["p"].notna().sum() == 0:
-        return []
     # Untrained runs have no mode count (MODE_COUNT_METRICS): a variant with under 2 trained runs in a
     # cell is not tested there, and the reader is told so rather than left to wonder.
     trained = df[df.status == "ok"].groupby(["modes", "variant"])["m_modes"].count()
     untested = [f"{v} at {m} modes ({n} trained)" for (m, v), n in trained.items() if n < 2]
+    if comp.empty or comp["p"].notna().sum() == 0:
+        if comp.empty or not untested:
+            return []
+        return ["### Which variants differ", "",
+                f"No pair of variants could be tested: under 2 trained runs for {', '.join(untested)}.", ""]
     write_text_atomic(tables / f"pairwise_modes_{tag}.csv", comp.to_csv(index=False))
     shown = comp[comp["p"].notna()].copy()
     found = shown[shown["p_holm"] < 0.05]
@@ -170,7 +173,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
         comp = tutorial_comparison(sub[sub.status == "ok"])
         if comp["mean"].notna().any():
             write_text_atomic(tables / f"tutorial_comparison_{tag}.md",
-                              _md(comp.drop(columns=["mean", "verdict_label"]), index=False) + "\n")
+                              _md(comp.drop(columns=TUTORIAL_HIDDEN), index=False) + "\n")
             write_text_atomic(tables / f"tutorial_comparison_{tag}.csv", comp.to_csv(index=False))
             lines += _tutorial_section(comp, layout)
     image_records = [r for r in records if r["config"]["layout"] in IMAGE_DATASETS]
@@ -196,7 +199,8 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
             pool = trained if key in CLASS_METRICS else ok
             iv = interval([m[key] * scale for m in pool if m.get(key) is not None], step=1.0 if key == "modes" else 0.0,
                           bounds=metric_range(key, recs[0]["config"].get("modes") or 0, scale))
-            row[name] = "untrained" if key in CLASS_METRICS and ok and not trained else iv.text(dec)
+            row[name] = (untrained_text(len(ok), len(mine)) if key in CLASS_METRICS and ok and not trained
+                         else iv.text(dec))
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if not (table[c] == "-").all()]]
@@ -266,6 +270,15 @@ def _metric_table(s: pd.DataFrame, key: str, name: str, decimals: int, path: Pat
     return [f"{heading} {name}", "", _md(t), ""]
 
 
+def _left_out(r) -> str:
+    """'n = 2 of 5: 1 untrained, 2 diverged; ' for a summary row whose mode count leaves runs out."""
+    n, runs = int(r.modes_n), int(r.runs)
+    if n == runs:
+        return ""
+    why = [f"{int(k)} {name}" for k, name in ((r.state_untrained, "untrained"), (r.diverged, "diverged")) if k]
+    return f"n = {n} of {runs}: {', '.join(why) or 'no value'}; "
+
+
 def _findings(s: pd.DataFrame) -> list[str]:
     """A few sentences a person reads first: who captures most and least, per number of modes."""
     lines = ["Key results:", ""]
@@ -274,17 +287,19 @@ def _findings(s: pd.DataFrame) -> list[str]:
         untrained = g[g["modes_mean"].isna() & (g["state_untrained"] > 0)]
         if trained.empty and untrained.empty:
             continue
-        parts = [f"{r.variant} {r.modes_mean:.1f} ("
-                 + (f"only {r.runs - r.state_untrained} of {r.runs} runs trained; " if r.state_untrained else "")
-                 + f"{r.hq_fraction_mean:.0f}% HQ)" for r in trained.itertuples()]
+        parts = [f"{r.variant} {r.modes_mean:.1f} ({_left_out(r)}{r.hq_fraction_mean:.0f}% HQ)"
+                 for r in trained.itertuples()]
         parts += [f"{r.variant} untrained ({r.state_untrained} of {r.runs}; {r.hq_fraction_mean:.0f}% HQ)"
                   for r in untrained.itertuples()]
         lines.append(f"- **{m} modes**, modes captured (mean over trained seeds): " + ", ".join(parts) + ".")
     return lines + [""]
 
 
+TUTORIAL_HIDDEN = ["mean", "verdict_label", "untrained"]  # tutorial_comparison's columns for machines only
+
+
 def _tutorial_section(comp: pd.DataFrame, layout: str) -> list[str]:
-    shown = comp.drop(columns=["mean", "verdict_label"])
+    shown = comp.drop(columns=TUTORIAL_HIDDEN)
     lines = ["### The tutorial's coverage table, tested", "",
              "The tutorial behind ganbench's conditional WGAN-GP claims the coverage below; no source for "
              "these numbers was found. Ours use the same coverage definition (KMeans centres, any sample "
@@ -294,7 +309,7 @@ def _tutorial_section(comp: pd.DataFrame, layout: str) -> list[str]:
              + ", with the budget above, not the tutorial's 500 epochs.", "",
              _md(shown, index=False), ""]
     measured = comp.dropna(subset=["mean"])
-    untrained = comp[comp["mean"].isna() & comp["measured % [95% CI] (n)"].str.startswith("untrained")]
+    untrained = comp[comp["mean"].isna() & (comp["untrained"] > 0)]
     if len(untrained):
         lines.append(f"{len(untrained)} cell(s) have no trained run at this budget, so their coverage is not "
                      "compared: " + ", ".join(f"{r.variant} at {r.modes} modes" for r in untrained.itertuples()) + ".")

@@ -57,8 +57,9 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             **{f"m_{key}": m.get(key) for key, *_ in METRICS},
             "state": run_state(r),
         })
-        if rows[-1]["state"] == "untrained":  # no mode count of it means anything: see MODE_COUNT_METRICS
-            rows[-1].update({f"m_{key}": None for key in MODE_COUNT_METRICS})
+        for key, *_ in METRICS:  # an untrained run's mode counts mean nothing (MODE_COUNT_METRICS)
+            if withheld_as_untrained(r, key):
+                rows[-1][f"m_{key}"] = None
         # A finished run with no high-quality sample has no reverse KL (p_HQ is undefined); it counts
         # as ln K, the value of total collapse, rather than silently dropping out of the mean. (With a
         # trajectory such a run is untrained, and has no reverse KL at all.)
@@ -111,8 +112,12 @@ def untrained_text(untrained: int, runs: int) -> str:
     return f"untrained ({untrained} of {runs} runs)"
 
 
-def with_untrained(text: str, untrained: int) -> str:
-    """An interval's text ('7.5 [6.1, 8.0] (n = 2)') saying how many runs it leaves out as untrained."""
+def count_cell(text: str, n: int, untrained: int, runs: int) -> str:
+    """A cell of a metric some runs are withheld from as untrained: ``text`` (an interval's, e.g.
+    '7.5 [6.1, 8.0] (n = 2)') with how many it leaves out, '7.5 [6.1, 8.0] (n = 2, 3 untrained)', or
+    'untrained (k of n runs)' when no run has a value because none trained."""
+    if not n and untrained:
+        return untrained_text(untrained, runs)
     return f"{text[:-1]}, {untrained} untrained)" if untrained and text.endswith(")") else text
 
 
@@ -121,7 +126,7 @@ def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:
     with no trained run says 'untrained (k of n runs)'."""
     s = summary.copy()
     untrained = s["state_untrained"] if key in MODE_COUNT_METRICS and "state_untrained" in s else [0] * len(s)
-    s["cell"] = [untrained_text(int(u), int(runs)) if not n and u else with_untrained(_cell(m, lo, hi, n, decimals), int(u))
+    s["cell"] = [count_cell(_cell(m, lo, hi, n, decimals), int(n), int(u), int(runs))
                  for m, lo, hi, n, u, runs in zip(s[f"{key}_mean"], s[f"{key}_lo"], s[f"{key}_hi"], s[f"{key}_n"],
                                                   untrained, s["runs"])]
     t = s.pivot(index="variant", columns="modes", values="cell")
@@ -148,8 +153,8 @@ def tutorial_comparison(df: pd.DataFrame) -> pd.DataFrame:
             iv = interval(values, step=step, bounds=metric_range("kmeans_coverage", modes, 100.0))
             v = verdict(values, claim, None, TUTORIAL_MARGIN, step=step) if iv.n else None
             rows.append({"variant": variant, "modes": modes, "claimed %": claim, "mean": iv.mean if iv.n else np.nan,
-                         "measured % [95% CI] (n)": (untrained_text(untrained, len(mine)) if untrained and not iv.n
-                                                     else with_untrained(iv.text(0), untrained)),
+                         "measured % [95% CI] (n)": count_cell(iv.text(0), iv.n, untrained, len(mine)),
+                         "untrained": untrained,
                          "difference (points)": "-" if v is None else f"{v.difference:+.0f}",
                          "verdict": "-" if v is None else v.text(0), "verdict_label": None if v is None else v.label})
     return pd.DataFrame(rows)

@@ -17,7 +17,7 @@ from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import fig_trajectories
-from ganbench.report_tables import UNTRAINED_HQ, untrained_text, with_untrained, withheld_as_untrained
+from ganbench.report_tables import UNTRAINED_HQ, count_cell, withheld_as_untrained
 from ganbench.store import current_records, load_records
 from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
 
@@ -112,10 +112,9 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
 
 
 def _ours_text(c, t) -> str:
-    if not c.at[t, "n"] and c.at[t, "runs_untrained"]:
-        return untrained_text(int(c.at[t, "runs_untrained"]), int(c.at[t, "runs"]))
-    return with_untrained(interval_text(int(c.at[t, "n"]), c.at[t, "ours_mean"], c.at[t, "ours_lo"],
-                                        c.at[t, "ours_hi"], int(c.at[t, "decimals"])), int(c.at[t, "runs_untrained"]))
+    return count_cell(interval_text(int(c.at[t, "n"]), c.at[t, "ours_mean"], c.at[t, "ours_lo"], c.at[t, "ours_hi"],
+                                    int(c.at[t, "decimals"])),
+                      int(c.at[t, "n"]), int(c.at[t, "runs_untrained"]), int(c.at[t, "runs"]))
 
 
 def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
@@ -152,6 +151,7 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
         return f"- **{row.label}** (`{row.variant}`): no finished runs yet."
     runs = int(have["runs"].max())
     compared = have[have["published_mean"].notna() & have["verdict"].notna()]
+    withheld = c[c["ours_mean"].isna() & (c["runs_untrained"] > 0) & c["published_mean"].notna()]
     parts = []
     for _, x in compared.iterrows():
         d = int(x["decimals"])
@@ -168,18 +168,18 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     elif (have["runs_untrained"] > 0).all() and have["ours_mean"].isna().all():
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): untrained at this budget: "
                 f"{_untrained_why(preset)}; nothing is compared.")
+        withheld = withheld.iloc[:0]  # said already
     else:
-        text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): nothing published to compare with; "
-                "ours: " + "; ".join(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])}"
-                                     for _, x in have.iterrows()) + ".")
+        text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): nothing published to compare with"
+                + (" but what untrained runs cannot give" if len(withheld) else "") + "; ours: "
+                + "; ".join(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])}"
+                            for _, x in have.iterrows()) + ".")
+    if len(withheld):
+        text += (" Not compared, every run untrained: " + ", ".join(withheld["column"])
+                 + f" ({_untrained_why(preset)}).")
     gaps = int(c["runs_without_value"].sum())
     diverged = int(c["diverged"].sum())
     no_hq = int(c["runs_without_hq_sample"].sum())
-    if not compared.empty:
-        withheld = c[c["ours_mean"].isna() & (c["runs_untrained"] > 0) & c["published_mean"].notna()]
-        if len(withheld):
-            text += (" Not compared, every run untrained: " + ", ".join(withheld["column"])
-                     + f" ({_untrained_why(preset)}).")
     gated = int(c.loc[c["ours_mean"].notna(), "runs_untrained"].sum())
     if gated:
         text += f" ({gated} run-cell(s) were untrained and are left out of those columns' means: {_untrained_why(preset)}.)"

@@ -32,12 +32,14 @@ def assert_store_complete(out, configs, status="ok"):
     return records
 
 
-def test_a_killed_worker_costs_its_ensemble_one_attempt_and_the_grid_completes(tmp_path, monkeypatch):
+def test_a_killed_worker_costs_its_ensemble_one_attempt_and_the_grid_completes(tmp_path, monkeypatch, capsys):
     marker = tmp_path / "killed"
     monkeypatch.setenv("GANBENCH_FAULT", f"kill-once:{marker}")
     configs = tiny_grid()
     counts = run_grid(configs, tmp_path / "out", jobs=2, progress=False)
     assert marker.exists()  # a worker really was SIGKILLed
+    err = capsys.readouterr().err  # it had started: an attempt of its ensemble, not a failed start
+    assert "attempt 1 of 3 failed" in err and "before it started" not in err
     assert counts["trained"] == len(configs) and counts["failed"] == 0
     assert_store_complete(tmp_path / "out", configs)
 
@@ -264,3 +266,43 @@ def test_workers_that_cannot_start_stop_the_grid_with_one_line_and_record_nothin
     assert "WorkerStartError: worker processes could not start (3 in a row" in proc.stderr
     assert "failed 3 time(s)" not in proc.stderr
     assert not list(runs_dir(tmp_path / "out").glob("*.json"))
+
+
+def test_a_worker_that_died_while_idle_is_replaced_not_fatal(tmp_path, monkeypatch):
+    """A kept worker killed between ensembles (the OOM killer, kill) breaks at its next submit: the grid
+    starts another worker for that ensemble and completes, with no attempt spent and no traceback."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    made = []
+    real_worker = executors._new_worker
+
+    class DiesWhenIdle:
+        """A real worker whose second ensemble cannot be submitted (the first worker only)."""
+
+        def __init__(self):
+            self.ex, self.ensembles, self.dies = real_worker(), 0, not made
+
+        def submit(self, fn, *args):
+            if fn is executors.ensemble_task:
+                self.ensembles += 1
+                if self.dies and self.ensembles > 1:
+                    raise BrokenProcessPool("died while idle")
+            return self.ex.submit(fn, *args)
+
+        def shutdown(self, **kwargs):
+            self.ex.shutdown(**kwargs)
+
+        @property
+        def _processes(self):
+            return self.ex._processes
+
+    def new_worker():
+        made.append(DiesWhenIdle())
+        return made[-1]
+
+    monkeypatch.setattr(executors, "_new_worker", new_worker)
+    configs = tiny_grid(variants=("vanilla", "wgan-gp", "pacgan", "minibatch"), modes=(4,))  # 4 ensembles, 2 workers
+    counts = run_grid(configs, tmp_path / "out", jobs=2, progress=False)
+    assert counts["trained"] == len(configs) and counts["failed"] == 0
+    assert len(made) == 3 and made[0].ensembles == 2  # the dead one was replaced once
+    assert_store_complete(tmp_path / "out", configs)

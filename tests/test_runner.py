@@ -262,7 +262,9 @@ def test_the_report_shows_intervals_states_trajectories_and_holm_comparisons(tmp
     assert "figures/trajectory_ring_30.png" in report
     assert "## Convergence" not in report
     # 30 iterations teach these nets nothing: every run is untrained, so no mode count and no test on one
-    assert "| vanilla   | untrained (3 of 3 runs) |" in report and "### Which variants differ" not in report
+    assert "| vanilla   | untrained (3 of 3 runs) |" in report and "| p (Holm) |" not in report
+    assert ("No pair of variants could be tested: under 2 trained runs for vanilla at 4 modes (0 trained), "
+            "wgan-gp at 4 modes (0 trained)") in report
     assert "vanilla untrained (3 of 3;" in report
 
 
@@ -283,7 +285,8 @@ def test_untrained_runs_have_no_mode_count_and_variants_are_compared_over_traine
     records = ([rec("vanilla", s, m, 0.8) for s, m in enumerate((3, 3, 2))]
                + [rec("pacgan", s, m, 0.7) for s, m in enumerate((8, 8, 7))]
                + [rec("wgan-gp", s, 6, 0.01) for s in range(3)]              # a line through 6 modes
-               + [rec("minibatch", 0, 8, 0.9), rec("minibatch", 1, 1, 0.02)])
+               + [rec("minibatch", 0, 8, 0.9), rec("minibatch", 1, 1, 0.02)]
+               + [{**rec("vanilla", 3, 0, 0.0), "status": "diverged", "metrics": None}])
     df = records_frame(records)
     assert df.loc[df.variant == "wgan-gp", ["m_modes", "m_reverse_kl", "m_kmeans_coverage"]].isna().all().all()
     assert (df.loc[df.variant == "wgan-gp", "m_hq_fraction"] == 0.01).all()  # HQ % keeps every run
@@ -293,7 +296,8 @@ def test_untrained_runs_have_no_mode_count_and_variants_are_compared_over_traine
     assert wide_table(s, "hq_fraction", 1)["8 modes"]["wgan-gp"].endswith("(n = 3)")
     findings = "\n".join(_findings(s))
     assert "pacgan 7.7 (70% HQ)" in findings and "wgan-gp untrained (3 of 3; 1% HQ)" in findings
-    assert "minibatch 8.0 (only 1 of 2 runs trained; 46% HQ)" in findings  # HQ % over every run
+    assert "minibatch 8.0 (n = 1 of 2: 1 untrained; 46% HQ)" in findings  # HQ % over every run
+    assert "vanilla 2.7 (n = 3 of 4: 1 diverged; 80% HQ)" in findings
     text = "\n".join(_pairwise_section(df, tmp_path, "t"))
     pairs = pd.read_csv(tmp_path / "pairwise_modes_t.csv").set_index(["a", "b"])
     assert pairs.loc[("vanilla", "pacgan")].n_a == 3 and pairs.loc[("vanilla", "pacgan")].p_holm < 0.05
