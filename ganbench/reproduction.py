@@ -321,7 +321,21 @@ def build_reproduction(out: Path, records: list[dict] | None = None) -> Path:
     if summary:
         df = pd.DataFrame(summary)
         lines += [df.to_markdown(index=False), ""]
+    _remove_stale(tables, figures, {(r["preset"], r["budget"]) for r in summary})
     return _write(out, lines + body)
+
+
+def _remove_stale(tables: Path, figures: Path, sections: set[tuple[str, str]]) -> None:
+    """Delete the reproduction tables and trajectory figures of sections that no longer exist (a budget
+    renamed, such as a pooled ``custom`` one now split by iterations, or records deleted), so that a
+    folder never offers a table its REPRODUCTION.md no longer stands behind."""
+    keep = {f"reproduction_{p}_{b}" for p, b in sections}
+    for path in tables.glob("reproduction_*.csv"):
+        if path.stem not in keep:
+            path.unlink()
+    for path in figures.glob("reproduction_*_trajectory.png"):
+        if path.stem.removesuffix("_trajectory") not in keep:
+            path.unlink()
 
 
 def _write(out: Path, lines: list[str]) -> Path:

@@ -250,9 +250,16 @@ def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     assert "![trajectories](figures/reproduction_veegan-2d_custom-12_trajectory.png)" in text
     assert (out / "figures" / "reproduction_veegan-2d_custom-12_trajectory.png").stat().st_size > 1000
     assert "only published-protocol (preset) runs" in (out / "REPORT.md").read_text()  # not in the grid's report
-    # another custom budget is another table: runs at 10 and at 12 iterations are never averaged together
+    # another custom budget is another table: runs at 10 and at 12 iterations are never averaged together;
+    # the tables of a section that no longer exists (an older, pooled 'custom' one) are removed
+    stale = [out / "tables" / "reproduction_veegan-2d_custom.csv",
+             out / "figures" / "reproduction_veegan-2d_custom_trajectory.png"]
+    for path in stale:
+        path.write_text("stale")
     assert main(["run", "--preset", "veegan-2d", "--iters", "10", "--seeds", "1", "--jobs", "1",
                  "--no-progress", "--out", str(out)]) == 0
+    assert not any(path.exists() for path in stale)
+    assert (out / "figures" / "reproduction_veegan-2d_custom-12_trajectory.png").is_file()
     text = (out / "REPRODUCTION.md").read_text()
     assert text.index("### Budget: custom-10\n") < text.index("### Budget: custom-12\n")
     tables = {n: pd.read_csv(out / "tables" / f"reproduction_veegan-2d_custom-{n}.csv") for n in (10, 12)}
