@@ -57,8 +57,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             **{f"m_{key}": m.get(key) for key, *_ in METRICS},
             "state": run_state(r),
         })
-        for key, *_ in METRICS:  # an untrained run's mode counts mean nothing (MODE_COUNT_METRICS)
-            if withheld_as_untrained(r, key):
+        for key in withheld_as_untrained(r):  # an untrained run's mode counts mean nothing
+            if f"m_{key}" in rows[-1]:
                 rows[-1][f"m_{key}"] = None
         # A finished run with no high-quality sample has no reverse KL (p_HQ is undefined); it counts
         # as ln K, the value of total collapse, rather than silently dropping out of the mean. (With a
@@ -196,12 +196,11 @@ def run_state(rec: dict) -> str:
     return "settled" if settled else "changing"
 
 
-def withheld_as_untrained(rec: dict, metric: str) -> bool:
-    """Whether a table leaves ``metric`` of this run out as untrained: a class metric of an image run that
-    failed the sanity gate (``ganbench.image_jobs``), or a mode count of a 2-D run under 5 % HQ."""
-    if metric in CLASS_METRICS and (rec.get("metrics") or {}).get("untrained"):
-        return True
-    return metric in MODE_COUNT_METRICS and run_state(rec) == "untrained"
+def withheld_as_untrained(rec: dict) -> frozenset[str]:
+    """The metrics a table leaves out of this run as untrained: the class metrics of an image run that
+    failed the sanity gate (``ganbench.image_jobs``), the mode counts of a 2-D run under 5 % HQ."""
+    out = CLASS_METRICS if (rec.get("metrics") or {}).get("untrained") else frozenset()
+    return out | MODE_COUNT_METRICS if run_state(rec) == "untrained" else out
 
 
 def _states_table(s: pd.DataFrame) -> pd.DataFrame:
@@ -251,7 +250,7 @@ IMAGE_METRICS = [  # (record key, column, scale, decimals)
 ]
 
 
-CLASS_METRICS = {"modes", "kl_to_uniform", "classifier_score"}
+CLASS_METRICS = frozenset({"modes", "kl_to_uniform", "classifier_score"})
 
 
 def _group(records: list[dict], keys: tuple[str, ...]) -> dict:

@@ -62,7 +62,7 @@ def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
     values, no_hq, untrained = [], 0, 0
     for r in recs:
         m = r.get("metrics") or {}
-        if withheld_as_untrained(r, column.metric):
+        if column.metric in withheld_as_untrained(r):
             untrained += 1  # class counts of noise, or modes "captured" by a line: no numbers
             continue
         if m.get(column.metric) is not None:
@@ -152,6 +152,7 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     runs = int(have["runs"].max())
     compared = have[have["published_mean"].notna() & have["verdict"].notna()]
     withheld = c[c["ours_mean"].isna() & (c["runs_untrained"] > 0) & c["published_mean"].notna()]
+    all_untrained = compared.empty and (have["runs_untrained"] > 0).all() and have["ours_mean"].isna().all()
     parts = []
     for _, x in compared.iterrows():
         d = int(x["decimals"])
@@ -165,16 +166,15 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
                 f"{tally}. " + "; ".join(parts) + ".")
         if int(counts.get("agrees", 0)) < len(compared) and budget_note:
             text += " " + budget_note
-    elif (have["runs_untrained"] > 0).all() and have["ours_mean"].isna().all():
+    elif all_untrained:
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): untrained at this budget: "
                 f"{_untrained_why(preset)}; nothing is compared.")
-        withheld = withheld.iloc[:0]  # said already
     else:
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): nothing published to compare with"
                 + (" but what untrained runs cannot give" if len(withheld) else "") + "; ours: "
                 + "; ".join(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])}"
                             for _, x in have.iterrows()) + ".")
-    if len(withheld):
+    if len(withheld) and not all_untrained:
         text += (" Not compared, every run untrained: " + ", ".join(withheld["column"])
                  + f" ({_untrained_why(preset)}).")
     gaps = int(c["runs_without_value"].sum())
@@ -263,10 +263,13 @@ def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -
     if not records:
         lines += [f"Not run yet: `ganbench run --preset {preset.name} --budget quick`.", ""]
         return lines, summary
-    for key in sorted({budget_key(r["config"]) for r in records}):
+    by_budget: dict[tuple, list[dict]] = {}
+    for r in records:
+        by_budget.setdefault(budget_key(r["config"]), []).append(r)
+    for key, mine in sorted(by_budget.items()):
         budget = key[2]
-        recs = [r for r in records if budget_key(r["config"]) == key and r["status"] != "failed"]
-        failed = [r for r in records if budget_key(r["config"]) == key and r["status"] == "failed"]
+        recs = [r for r in mine if r["status"] != "failed"]
+        failed = [r for r in mine if r["status"] == "failed"]
         cells = compare_cells(preset, recs)
         cells.insert(0, "budget", budget)
         cells.insert(0, "preset", preset.name)
