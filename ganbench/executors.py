@@ -165,7 +165,7 @@ def _stop_workers(executors) -> None:
 def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
     """``jobs`` worker processes, each a one-process executor (so that a worker that dies breaks only
     its own ensemble), kept for the next ensemble when they finish one: a worker's start-up (torch,
-    torch._dynamo through torch.optim, scikit-learn, scipy: ~6 s) is paid once per worker, not once
+    scikit-learn, scipy: ~3 s) is paid once per worker, not once
     per ensemble. A worker that died is replaced by a fresh one. Nothing in a worker carries over
     from one ensemble to the next (every random stream is seeded from the run's config), so a
     record is the same whichever worker trained it (tests/test_faults.py checks)."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganbench.adam import Adam
 from ganbench.constants import RUNAWAY_LOSS
 from ganbench.nets import member_generators, one_thread
 from ganbench.variants import Dims, Variant
@@ -151,7 +152,7 @@ def stack_members(states: Sequence[dict], names: Sequence[str]) -> dict:
     return out
 
 
-def _opt_state(opt: torch.optim.Optimizer, module: nn.Module) -> dict:
+def _opt_state(opt: Adam, module: nn.Module) -> dict:
     """Adam's per-parameter state keyed '<param name>.<exp_avg|exp_avg_sq|step>'."""
     out = {}
     for name, p in module.named_parameters():
@@ -166,7 +167,7 @@ def _names(module: nn.Module, opt_state: dict) -> list[str]:
             if _lone_name(f"{name}.{key}")[0] in opt_state]
 
 
-def _load_opt_state(opt: torch.optim.Optimizer, module: nn.Module, state: dict, device) -> None:
+def _load_opt_state(opt: Adam, module: nn.Module, state: dict, device) -> None:
     for name, p in module.named_parameters():
         keys = [k for k in ("step", "exp_avg", "exp_avg_sq") if f"{name}.{k}" in state]
         if keys:
@@ -205,11 +206,12 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
         G.load_state_dict(stack_members([r["G"] for r in resume], list(G.state_dict())))
         D.load_state_dict(stack_members([r["D"] for r in resume], list(D.state_dict())))
     G.to(device), D.to(device)
-    # foreach Adam, not fused: the CPU's fused kernel finishes each tensor's last partial vector chunk
+    # torch.optim.Adam(foreach=True), bit for bit, without importing torch._dynamo (ganbench.adam).
+    # foreach, not fused: the CPU's fused kernel finishes each tensor's last partial vector chunk
     # with scalar code that rounds differently, so a member's update would depend on the ensemble's
     # size (measured: a [K, 1, 2] bias differs after ~200 steps between K = 1 and K = 20).
-    opt_g = torch.optim.Adam(G.parameters(), **variant.adam, foreach=True)
-    opt_d = torch.optim.Adam(D.parameters(), **(variant.adam_d or variant.adam), foreach=True)
+    opt_g = Adam(G.parameters(), **variant.adam)
+    opt_d = Adam(D.parameters(), **(variant.adam_d or variant.adam))
     gens = member_generators(seeds, STREAM_TRAIN, device)
     start = 0
     if resume:

@@ -223,3 +223,40 @@ def test_bf16_training_learns_the_easy_case_is_deterministic_and_differs_from_fp
     assert gap(a) < 0.35 * gap(before)
     with pytest.raises(ValueError, match="precision"):
         run(1, "fp8")
+
+
+@pytest.mark.parametrize("betas", [(0.5, 0.999), (0.0, 0.9)])
+def test_ganbench_adam_is_torch_adam_bit_for_bit_without_importing_dynamo(betas):
+    """ganbench.adam.Adam replaces torch.optim.Adam(foreach=True) in training (torch.optim imports
+    torch._dynamo, ~1.3 s a process): the same parameters and moments after every step, on a real
+    ensemble's GAN-like losses, with a parameter left without a gradient (skipped, as torch does)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ganbench.adam import Adam
+    from ganbench.nets import member_generators, mlp
+
+    nets = [mlp(member_generators([0, 1, 2], 0), [2, 16, 16, 1]) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    idle = [torch.nn.Parameter(torch.ones(3)) for _ in range(2)]  # never gets a gradient
+    ours = Adam(list(nets[0].parameters()) + [idle[0]], lr=1e-3, betas=betas)
+    theirs = torch.optim.Adam(list(nets[1].parameters()) + [idle[1]], lr=1e-3, betas=betas, foreach=True)
+    gen = torch.Generator().manual_seed(0)
+    for step in range(200):
+        x = torch.randn((3, 64, 2), generator=gen) * 3
+        for net, opt in ((nets[0], ours), (nets[1], theirs)):
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.softplus(-net(x)).mean().backward()
+            opt.step()
+        for (name, a), b in zip(nets[0].named_parameters(), nets[1].parameters()):
+            assert torch.equal(a, b), (step, name)
+            for key in ("step", "exp_avg", "exp_avg_sq"):
+                assert torch.equal(ours.state[a][key], theirs.state[b][key]), (step, name, key)
+    assert idle[0] not in ours.state and torch.equal(idle[0], idle[1])
+    assert list(ours.state[next(nets[0].parameters())]) == ["step", "exp_avg", "exp_avg_sq"]  # checkpoints' layout
+
+    # And training imports no torch._dynamo (this process has: torch.optim above).
+    code = ("import sys; from test_training import train; train('wgan-gp', iters=3); "
+            "assert 'torch._dynamo' not in sys.modules, 'training imported torch._dynamo'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
