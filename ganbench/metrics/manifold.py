@@ -40,12 +40,14 @@ def kth_neighbour_radii(x: np.ndarray, k: int) -> np.ndarray:
     return _radii(x, [k])[k]
 
 
-def _smallest(d: np.ndarray, ks: Sequence[int]) -> np.ndarray:
+def _smallest_in_place(d: np.ndarray, ks: Sequence[int]) -> np.ndarray:
     """Per row of ``d``, its values at the sorted positions ``ks``: the same numbers as
     ``np.partition(d, ks, axis=1)[:, ks]`` (a selection, so exact), 5x faster for PRDC's k = 3, 5 on
-    2,500-wide rows: one partition at the largest k, then a sort of the few values below it."""
+    2,500-wide rows: one partition at the largest k, then a sort of the few values below it. It
+    reorders each row of ``d`` (a distance chunk nothing else reads) instead of copying it."""
     top = max(ks)
-    head = np.partition(d, top, axis=1)[:, :top + 1]
+    d.partition(top, axis=1)
+    head = d[:, :top + 1]
     head.sort(axis=1)
     return head[:, ks]
 
@@ -53,7 +55,7 @@ def _smallest(d: np.ndarray, ks: Sequence[int]) -> np.ndarray:
 def _radii(x: np.ndarray, ks: Sequence[int]) -> dict[int, np.ndarray]:
     """{k: kth_neighbour_radii(x, k)} for every k in ``ks``, from one pass over the distances."""
     ks = sorted(set(ks))
-    radii = np.concatenate([_smallest(d, ks) for _, d in _row_chunks(x, x)])
+    radii = np.concatenate([_smallest_in_place(d, ks) for _, d in _row_chunks(x, x)])
     return {k: radii[:, i] for i, k in enumerate(ks)}
 
 
