@@ -8,7 +8,8 @@ start-up, workers, training, evaluation of every run and the report) against the
 
 Scenarios: ``grid``, the five default variants on 8- and 32-mode rings, 5 seeds, 1,000 iterations
 (50 runs); ``seeds``, one config with many seeds (vanilla, 8 modes, 10 seeds, 2,000 iterations);
-``seeds-8k``, the same at 8,000 iterations (the tutorial's WGAN-GP budget).
+``seeds-8k``, the same at 8,000 iterations (the tutorial's WGAN-GP budget). The seeds scenarios are
+measured three times on each side, alternating, and their medians compared (``--repeat``).
 The tutorial's side trains no grid (that would take hours): its seconds per iteration are measured
 for each (variant, modes) on one model for ``--sample-iters`` iterations and multiplied by the
 grid's iterations; it evaluates nothing and writes no report. The tutorial has no PacGAN or
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,30 +48,44 @@ def tutorial_seconds_per_iter(variant: str, modes: int, sample_iters: int) -> fl
     return (time.perf_counter() - t0) / sample_iters
 
 
+# repeat: measurements of each side, whose medians are compared (a short scenario's one measurement
+# varies by ~10 % here; the grid's four minutes average that out)
 SCENARIOS = {
-    "grid": dict(variants=list(DEFAULT_VARIANTS), modes=[8, 32], seeds=5, iters=1000),
-    "seeds": dict(variants=["vanilla"], modes=[8], seeds=10, iters=2000),
+    "grid": dict(variants=list(DEFAULT_VARIANTS), modes=[8, 32], seeds=5, iters=1000, repeat=1),
+    "seeds": dict(variants=["vanilla"], modes=[8], seeds=10, iters=2000, repeat=3),
     # the same at the tutorial's WGAN-GP budget: how the fixed costs (start-up, evaluation, report) amortise
-    "seeds-8k": dict(variants=["vanilla"], modes=[8], seeds=10, iters=8000),
+    "seeds-8k": dict(variants=["vanilla"], modes=[8], seeds=10, iters=8000, repeat=3),
 }
 
 
 def measure(name: str, variants: list[str], modes: list[int], seeds: int, iters: int, sample_iters: int,
-            jobs: int, extra: list[str] = ()) -> dict:
+            jobs: int, extra: list[str] = (), repeat: int = 1) -> dict:
+    """``repeat`` times each side, alternating; the medians are compared (this machine's timings of one
+    command vary by up to ~10 % from run to run)."""
     configs = plan_grid(variants, ["ring"], modes, seeds, iters=iters)
     model_iters = len(configs) * iters
     cmd = [sys.executable, "-m", "ganbench", "run", "--variants", *variants, "--modes", *map(str, modes),
            "--seeds", str(seeds), "--iters", str(iters), "--jobs", str(jobs), "--no-progress", *extra]
-    with tempfile.TemporaryDirectory() as out:
-        t0 = time.perf_counter()
-        subprocess.run(cmd + ["--out", out], check=True, stdout=subprocess.DEVNULL)
-        ours = time.perf_counter() - t0
-    torch.set_num_threads(os.cpu_count() or 1)  # the tutorial runs with PyTorch's default threads
-    per_iter = {f"{v}/{m}": tutorial_seconds_per_iter(v, m, sample_iters) for v in variants for m in modes}
-    theirs = sum(per_iter[f"{c.variant}/{c.modes}"] * iters for c in configs)
+    walls, samples = [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.perf_counter()
+            subprocess.run(cmd + ["--out", out], check=True, stdout=subprocess.DEVNULL)
+            walls.append(time.perf_counter() - t0)
+        torch.set_num_threads(os.cpu_count() or 1)  # the tutorial runs with PyTorch's default threads
+        samples.append({f"{v}/{m}": tutorial_seconds_per_iter(v, m, sample_iters) for v in variants for m in modes})
+    ours = statistics.median(walls)
+    per_iter = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+
+    def tutorial_seconds(s_per_iter: dict) -> float:
+        return sum(s_per_iter[f"{c.variant}/{c.modes}"] * iters for c in configs)
+
+    theirs = tutorial_seconds(per_iter)
     return {"scenario": name, "command": " ".join(cmd[1:] + ["--out", "DIR"]),
             "grid": {"variants": variants, "layout": "ring", "modes": modes, "seeds": seeds, "iters": iters,
                      "runs": len(configs), "model_iterations": model_iters, "jobs": jobs},
+            "repeat": repeat, "ganbench_wall_samples_s": walls,
+            "tutorial_estimated_samples_s": [tutorial_seconds(x) for x in samples],
             "ganbench_wall_s": ours, "ganbench_model_iters_per_s": model_iters / ours,
             "tutorial_s_per_iter": per_iter, "tutorial_estimated_s": theirs,
             "tutorial_model_iters_per_s": model_iters / theirs, "speedup": theirs / ours,
@@ -98,6 +114,14 @@ def report_rebuild(results: Path) -> dict:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
+def _spread(r: dict) -> str:
+    """The speed-up of each measurement of a repeated scenario (the medians make the table's own)."""
+    if r.get("repeat", 1) <= 1:
+        return " |"
+    each = [f"{theirs / ours:.1f}x" for ours, theirs in zip(r["ganbench_wall_samples_s"], r["tutorial_estimated_samples_s"])]
+    return f" {', '.join(each)} (median of {r['repeat']}) |"
+
+
 def render(results) -> str:
     """The Markdown section perf_report.py puts in results/perf.md (``results``: one measurement or a
     list of them)."""
@@ -110,13 +134,15 @@ def render(results) -> str:
                  "Wall-clock of the whole command (start-up, workers, training, evaluation of every run, report) "
                  "against the tutorial's loop on the same jobs, one model at a time, which evaluates nothing. "
                  "Measured by `python benchmarks/grid_throughput.py`.", "",
-                 "| scenario | command | runs | model-iterations | ganbench | tutorial loop | speed-up |",
-                 "|---|---|---|---|---|---|---|"]
+                 "Where a scenario was measured more than once, its times are the medians, and its last column gives "
+                 "each measurement's own speed-up.", "",
+                 "| scenario | command | runs | model-iterations | ganbench | tutorial loop | speed-up | each measurement |",
+                 "|---|---|---|---|---|---|---|---|"]
         for r in results:
             g = r["grid"]
             lines.append(f"| {r.get('scenario', 'grid')} | `{r.get('command', '')}` | {g['runs']} | "
                          f"{g['model_iterations']:,} | {r['ganbench_wall_s']:.0f} s | {r['tutorial_estimated_s']:.0f} s "
-                         f"| **{r['speedup']:.1f}x** |")
+                         f"| **{r['speedup']:.1f}x** |{_spread(r)}")
         per_iter = {k: v for r in results for k, v in r["tutorial_s_per_iter"].items()}
         m = results[0]["machine"]
         lines += ["", f"On {m['cores']} cores ({m['cpu']}, torch {m['torch']}), {results[0]['created']}.", "",
@@ -141,12 +167,15 @@ def main(argv=None) -> int:
     p.add_argument("--results", type=Path, default=Path("results"), help="the folder the report scenario rebuilds")
     p.add_argument("--sample-iters", type=int, default=300, help="iterations timed per tutorial model")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--repeat", type=int, help="measure each side this many times and compare the medians "
+                                              "(default: the scenario's, 1 to 3)")
     p.add_argument("--json", type=Path, help="write the measurements here (perf_report.py --grid reads it)")
     p.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more `ganbench run` options")
     a = p.parse_args(argv)
     extra = [x for x in a.extra if x != "--"]
     res = [report_rebuild(a.results) if name == "report" else
-           measure(name, **SCENARIOS[name], sample_iters=a.sample_iters, jobs=a.jobs, extra=extra)
+           measure(name, **{**SCENARIOS[name], **({'repeat': a.repeat} if a.repeat else {})},
+                   sample_iters=a.sample_iters, jobs=a.jobs, extra=extra)
            for name in a.scenario]
     print(render(res))
     if a.json:
