@@ -158,7 +158,7 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
         d = int(x["decimals"])
         parts.append(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])} against "
                      f"{_fmt(x['published_mean'], x['published_se'], d, True)}: {x['verdict_text']} "
-                     f"(difference {x['difference']:+.{d}f}, margin ±{x['margin']:.{d}g})")
+                     f"(difference {x['difference']:+.{d}f}, margin ±{x['margin']:.{d}f})")
     if not compared.empty:
         counts = compared["verdict"].value_counts()
         tally = ", ".join(f"{int(counts.get(k, 0))} {k}" for k in ("agrees", "differs", "undecided"))

@@ -225,6 +225,7 @@ def test_untrained_2d_runs_give_no_mode_count_in_the_reproduction_table():
     assert _ours_text(mine, "ring modes (/8)") == "untrained (2 of 2 runs)"
     text = _sentence(preset, row, cells.reset_index())
     assert "Not compared, every run untrained: ring modes (/8), ring rev-KL (under 5% of its samples" in text
+    assert "(difference -96.2, margin ±9.8)" in text  # the margin in the column's decimals (was '±1e+01')
     # one trained run: its numbers are the mean, the untrained one is said to be left out
     cells = compare_cells(preset, [rec(jobs[0], 0.02, 5), rec(jobs[1], 0.9, 8)]).set_index(["row", "column"])
     assert cells.loc[(row.label, "ring modes (/8)")].ours_mean == 8 and cells.loc[(row.label, "ring modes (/8)")].n == 1
