@@ -217,6 +217,38 @@ def test_a_report_redraws_only_the_figures_whose_inputs_changed(tmp_path, monkey
     assert figs[0].name in drawn and {"samples_ring_3.png", "losses_ring_3.png", "modes_vs_n_ring_3.png"} <= set(drawn)
 
 
+def test_figures_are_256_colour_pngs_exact_where_the_figure_has_no_more_colours():
+    """Figures are written as palette PNGs (a third of matplotlib's RGBA size): pixel for pixel where
+    the figure has at most 256 colours, within a few levels of 255 elsewhere (6 on average for uniform
+    colour noise, the worst case; ~1 for line plots), white kept white, the inputs' digest kept."""
+    import io
+
+    from PIL import Image
+
+    from ganbench.report_figures import _DIGEST_KEY, _plt, _png
+
+    plt = _plt()
+
+    def drawn(fig):
+        fig.set_dpi(50)
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+    grey, noise = plt.figure(figsize=(2, 2)), plt.figure(figsize=(2, 2))
+    grey.figimage(np.arange(100 * 100).reshape(100, 100) % 200, cmap="gray")  # 200 grey levels, no anti-aliasing
+    noise.add_subplot().imshow(np.random.default_rng(0).random((30, 30, 3)))  # colour noise: thousands of colours
+    for fig, exact in ((grey, True), (noise, False)):
+        want = drawn(fig)
+        im = Image.open(io.BytesIO(_png(fig, 50, "d1")))
+        got = np.asarray(im.convert("RGB")).astype(int)
+        assert im.mode == "P" and im.text[_DIGEST_KEY] == "d1" and got.shape == want.shape
+        if exact:
+            assert np.array_equal(got, want)
+        else:
+            assert np.abs(got - want).mean() < 8 and (got[want.sum(-1) == 765] == 255).all()  # white stays white
+        plt.close(fig)
+
+
 def test_a_plan_rejects_bad_values_with_what_is_allowed():
     with pytest.raises(ValueError, match="choose from"):
         plan_grid(["nope"], ["ring"], [4], 1)
