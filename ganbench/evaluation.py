@@ -172,7 +172,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                 if dims.image is not None and cfg.preset is None:  # presets' reports draw no t-SNE
                     artifacts["tsne"] = image_jobs.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
             if class_grid is not None:
-                artifacts["class_grid"] = image_jobs.sample_images(class_grid[k], cfg.layout)
+                artifacts["class_grid"] = image_jobs.sample_images(class_grid[k], cfg.layout, n=len(class_grid[k]))
             if first.layout == "iris":
                 rec["samples"] = scatter_points(x)
             evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn",

@@ -26,6 +26,7 @@ MAX_COMPARED = 5_000  # samples per side for FID / KID / PRDC / C2ST on images
 CONFIDENT = 0.9
 UNTRAINED_RATIO = 0.5
 N_TSNE = 500  # real and generated samples per side in the report's t-SNE
+GRID_SIDE = 5  # the report's sample grid is GRID_SIDE x GRID_SIDE images of a run (its first samples)
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,9 @@ def tsne_embedding(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, 
     return emb.astype(np.float16)
 
 
-def sample_images(fake: np.ndarray, dataset: str, n: int = 100) -> np.ndarray | None:
-    """A few generated images as uint8 (n, C, 28, 28) for the report's grids, or None for tables."""
+def sample_images(fake: np.ndarray, dataset: str, n: int = GRID_SIDE ** 2) -> np.ndarray | None:
+    """The first ``n`` generated images as uint8 (n, C, 28, 28) for the report's grids (by default the
+    sample grid's, which is all a record keeps of them), or None for tables."""
     d = DATASETS[dataset]
     if d.image is None:
         return None

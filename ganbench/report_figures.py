@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.files import write_atomic
+from ganbench.image_jobs import GRID_SIDE
 from ganbench.report_tables import _first_seed, _lowest_seed, variant_order
 from ganbench.stats import interval
 
@@ -299,7 +300,7 @@ def _artifacts(recs: list[dict], runs: Path, key: str) -> dict[str, np.ndarray]:
 
 
 @cached_figure
-def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: int = 5) -> bool:
+def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: int = GRID_SIDE) -> bool:
     """A grid of generated images per variant (lowest seed), from the <id>.samples.npz files: the first
     nrow x nrow of ``images``, or the whole ``class_grid`` of a conditional model (row i = class i)."""
     from torchvision.utils import make_grid

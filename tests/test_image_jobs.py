@@ -41,6 +41,7 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
         assert (out / "runs" / f"{r['id']}.samples.npz").is_file() == (r["config"]["layout"] != "iris")
     with np.load(out / "runs" / f"{by[('mnist', 'cond-wgan-gp')]['id']}.samples.npz") as z:
         assert z["class_grid"].shape == (100, 1, 28, 28) and z["class_grid"].dtype == np.uint8
+        assert z["images"].shape == (25, 1, 28, 28)  # what the 5 x 5 sample grid draws, no more
         assert z["tsne"].shape == (120, 2) and np.isfinite(z["tsne"]).all()  # 60 real, then 60 generated
     with np.load(out / "runs" / f"{by[('stacked-mnist', 'vanilla')]['id']}.samples.npz") as z:
         assert "class_grid" not in z.files and z["tsne"].shape == (120, 2)
