@@ -53,18 +53,20 @@ def _compiled(variant):
 
 @contextlib.contextmanager
 def _fused_adam():
-    """``torch.optim.Adam(..., foreach=True)`` (what ganbench.train builds) made ``fused=True`` within."""
-    adam = torch.optim.Adam
+    """ganbench.train's Adam (``ganbench.adam``: torch's foreach Adam, bit for bit) replaced, within, by
+    ``torch.optim.Adam(..., fused=True)``."""
+    import ganbench.train
+
+    adam = ganbench.train.Adam
 
     def fused(params, **kwargs):
-        kwargs.pop("foreach", None)
-        return adam(params, fused=True, **kwargs)
+        return torch.optim.Adam(params, fused=True, **kwargs)
 
-    torch.optim.Adam = fused
+    ganbench.train.Adam = fused
     try:
         yield
     finally:
-        torch.optim.Adam = adam
+        ganbench.train.Adam = adam
 
 
 def per_model_iter_ms(variant_name: str, option: str, iters: int) -> tuple[float, float | None]:
