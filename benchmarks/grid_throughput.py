@@ -161,20 +161,27 @@ def render(results) -> str:
     return "\n".join(lines)
 
 
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {n}")
+    return n
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--scenario", nargs="+", default=[*SCENARIOS, "report"], choices=[*SCENARIOS, "report"])
     p.add_argument("--results", type=Path, default=Path("results"), help="the folder the report scenario rebuilds")
     p.add_argument("--sample-iters", type=int, default=300, help="iterations timed per tutorial model")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--repeat", type=int, help="measure each side this many times and compare the medians "
-                                              "(default: the scenario's, 1 to 3)")
+    p.add_argument("--repeat", type=_positive, help="measure each side this many times and compare the medians "
+                                                    "(default: the scenario's, 1 to 3)")
     p.add_argument("--json", type=Path, help="write the measurements here (perf_report.py --grid reads it)")
     p.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more `ganbench run` options")
     a = p.parse_args(argv)
     extra = [x for x in a.extra if x != "--"]
     res = [report_rebuild(a.results) if name == "report" else
-           measure(name, **{**SCENARIOS[name], **({'repeat': a.repeat} if a.repeat else {})},
+           measure(name, **{**SCENARIOS[name], **({'repeat': a.repeat} if a.repeat is not None else {})},
                    sample_iters=a.sample_iters, jobs=a.jobs, extra=extra)
            for name in a.scenario]
     print(render(res))

@@ -11,7 +11,9 @@ with ``amsgrad``, ``weight_decay``, ``maximize`` and ``differentiable`` off. It 
 kernels, in the same order, with the same Python-float bias corrections. The optimizer state has
 torch's layout, ``state[param] = {"step": float32 0-d CPU tensor, "exp_avg": ..., "exp_avg_sq": ...}``,
 so checkpoints are unchanged. tests/test_training.py checks it against torch.optim.Adam bit for bit.
-Re-check that test when the pinned torch version changes.
+Re-check that test when the pinned torch version changes. It has what the training loop uses and no
+more: one parameter group, no ``state_dict`` (ganbench.train saves the state itself) and no checks
+of lr and betas (the variants' fixed values).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ class Adam:
             return
         for p in params:
             if p not in self.state:  # torch's _init_group: the step count lives on the CPU in float32
-                self.state[p] = {"step": torch.tensor(0.0, dtype=torch.float32),
+                self.state[p] = {"step": torch.tensor(0.0, dtype=torch.float32, device="cpu"),
                                  "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
                                  "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
         grads = [p.grad for p in params]

@@ -15,7 +15,7 @@ import pandas as pd
 from ganbench.constants import RUNAWAY_LOSS
 from ganbench.data import DEFAULT_STD
 from ganbench.files import write_text_atomic
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, N_TSNE
+from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, GRID_SIDE, N_TSNE
 from ganbench.report_figures import (_fig_class_histograms, _fig_image_grids, _fig_iris, _fig_tsne, fig_losses,
                                      fig_modes_vs_n, fig_samples, fig_trajectories)
 from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_METRICS, MODE_METRICS, RUN_STATES,
@@ -221,7 +221,7 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
         _fig_iris(recs, figures / f"iris_histograms_{tag}.png")
         lines += [f"![real and generated feature histograms](figures/iris_histograms_{tag}.png)", ""]
     else:
-        if _fig_image_grids(recs, figures / f"grids_{tag}.png"):
+        if _fig_image_grids(recs, figures / f"grids_{tag}.png", nrow=GRID_SIDE):  # an option: in the figure's digest
             lines += [f"![generated samples per variant](figures/grids_{tag}.png)", ""]
         if _fig_image_grids(recs, figures / f"class_grids_{tag}.png", key="class_grid", nrow=10):
             lines += ["Conditional models, ten samples of each class asked for (row i = class i):", "",
@@ -281,12 +281,12 @@ def _left_out(r) -> str:
 
 def _findings(s: pd.DataFrame) -> list[str]:
     """A few sentences a person reads first: who captures most and least, per number of modes. Variants
-    that trained in more than half their runs are ranked first; a mean over the few runs of a variant
-    that mostly did not train comes after them, so that it cannot lead the line."""
+    with a mode count from more than half their runs are ranked first; a mean over the few runs of a
+    variant that mostly did not train (or diverged) comes after them, so that it cannot lead the line."""
     lines = ["Key results:", ""]
     for m, g in s.groupby("modes"):
         trained = g.dropna(subset=["modes_mean"]).sort_values("modes_mean", ascending=False)
-        mostly = 2 * trained["modes_n"] > trained["runs"]
+        mostly = 2 * trained["modes_n"] > trained["runs"]  # modes_n: runs neither untrained nor diverged
         untrained = g[g["modes_mean"].isna() & (g["state_untrained"] > 0)]
         if trained.empty and untrained.empty:
             continue
@@ -297,7 +297,7 @@ def _findings(s: pd.DataFrame) -> list[str]:
 
         tiers = [listed(trained[mostly])]
         if (~mostly).any():
-            tiers.append("trained in at most half their runs: " + listed(trained[~mostly]))
+            tiers.append("from at most half their runs: " + listed(trained[~mostly]))
         tiers.append(", ".join(f"{r.variant} untrained ({r.state_untrained} of {r.runs}; {r.hq_fraction_mean:.0f}% HQ)"
                                for r in untrained.itertuples()))
         lines.append(f"- **{m} modes**, modes captured (mean over trained seeds): "
