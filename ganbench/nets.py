@@ -179,6 +179,61 @@ class _L1Affinity(torch.autograd.Function):
         return grad.transpose(1, 2), None
 
 
+class _FirstOrderActivation(torch.autograd.Function):
+    """ReLU (``slope`` None) or LeakyReLU(``slope``) whose backward treats the activation pattern as a
+    constant: it passes the same values as PyTorch's own backward (the same ATen kernel), but that
+    backward is differentiable only in the incoming gradient, not in the activation's input.
+
+    That is the whole difference, and it is exact: a piecewise-linear activation's second derivative is
+    zero, and PyTorch's double backward of ReLU / LeakyReLU says so by sending a tensor of zeros back
+    through the whole forward pass (``threshold_backward``'s gradient for ``self`` is ``zeros_like``).
+    For the gradient penalty that is a second full backward of the critic's forward on the
+    interpolates (6 of a WGAN-GP critic step's 25 batched matrix products) that only ever adds 0 to
+    the parameters' gradients. Without it the gradients are bitwise the same
+    (tests/test_training.py)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, slope: float | None) -> torch.Tensor:
+        out = torch.relu(x) if slope is None else nn.functional.leaky_relu(x, slope)
+        ctx.slope = slope
+        ctx.save_for_backward(out if slope is None else x)  # what ReLU's / LeakyReLU's backward saves
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (saved,) = ctx.saved_tensors
+        if ctx.slope is None:
+            return torch.ops.aten.threshold_backward(grad, saved.detach(), 0), None
+        return torch.ops.aten.leaky_relu_backward(grad, saved.detach(), ctx.slope, False), None
+
+
+class FirstOrderActivation(nn.Module):
+    """``nn.ReLU`` / ``nn.LeakyReLU`` for networks differentiated twice (see _FirstOrderActivation)."""
+
+    def __init__(self, slope: float | None = None):
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _FirstOrderActivation.apply(x, self.slope)
+
+    def extra_repr(self) -> str:
+        return "relu" if self.slope is None else f"leaky_relu, negative_slope={self.slope}"
+
+
+def first_order_activations(net: nn.Module) -> nn.Module:
+    """``net`` with every ``nn.ReLU`` and ``nn.LeakyReLU`` replaced by a ``FirstOrderActivation``, in
+    place: the same values and first derivatives, and a second derivative that skips the zeros. For
+    critics whose loss has an input gradient in it (the gradient penalty). Returns ``net``."""
+    for parent in list(net.modules()):
+        for name, child in parent.named_children():
+            if type(child) is nn.ReLU:
+                setattr(parent, name, FirstOrderActivation())
+            elif type(child) is nn.LeakyReLU:
+                setattr(parent, name, FirstOrderActivation(child.negative_slope))
+    return net
+
+
 def member_generators(seeds: Sequence[int], stream: int, device: torch.device | str = "cpu") -> list[torch.Generator]:
     """One generator per ensemble member, on ``device``; ``stream`` separates the independent random
     streams of one seed (initial weights, training batches, evaluation samples)."""

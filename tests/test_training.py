@@ -181,6 +181,52 @@ def test_minibatch_discrimination_gradient_is_the_autograd_one():
 
 
 @pytest.mark.parametrize("name,dims", [
+    ("wgan-gp", Dims(hidden=32, depth=2)),                                                  # ReLU
+    ("cond-wgan-gp", Dims(hidden=32, depth=2, n_classes=4)),                                 # + labels
+    ("wgan-gp", Dims(data_dim=784, latent_dim=8, arch="dcgan", image=(1, 28, 28), out_tanh=True)),  # LeakyReLU
+    ("wgan-gp", Dims(data_dim=784, latent_dim=8, arch="mnist-mlp", image=(1, 28, 28), out_tanh=True)),
+])
+def test_gradient_penalty_critics_skip_the_zero_second_derivative_bitwise(name, dims):
+    """The GP variants' critics use ganbench.nets.FirstOrderActivation: their loss's gradients (penalty
+    included) are bitwise those of the stock nn.ReLU / nn.LeakyReLU network with the same weights, and
+    the double backward runs fewer matrix products (it no longer sends zeros back through the forward)."""
+    import copy
+
+    from torch import nn
+    from torch.profiler import ProfilerActivity, profile
+
+    from ganbench.nets import FirstOrderActivation, member_generators
+
+    v = get_variant(name)
+    ours = v.discriminator(member_generators([0, 1], 0), dims)
+    assert any(isinstance(m, FirstOrderActivation) for m in ours.modules())
+    stock = copy.deepcopy(ours)
+    for parent in list(stock.modules()):
+        for child_name, child in parent.named_children():
+            if isinstance(child, FirstOrderActivation):
+                setattr(parent, child_name, nn.ReLU() if child.slope is None else nn.LeakyReLU(child.slope))
+    assert not any(isinstance(m, FirstOrderActivation) for m in stock.modules())
+
+    g = torch.Generator().manual_seed(5)
+    real, fake = (torch.randn(2, 16, dims.data_dim, generator=g) for _ in range(2))
+    labels = torch.randint(0, max(dims.n_classes, 1), (2, 16), generator=g)
+
+    def grads(D):
+        D.zero_grad(set_to_none=True)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            v.d_loss(D, real, fake, labels, labels, member_generators([0, 1], 9)).sum().backward()
+        products = sum(e.count for e in prof.key_averages()
+                       if e.key in ("aten::bmm", "aten::mm", "aten::addmm", "aten::convolution_backward"))
+        return [p.grad for p in D.parameters()], products
+
+    (a, ops_ours), (b, ops_stock) = grads(ours), grads(stock)
+    assert len(a) == len(b) and all(x is not None for x in a)
+    for x, y in zip(a, b):
+        assert torch.equal(x, y)
+    assert ops_ours < ops_stock
+
+
+@pytest.mark.parametrize("name,dims", [
     ("vanilla", Dims(arch="pacgan-mlp")),                                             # BatchNorm statistics
     ("wgan-gp", Dims(data_dim=784, latent_dim=8, arch="dcgan", image=(1, 28, 28), out_tanh=True)),  # PerMember
 ])

@@ -13,6 +13,13 @@ class WGANGP(Variant):
     def params(self):
         return {**super().params(), "gp_lambda": self.gp_lambda}
 
+    def discriminator(self, gens, dims, feature_layer=None):
+        from ganbench.nets import first_order_activations  # torch: see ganbench.variants.base
+
+        # The penalty differentiates the critic twice; its ReLUs' second derivative is 0, and this skips
+        # PyTorch's backward pass of those zeros (bitwise the same gradients, ~20 % less work per step).
+        return first_order_activations(super().discriminator(gens, dims, feature_layer))
+
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
         from ganbench.losses import gradient_penalty, wgan_d_loss  # torch: see ganbench.variants.base
 
