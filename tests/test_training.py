@@ -180,6 +180,16 @@ def test_minibatch_discrimination_gradient_is_the_autograd_one():
     assert torch.autograd.gradcheck(lambda x: _L1Affinity.apply(x, 2), (m64,))
 
 
+@pytest.mark.parametrize("d", [1, 3, 4, 8, 17])
+def test_pairwise_l1_is_torch_cdist_bit_for_bit(d):
+    """Minibatch discrimination's distances (ganbench.nets.pairwise_l1) against torch.cdist(p=1), exactly:
+    the committed minibatch results were trained with cdist."""
+    from ganbench.nets import pairwise_l1
+
+    m = torch.randn(6, 37, d, generator=torch.Generator().manual_seed(d)) * torch.logspace(-3, 2, d)
+    assert torch.equal(pairwise_l1(m.transpose(1, 2).contiguous()), torch.cdist(m, m, p=1))
+
+
 @pytest.mark.parametrize("name,dims", [
     ("wgan-gp", Dims(hidden=32, depth=2)),                                                  # ReLU
     ("cond-wgan-gp", Dims(hidden=32, depth=2, n_classes=4)),                                 # + labels
