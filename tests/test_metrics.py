@@ -202,12 +202,21 @@ def test_the_suites_one_pass_equals_precision_recall_and_density_coverage_apart(
     assert mod.manifold_metrics(a, b) == apart
 
 
-def test_the_radii_selection_equals_numpy_partition_even_with_ties():
+@pytest.mark.parametrize("with_torch", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_radii_selection_equals_numpy_partition_even_with_ties(with_torch, dtype, monkeypatch):
+    """Both ways of selecting (torch.topk where torch is loaded, numpy's partition where it is not)."""
+    import sys
+
     from ganbench.metrics.manifold import _smallest_in_place
 
-    d = np.random.default_rng(0).integers(0, 4, (60, 40)).astype(np.float32)  # many equal distances
-    for ks in ([3, 5], [0], [3], [0, 39], [39]):
-        assert np.array_equal(_smallest_in_place(d.copy(), ks), np.partition(d, ks, axis=1)[:, ks]), ks
+    if not with_torch:
+        monkeypatch.setitem(sys.modules, "torch", None)
+    rng = np.random.default_rng(0)
+    for d in (rng.integers(0, 4, (60, 40)).astype(dtype),      # many equal distances
+              rng.standard_normal((30, 50)).astype(dtype)):
+        for ks in ([3, 5], [0], [3], [0, 39], [39]):
+            assert np.array_equal(_smallest_in_place(d.copy(), ks), np.partition(d, ks, axis=1)[:, ks]), ks
 
 
 def test_chunked_answers_equal_the_full_matrix(monkeypatch):
