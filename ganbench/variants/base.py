@@ -50,7 +50,7 @@ class Variant:
     adam_d: ClassVar[dict | None] = None  # the discriminator's Adam when it differs from the generator's
     # What one training iteration of one member costs, relative to the vanilla GAN's (= 1), measured on
     # a CPU (2-D rings, 1 thread; `ganbench run` records' timings): the planner starts the costliest
-    # ensembles first, so that a long one does not start last while the other workers sit idle.
+    # ensembles first and splits ensembles so that the workers finish together (ganbench.planner).
     critic_step_cost: ClassVar[float] = 0.6      # one discriminator step
     generator_step_cost: ClassVar[float] = 0.4   # one generator step
 

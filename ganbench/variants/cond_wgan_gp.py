@@ -11,6 +11,7 @@ class CondWGANGP(WGANGP):
     name = "cond-wgan-gp"
     conditional = True
     fake_labels = "real"
+    critic_step_cost = 1.25  # ~6.6 vanilla iterations: the label embedding, and ensembles of one mode count
 
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
         from ganbench.losses import gradient_penalty, wgan_d_loss  # torch: see ganbench.variants.base
