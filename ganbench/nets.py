@@ -26,6 +26,7 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 _BLOCK = 64  # floats: a multiple of every CPU kernel's vector chunk (32 on AVX-512, 16 on AVX2)
 
@@ -184,6 +185,7 @@ class _L1Affinity(torch.autograd.Function):
         return e.sum(2) - 1.0                                 # drop the j = i term, exp(0) = 1
 
     @staticmethod
+    @once_differentiable  # nothing differentiates the layer twice; if something did, it would be told
     def backward(ctx, grad_o: torch.Tensor):
         mt, e = ctx.saved_tensors
         weight = (grad_o.unsqueeze(2) + grad_o.unsqueeze(1)).mul_(e).neg_()  # [N, B, B]
@@ -204,8 +206,9 @@ class _FirstOrderActivation(torch.autograd.Function):
     through the whole forward pass (``threshold_backward``'s gradient for ``self`` is ``zeros_like``).
     For the gradient penalty that is a second full backward of the critic's forward on the
     interpolates (6 of a WGAN-GP critic step's 25 batched matrix products) that only ever adds 0 to
-    the parameters' gradients. Without it the gradients are bitwise the same
-    (tests/test_training.py)."""
+    the parameters' gradients. Without it the gradients are the same, bit for bit (a zero gradient may
+    keep the sign -0 that adding +0 would have turned into +0, which no Adam update can see;
+    tests/test_training.py)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, slope: float | None) -> torch.Tensor:

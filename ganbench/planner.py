@@ -66,24 +66,32 @@ def _makespan(groups: Sequence[Group], workers: int) -> float:
 
 
 SPLIT_GAIN = 0.01  # a split must shorten the planned schedule by at least this share
+MIN_HALF = 3       # ...and leave at least this many members in each half (smaller ensembles cost more per member)
+
+
+def _halves(g: Group) -> list[Group]:
+    half = (len(g) + 1) // 2
+    return [Group(g[:half]), Group(g[half:])]
 
 
 def _balanced(groups: list[Group], workers: int) -> list[Group]:
-    """``groups`` with ensembles split in two, one split at a time (the one that shortens the planned
-    schedule most), while a split shortens it by SPLIT_GAIN or more: so that every worker has work
-    (10 seeds of one config on 2 workers: 5 + 5) and the workers finish together (the default grid on
-    2 cores left one idle for the last 7 s of 175 before). A member's result does not depend on its
-    ensemble, so splitting changes no record; an ensemble of 5 costs per member what one of 10 does."""
-    if workers <= 1:
+    """``groups`` with ensembles split in two (a member's result does not depend on its ensemble, so
+    splitting changes no record). First, while there are fewer ensembles than workers, the costliest
+    is split, so that every worker has work (10 seeds of one config on 2 workers: 5 + 5). Then one
+    split at a time, the one that shortens the planned schedule (``_makespan``) most, while it shortens
+    it by SPLIT_GAIN or more and leaves MIN_HALF members a side: so that the workers finish together
+    (the default grid on 2 cores left one idle for the last 7 s of 175). Ensembles of 5 and 10 cost
+    the same per member on a CPU; below ~3 members they cost more."""
+    if workers <= 1 or not groups:
         return groups
+    while len(groups) < workers and max(len(g) for g in groups) > 1:
+        big = max(groups, key=lambda g: (_cost(g), len(g)))
+        groups = [g for g in groups if g is not big] + _halves(big)
     span = _makespan(groups, workers)
     while True:
         best = None
-        for g in groups:
-            if len(g) < 2:
-                continue
-            half = (len(g) + 1) // 2
-            trial = [x for x in groups if x is not g] + [Group(g[:half]), Group(g[half:])]
+        for g in sorted((g for g in groups if len(g) >= 2 * MIN_HALF), key=_cost, reverse=True)[:2 * workers]:
+            trial = [x for x in groups if x is not g] + _halves(g)
             trial_span = _makespan(trial, workers)
             if trial_span <= span * (1 - SPLIT_GAIN) and (best is None or trial_span < best[0]):
                 best = (trial_span, trial)

@@ -210,13 +210,18 @@ def test_the_radii_selection_equals_numpy_partition_even_with_ties(with_torch, d
 
     from ganbench.metrics.manifold import _smallest_in_place
 
-    if not with_torch:
+    calls = []
+    if with_torch:
+        real_topk = torch.topk
+        monkeypatch.setattr(torch, "topk", lambda *a, **k: calls.append(1) or real_topk(*a, **k))
+    else:
         monkeypatch.setitem(sys.modules, "torch", None)
     rng = np.random.default_rng(0)
     for d in (rng.integers(0, 4, (60, 40)).astype(dtype),      # many equal distances
               rng.standard_normal((30, 50)).astype(dtype)):
         for ks in ([3, 5], [0], [3], [0, 39], [39]):
             assert np.array_equal(_smallest_in_place(d.copy(), ks), np.partition(d, ks, axis=1)[:, ks]), ks
+    assert bool(calls) == with_torch
 
 
 def test_chunked_answers_equal_the_full_matrix(monkeypatch):

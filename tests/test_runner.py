@@ -155,6 +155,12 @@ def test_the_costliest_ensembles_start_first_and_the_workers_finish_together():
     assert _makespan(groups, 2) <= 1.01 * total / 2
     # one worker: nothing to balance, the ensembles stay whole
     assert sorted(len(g) for g in planner.ensembles(grid, workers=1)) == [5, 5, 10, 10, 10, 10]
+    # two equally costly ensembles on four workers: every worker gets a half, although no single
+    # split shortens the schedule (the two halves of one still leave the other whole)
+    cond = plan_grid(["cond-wgan-gp"], ["ring"], [8, 32], 5, iters=10)
+    assert sorted(len(g) for g in planner.ensembles(cond, workers=4)) == [2, 2, 3, 3]
+    # no ensemble is split into halves smaller than MIN_HALF members to balance the schedule
+    assert min(len(g) for g in planner.ensembles(cond, workers=2)) == 5
 
 
 def test_a_killed_cli_run_loses_only_unfinished_jobs(tmp_path):

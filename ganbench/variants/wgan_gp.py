@@ -6,7 +6,7 @@ from ganbench.variants.base import Variant
 class WGANGP(Variant):
     name = "wgan-gp"
     n_critic = 5
-    critic_step_cost = 1.0  # the gradient penalty's double backward: 5 critic steps + G ~ 5.3 vanilla iterations
+    critic_step_cost = 1.0  # the gradient penalty's double backward: 5 critic steps + G ~ 5.4 vanilla iterations
     adam = {"lr": 2e-4, "betas": (0.0, 0.9)}
     gp_lambda = 10.0
 
@@ -17,7 +17,8 @@ class WGANGP(Variant):
         from ganbench.nets import first_order_activations  # torch: see ganbench.variants.base
 
         # The penalty differentiates the critic twice; its ReLUs' second derivative is 0, and this skips
-        # PyTorch's backward pass of those zeros (bitwise the same gradients, ~20 % less work per step).
+        # PyTorch's backward pass of those zeros (the same gradients: 6 of a critic step's 25 batched
+        # matrix products saved, ~7 % off an iteration on a CPU).
         return first_order_activations(super().discriminator(gens, dims, feature_layer))
 
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
