@@ -181,7 +181,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     extra = [x for x in a.extra if x != "--"]
     res = [report_rebuild(a.results) if name == "report" else
-           measure(name, **{**SCENARIOS[name], **({'repeat': a.repeat} if a.repeat is not None else {})},
+           measure(name, **SCENARIOS[name] | ({} if a.repeat is None else {"repeat": a.repeat}),
                    sample_iters=a.sample_iters, jobs=a.jobs, extra=extra)
            for name in a.scenario]
     print(render(res))
