@@ -116,6 +116,30 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+# One worker per core, each on one torch thread: its numpy / scipy (OpenBLAS) and scikit-learn (OpenMP)
+# pools get one thread too. They read these variables when they load, in the new process; left at
+# their default (a thread per core), every worker's pools spin against the other workers during
+# evaluation (measured: a 2-D run's evaluation 0.36 s -> 0.23 s, the same numbers). A value the user
+# set is kept.
+WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def _one_thread_env():
+    """Within: the environment a worker spawned now starts with (``WORKER_THREAD_ENV`` at 1)."""
+    saved = {k: os.environ.get(k) for k in WORKER_THREAD_ENV}
+    for k in WORKER_THREAD_ENV:
+        os.environ.setdefault(k, "1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _worker_init() -> None:
     _die_with_parent()  # first: the driver may be killed while torch is still importing
     import torch
@@ -179,7 +203,8 @@ def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
         while queue or running:
             while queue and len(running) < jobs:
                 g, attempt = queue.popleft()
-                with _sigint_ignored():  # a new worker is spawned at its first submit and inherits it
+                # a new worker is spawned at its first submit and inherits both
+                with _sigint_ignored(), _one_thread_env():
                     future = None
                     while idle and future is None:
                         ex, started = idle.pop(), None
