@@ -66,10 +66,18 @@ def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str 
     """One ensemble, trained and evaluated: its (record, files) pairs."""
     # imported where the work is done: the driver, which only plans and writes, never loads
     # scikit-learn and scipy (~1 s before its workers could start)
-    from ganbench.evaluation import evaluate_ensemble
+    from threadpoolctl import threadpool_limits
+
+    from ganbench.evaluation import evaluate_ensemble  # loads numpy's, scipy's and scikit-learn's pools
 
     fault_point(fault, group)
-    return evaluate_ensemble(group, device, data_dir)
+    # One thread for BLAS and OpenMP wherever an ensemble runs (a worker, --jobs 1, Ray), as for torch:
+    # the workers of a pool have a core each, and with a thread per core every worker's pools spun
+    # against the others (a 2-D run's evaluation: 0.34 s -> 0.23 s). It also keeps a record
+    # independent of the machine's core count: with more BLAS threads FID's last digits and the
+    # t-SNE layout of image runs change. threadpoolctl limits the libraries loaded by now: all of them.
+    with threadpool_limits(limits=1):
+        return evaluate_ensemble(group, device, data_dir)
 
 
 def run_serial(groups, driver, device, data_dir, fault) -> None:
@@ -114,30 +122,6 @@ def _sigint_ignored():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-# One worker per core, each on one torch thread: its numpy / scipy (OpenBLAS) and scikit-learn (OpenMP)
-# pools get one thread too. They read these variables when they load, in the new process; left at
-# their default (a thread per core), every worker's pools spin against the other workers during
-# evaluation (measured: a 2-D run's evaluation 0.36 s -> 0.23 s, the same numbers). A value the user
-# set is kept.
-WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@contextmanager
-def _one_thread_env():
-    """Within: the environment a worker spawned now starts with (``WORKER_THREAD_ENV`` at 1)."""
-    saved = {k: os.environ.get(k) for k in WORKER_THREAD_ENV}
-    for k in WORKER_THREAD_ENV:
-        os.environ.setdefault(k, "1")
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _worker_init() -> None:
@@ -203,8 +187,7 @@ def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
         while queue or running:
             while queue and len(running) < jobs:
                 g, attempt = queue.popleft()
-                # a new worker is spawned at its first submit and inherits both
-                with _sigint_ignored(), _one_thread_env():
+                with _sigint_ignored():  # a new worker is spawned at its first submit and inherits it
                     future = None
                     while idle and future is None:
                         ex, started = idle.pop(), None
