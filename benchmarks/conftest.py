@@ -9,14 +9,21 @@ ratios in results/perf.md are reference mean / ganbench mean within one benchmar
 
 CI runs them once with --benchmark-disable, so that they keep working.
 """
+import gc
+
 import numpy as np
 import pytest
 import torch
 
 
 @pytest.fixture(autouse=True)
-def _threads():
+def _same_start():
+    """Every benchmark starts alike: PyTorch's default threads here (2), and no garbage left to collect.
+    The session's imports and earlier tests leave ~10^6 objects behind; without the collection here,
+    whichever benchmark came first paid for them (fid-stats-d64 took 20-24 ms a call instead of 0.3 ms:
+    perf showed gc_collect_main)."""
     torch.set_num_threads(2)
+    gc.collect()
 
 
 def features(n: int, d: int, seed: int, shift: float = 0.0) -> np.ndarray:
