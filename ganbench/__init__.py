@@ -1,2 +1,2 @@
 """ganbench: a benchmark suite for GAN mode collapse and GAN metrics."""
-__version__ = "0.3.0"
+__version__ = "0.3.1"

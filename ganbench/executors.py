@@ -3,7 +3,7 @@
 store) or ``driver.fail(group, error, attempts)`` once an ensemble has failed ``MAX_ATTEMPTS`` times.
 
 - ``run_serial``: in this process (``--jobs 1``).
-- ``run_pool``: ``jobs`` worker processes with one torch thread each, each its own one-process
+- ``run_pool``: ``jobs`` worker processes with one thread each (see ``ensemble_task``), each its own one-process
   executor, so that a worker that dies (killed, out of memory) costs only its own ensemble an
   attempt; a worker is kept for the next ensemble (start-up is paid once) and replaced when it dies.
 - ``run_ray``: one Ray task per ensemble (1 CPU, and 1 GPU where the run uses CUDA), retried by Ray
@@ -69,14 +69,16 @@ def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str 
     from threadpoolctl import threadpool_limits
 
     from ganbench.evaluation import evaluate_ensemble  # loads numpy's, scipy's and scikit-learn's pools
+    from ganbench.nets import one_thread  # loads torch's
 
     fault_point(fault, group)
-    # One thread for BLAS and OpenMP wherever an ensemble runs (a worker, --jobs 1, Ray), as for torch:
-    # the workers of a pool have a core each, and with a thread per core every worker's pools spun
-    # against the others (a 2-D run's evaluation: 0.34 s -> 0.23 s). It also keeps a record
-    # independent of the machine's core count: with more BLAS threads FID's last digits and the
-    # t-SNE layout of image runs change. threadpoolctl limits the libraries loaded by now: all of them.
-    with threadpool_limits(limits=1):
+    # One thread for torch, BLAS and OpenMP wherever an ensemble runs (a pool's worker, --jobs 1, Ray).
+    # A pool's worker has a core: with a thread per core, every worker's numpy / scipy / scikit-learn
+    # pools spun against the other workers (a 2-D run's evaluation: 0.34 s, now 0.23 s). And a record
+    # must not depend on the core count or on --jobs: with more threads, image runs' FID (last digits)
+    # and t-SNE layout change. threadpoolctl limits the libraries loaded by now, which are all of them;
+    # one_thread (outside it) restores torch's own setting, which threadpoolctl cannot see (MKL).
+    with one_thread(), threadpool_limits(limits=1):
         return evaluate_ensemble(group, device, data_dir)
 
 

@@ -56,21 +56,26 @@ def test_a_worker_kept_for_the_next_ensemble_gives_the_records_a_fresh_process_g
     assert len(pool) == 8 and pool == serial
 
 
-def test_an_ensemble_trains_and_evaluates_with_one_blas_and_openmp_thread(monkeypatch):
-    """Wherever it runs: a pool's worker has one core, and a record must not depend on the machine's
-    core count (more BLAS threads change FID's last digits and the t-SNE layout of image runs)."""
-    from threadpoolctl import threadpool_info
+def test_an_ensemble_trains_and_evaluates_with_one_thread_for_torch_blas_and_openmp(monkeypatch):
+    """Wherever it runs (here, as with --jobs 1): a pool's worker has one core, and a record must not
+    depend on the core count (more threads change FID's last digits and the t-SNE layout of image runs).
+    Afterwards this process has its own settings back."""
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     def threads():
-        return {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+        return {p["filepath"]: p["num_threads"] for p in threadpool_info()} | {"torch": torch.get_num_threads()}
 
     seen = []
     monkeypatch.setattr(evaluation, "evaluate_ensemble", lambda *args: seen.append(threads()) or [])
-    import ganbench.evaluation  # noqa: F401 - its libraries loaded, as ensemble_task loads them
-    before = threads()
-    executors.ensemble_task(tiny_grid()[:1], None, None)
-    assert len(seen) == 1 and set(seen[0].values()) == {1}
-    assert threads() == before  # this process's own settings come back
+    with threadpool_limits(limits=2):  # two threads before, even on a 1-core machine
+        torch.set_num_threads(2)
+        before = threads()
+        executors.ensemble_task(tiny_grid()[:1], None, None)
+        after = threads()
+    torch.set_num_threads(1)  # as tests/conftest.py sets it
+    assert len(before) > 2 and set(before.values()) == {2}
+    assert len(seen) == 1 and seen[0].keys() == before.keys() and set(seen[0].values()) == {1}
+    assert after == before
 
 
 def test_an_ensemble_that_raises_once_is_retried(tmp_path, monkeypatch, capsys):
