@@ -40,10 +40,9 @@ from ganbench.config import plan_grid  # noqa: E402
 from ganbench.machine import cpu_name  # noqa: E402
 from ganbench.variants import DEFAULT_VARIANTS  # noqa: E402
 
-# The tutorial loop runs on two threads, and on this shared 2-core machine its timing of one model nearly
-# doubled within hours (WGAN-GP 14.7 to 27.4 ms an iteration; ganbench's single-threaded workers moved by
-# up to 25 %). Its fastest sample is taken, never a slow one: a slow moment of the machine must not count
-# in ganbench's favour.
+# The tutorial loop runs on two threads, and its timing swings the most with a shared machine's load:
+# its fastest sample is taken, so that a short slow spell never counts in ganbench's favour (a slow hour
+# still does: README.md, "Speed benchmarks").
 TUTORIAL_SAMPLES = 3
 
 
@@ -72,8 +71,8 @@ SCENARIOS = {
 
 def measure(name: str, variants: list[str], modes: list[int], seeds: int, iters: int, sample_iters: int,
             jobs: int, extra: list[str] = (), repeat: int = 1) -> dict:
-    """``repeat`` times each side, alternating; the medians are compared (this machine's timings of one
-    command vary by up to ~10 % from run to run)."""
+    """``repeat`` times each side, alternating; ganbench's median wall-clock is compared with the tutorial's
+    fastest samples (this machine's timings of one command vary by up to ~10 % from run to run)."""
     configs = plan_grid(variants, ["ring"], modes, seeds, iters=iters)
     model_iters = len(configs) * iters
     cmd = [sys.executable, "-m", "ganbench", "run", "--variants", *variants, "--modes", *map(str, modes),
@@ -127,11 +126,12 @@ def report_rebuild(results: Path) -> dict:
 
 
 def _spread(r: dict) -> str:
-    """The speed-up of each measurement of a repeated scenario (the medians make the table's own)."""
+    """The speed-up of each measurement of a repeated scenario (the table's own: ganbench's median against
+    the tutorial's fastest)."""
     if r.get("repeat", 1) <= 1:
         return " |"
     each = [f"{theirs / ours:.1f}x" for ours, theirs in zip(r["ganbench_wall_samples_s"], r["tutorial_estimated_samples_s"])]
-    return f" {', '.join(each)} (median of {r['repeat']}) |"
+    return f" {', '.join(each)} ({r['repeat']} measurements) |"
 
 
 def render(results) -> str:
@@ -188,8 +188,8 @@ def main(argv=None) -> int:
     p.add_argument("--results", type=Path, default=Path("results"), help="the folder the report scenario rebuilds")
     p.add_argument("--sample-iters", type=int, default=300, help="iterations timed per tutorial model")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--repeat", type=_positive, help="measure each side this many times and compare the medians "
-                                                    "(default: the scenario's, 1 to 3)")
+    p.add_argument("--repeat", type=_positive, help="measure each side this many times: ganbench's median "
+                                                    "against the tutorial's fastest (default: the scenario's, 1 to 3)")
     p.add_argument("--json", type=Path, help="write the measurements here (perf_report.py --grid reads it)")
     p.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more `ganbench run` options")
     a = p.parse_args(argv)

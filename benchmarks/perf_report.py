@@ -1,6 +1,7 @@
-"""Write results/perf.md from a pytest-benchmark JSON file: per group, each implementation's mean
-time and the reference / ganbench ratio; with --grid, the grid-throughput measurement of
-benchmarks/grid_throughput.py first.
+"""Write results/perf.md from a pytest-benchmark JSON file: per group, each implementation's median
+time and the reference / ganbench ratio (medians: on a shared 2-core machine one round in 10 took 50x
+the others, FID at d = 64: 12 ms against 0.24 ms, and a mean then says more about the machine than about
+the code); with --grid, the grid-throughput measurement of benchmarks/grid_throughput.py first.
 
     python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md --grid results/grid_throughput.json
 """
@@ -22,8 +23,9 @@ def render(data: dict, grid: dict | list | None = None, sections: tuple[str, ...
         groups[b.get("group") or b["name"]].append(b)
     machine = data.get("machine_info", {})
     lines = ["# Speed of ganbench's kernels against the reference implementations", "",
-             "Measured side by side in one pytest-benchmark run; speed-up = the reference's mean time / "
-             "ganbench's mean time (above 1: ganbench is faster). Regenerate with:", "",
+             "Measured side by side in one pytest-benchmark run; speed-up = the reference's median time / "
+             "ganbench's median time (above 1: ganbench is faster; medians, because one slow round on this "
+             "shared machine dominates a mean). Regenerate with:", "",
              "    scripts/bench.sh            # the suites, compared with the stored baseline, then this file", "",
              f"Machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
              f"{machine.get('cpu', {}).get('count', '?')} cores, Python {machine.get('python_version', '?')}; "
@@ -34,15 +36,15 @@ def render(data: dict, grid: dict | list | None = None, sections: tuple[str, ...
         lines.append(render_grid(grid))
     lines += [s.rstrip() + "\n" for s in sections]  # Markdown sections of other scripts (step_options.py)
     for group in sorted(groups):
-        rows = sorted(groups[group], key=lambda b: b["stats"]["mean"])
+        rows = sorted(groups[group], key=lambda b: b["stats"]["median"])
         ours = [b for b in rows if _impl(b).startswith("ganbench")]
-        head = "| implementation | mean (s) | rounds |" + "".join(f" speed-up of {_impl(o)} |" for o in ours)
+        head = "| implementation | median (s) | rounds |" + "".join(f" speed-up of {_impl(o)} |" for o in ours)
         lines += [f"## {group}", "", head, "|---|---|---|" + "---|" * len(ours)]
         for b in rows:
-            mean = b["stats"]["mean"]
-            ratios = "".join(" |" if _impl(b).startswith("ganbench") else f" {mean / o['stats']['mean']:.1f}x |"
+            median = b["stats"]["median"]
+            ratios = "".join(" |" if _impl(b).startswith("ganbench") else f" {median / o['stats']['median']:.1f}x |"
                              for o in ours)
-            lines.append(f"| {_impl(b)} | {mean:.4f} | {b['stats']['rounds']} |{ratios}")
+            lines.append(f"| {_impl(b)} | {median:.4f} | {b['stats']['rounds']} |{ratios}")
         lines.append("")
     return "\n".join(lines)
 

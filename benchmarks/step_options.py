@@ -92,16 +92,32 @@ def per_model_iter_ms(variant_name: str, option: str, iters: int) -> tuple[float
     return 1000 * dt / iters / MEMBERS, (first if option == "compile" else None)
 
 
+TABLE_INTRO = "Milliseconds per model-iteration"
+
+
+def other_machines(md: str, machine: str) -> list[str]:
+    """The tables of ``md`` (a file this script wrote) measured on another kind of machine than
+    ``machine`` (its CPU name and whether it has bf16 units): kept beside a new table, since bf16's
+    speed turns on those units."""
+    kept = []
+    for block in md.split("\n\n" + TABLE_INTRO)[1:]:
+        table = TABLE_INTRO + block.split("\n\nIts effect on the results")[0]
+        if machine not in table.splitlines()[0]:
+            kept.append(table.rstrip())
+    return kept
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--variants", nargs="+", default=["vanilla", "wgan-gp"])
     p.add_argument("--iters", type=int, default=200)
     p.add_argument("--md", type=Path, help="also write the Markdown section here")
     a = p.parse_args(argv)
+    machine = f"{cpu_name()}, {BF16_UNITS[has_bf16_units()]}"
     lines = ["## Tried for the training step: bf16, torch.compile and fused Adam", "",
-             f"Milliseconds per model-iteration, one ensemble of {MEMBERS} on one thread (`python "
+             f"{TABLE_INTRO}, one ensemble of {MEMBERS} on one thread (`python "
              f"benchmarks/step_options.py --iters {a.iters}`, {datetime.now(timezone.utc).isoformat(timespec='seconds')}, "
-             f"{cpu_name()}, {BF16_UNITS[has_bf16_units()]}):", "",
+             f"{machine}):", "",
              "| variant | fp32 eager (ganbench) | bf16 autocast | fused Adam | torch.compile | compile time |",
              "|---|---|---|---|---|---|"]
     for v in a.variants:
@@ -114,6 +130,8 @@ def main(argv=None) -> int:
         except Exception as e:  # noqa: BLE001 - no compiler on this machine: say so in the table
             comp_cells = f"failed ({type(e).__name__}) | -"
         lines.append(f"| {v} | {eager:.2f} | {bf16:.2f} | {fused:.2f} | {comp_cells} |")
+    if a.md and a.md.exists():
+        lines += [f"\n{table}" for table in other_machines(a.md.read_text(), machine)]
     lines += ["", "Its effect on the results: `ganbench run --modes 8 32 --seeds 5 --iters 1500 --precision bf16` is "
               "in results/REPORT.md, section \"ring layout (bf16)\", beside the same grid in fp32; torch.compile is "
               "not offered (slower here, and WGAN-GP's double backward fails under it). Fused Adam is not used: its "

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The speed suites (benchmarks/, pytest-benchmark): every ganbench kernel beside its reference
 # implementation in one run, compared with the baseline stored in the repository
-# (benchmarks/baseline/), failing when any mean is more than 20% slower than there; then
+# (benchmarks/baseline/), failing when any median is more than 20% slower than there; then
 # results/perf.md is rewritten with the ratios (also when the comparison fails).
 #
 #   scripts/bench.sh                    # run, compare with the baseline, write results/perf.md
@@ -26,7 +26,7 @@ if [ "$mode" = save ]; then
     args+=(--benchmark-save=baseline)
 elif [ -n "$(find "$store" -name '*.json' 2>/dev/null | head -1)" ]; then
     # the newest run stored for this kind of machine (pytest-benchmark keeps one folder per machine id)
-    args+=(--benchmark-compare --benchmark-compare-fail=mean:20%)
+    args+=(--benchmark-compare --benchmark-compare-fail=median:20%)
 else
     echo "bench: no baseline in $store yet (scripts/bench.sh --save-baseline makes one)" >&2
 fi
@@ -41,5 +41,5 @@ grid_args=()
 if [ -f .benchmarks/latest.json ]; then
     python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md "${grid_args[@]}" || rc=$?
 fi
-[ "$rc" = 0 ] || echo "bench: failed (exit $rc): a benchmark failed or a mean regressed by more than 20%" >&2
+[ "$rc" = 0 ] || echo "bench: failed (exit $rc): a benchmark failed or a median regressed by more than 20%" >&2
 exit "$rc"
