@@ -1,7 +1,7 @@
 """Speed suites, each ganbench kernel side by side with the reference implementation in one run.
 
 Every benchmark records ``extra_info["impl"]`` ("ganbench" or the reference's name); the speed-up
-ratios in results/perf.md are reference mean / ganbench mean within one benchmark group
+ratios in results/perf.md are reference median / ganbench median within one benchmark group
 (``python benchmarks/perf_report.py``). Run:
 
     python -m pytest benchmarks --benchmark-json=.benchmarks/latest.json
@@ -18,10 +18,9 @@ import torch
 
 @pytest.fixture(autouse=True)
 def _same_start():
-    """Every benchmark starts alike: PyTorch's default threads here (2), and no garbage left to collect.
-    The session's imports and earlier tests leave ~10^6 objects behind; without the collection here,
-    whichever benchmark came first paid for them (fid-stats-d64 took 20-24 ms a call instead of 0.3 ms:
-    perf showed gc_collect_main)."""
+    """Every benchmark starts alike: PyTorch's default threads here (2), and no garbage left to collect
+    (the session's imports and earlier tests leave it behind, and a collection during a timed call of a
+    sub-millisecond kernel would be charged to that kernel)."""
     torch.set_num_threads(2)
     gc.collect()
 

@@ -149,8 +149,9 @@ def render(results) -> str:
                  f"The tutorial loop's time is its fastest sample ({TUTORIAL_SAMPLES} back to back per cell and "
                  "measurement, two threads): its timing swings the most with this machine's load. That removes a "
                  "short slow spell, not a slow hour, which raises the ratio: read the ratios of one run together, "
-                 "and several runs as a range (README.md, \"Speed benchmarks\"). Where a scenario was measured more than once, ganbench's time is the "
-                 "median of its measurements, and the last column gives each measurement's own speed-up.", "",
+                 "and several runs as a range (README.md, \"Speed benchmarks\"). Where a scenario was measured "
+                 "more than once, ganbench's time is the median of its measurements, and the last column gives "
+                 "each measurement's own speed-up.", "",
                  "| scenario | command | runs | model-iterations | ganbench | tutorial loop | speed-up | each measurement |",
                  "|---|---|---|---|---|---|---|---|"]
         for r in results:

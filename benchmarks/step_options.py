@@ -93,6 +93,7 @@ def per_model_iter_ms(variant_name: str, option: str, iters: int) -> tuple[float
 
 
 TABLE_INTRO = "Milliseconds per model-iteration"
+EFFECT_INTRO = "Its effect on the results"  # the paragraph after the tables
 
 
 def other_machines(md: str, machine: str) -> list[str]:
@@ -101,7 +102,7 @@ def other_machines(md: str, machine: str) -> list[str]:
     speed turns on those units."""
     kept = []
     for block in md.split("\n\n" + TABLE_INTRO)[1:]:
-        table = TABLE_INTRO + block.split("\n\nIts effect on the results")[0]
+        table = TABLE_INTRO + block.split("\n\n" + EFFECT_INTRO)[0]
         if machine not in table.splitlines()[0]:
             kept.append(table.rstrip())
     return kept
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
         lines.append(f"| {v} | {eager:.2f} | {bf16:.2f} | {fused:.2f} | {comp_cells} |")
     if a.md and a.md.exists():
         lines += [f"\n{table}" for table in other_machines(a.md.read_text(), machine)]
-    lines += ["", "Its effect on the results: `ganbench run --modes 8 32 --seeds 5 --iters 1500 --precision bf16` is "
+    lines += ["", f"{EFFECT_INTRO}: `ganbench run --modes 8 32 --seeds 5 --iters 1500 --precision bf16` is "
               "in results/REPORT.md, section \"ring layout (bf16)\", beside the same grid in fp32; torch.compile is "
               "not offered (slower here, and WGAN-GP's double backward fails under it). Fused Adam is not used: its "
               "saving is small, and its kernel finishes each tensor's last partial vector chunk with scalar code "

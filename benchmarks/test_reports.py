@@ -1,6 +1,6 @@
 """The scripts that write results/perf.md and results/step_options.md: plain tests, no timing."""
 from benchmarks.perf_report import render
-from benchmarks.step_options import TABLE_INTRO, other_machines
+from benchmarks.step_options import EFFECT_INTRO, TABLE_INTRO, other_machines
 
 AMD, INTEL = "AMD EPYC, with bf16 units (AVX512-BF16 / AMX)", "Intel Xeon, without bf16 units (AVX512-BF16 / AMX)"
 
@@ -11,10 +11,10 @@ def _table(machine: str, ms: float) -> str:
 
 
 def test_step_options_keeps_the_table_of_another_kind_of_machine_only():
-    md = f"## Tried\n\n{_table(AMD, 2.06)}\n\n{_table(INTEL, 2.18)}\n\nIts effect on the results: ...\n"
+    md = f"## Tried\n\n{_table(AMD, 2.06)}\n\n{_table(INTEL, 2.18)}\n\n{EFFECT_INTRO}: ...\n"
     assert other_machines(md, AMD) == [_table(INTEL, 2.18)]
     assert other_machines(md, INTEL) == [_table(AMD, 2.06)]
-    assert other_machines(f"## Tried\n\n{_table(AMD, 2.06)}\n\nIts effect on the results: ...\n", AMD) == []
+    assert other_machines(f"## Tried\n\n{_table(AMD, 2.06)}\n\n{EFFECT_INTRO}: ...\n", AMD) == []
 
 
 def test_perf_report_ratios_are_of_medians_so_one_slow_round_does_not_decide():
