@@ -1,2 +1,2 @@
 """ganbench: a benchmark suite for GAN mode collapse and GAN metrics."""
-__version__ = "0.3.1"
+__version__ = "0.4.0"

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 from ganbench import __version__
-from ganbench.constants import (DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS,
+from ganbench.constants import (AUTO_CAP, AUTO_START, DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS,
                                 METRICS, VARIANTS)
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
 from ganbench.image_jobs import DATASETS
-from ganbench.presets import BUDGETS, PRESETS
+from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
 
 # Heavy modules (torch, scikit-learn) are imported by the commands that need them, so that
 # `ganbench --help` answers at once.
@@ -47,6 +47,57 @@ def _positive(name: str, most: int | None = None):
     return parse
 
 
+def _iters(text: str) -> int | str:
+    """--iters: a positive whole number, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"iters must be a whole number or auto, got {text!r}") from None
+    return _positive("iters")(text)
+
+
+# `--set NAME=VALUE`: the hyperparameters a grid may override (ganbench.config.HPARAMS), by dotted name
+_SET_NAMES = {"gp_lambda": "a number", "n_critic": "a whole number", "n_kernels": "a whole number",
+              "kernel_dim": "a whole number", "adam.lr": "a number", "adam.betas": "two numbers, e.g. 0.5,0.9",
+              "adam_d.lr": "a number", "adam_d.betas": "two numbers, e.g. 0.5,0.9"}
+
+
+def _setting(text: str) -> tuple[str, object]:
+    """--set NAME=VALUE: (name, value), the value parsed as its kind; ranges are checked with the grid."""
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or name not in _SET_NAMES:
+        raise argparse.ArgumentTypeError(f"give NAME=VALUE with NAME one of {', '.join(_SET_NAMES)}, got {text!r}")
+    kind = _SET_NAMES[name]
+    try:
+        if kind.startswith("two"):
+            parts = value.split(",")
+            if len(parts) != 2:
+                raise ValueError
+            return name, [float(p) for p in parts]
+        return name, int(value) if kind == "a whole number" else float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name} must be {kind}, got {value!r}") from None
+
+
+def _hparams(settings: list | None) -> str | None:
+    """The --set options as RunConfig.hparams (canonical JSON); ValueError for a value out of range."""
+    if not settings:
+        return None
+    from ganbench.config import hparams_json
+
+    overrides: dict = {}
+    for name, value in settings:  # a name given twice: the last one holds
+        head, _, key = name.partition(".")
+        if key:
+            overrides.setdefault(head, {})[key] = value
+        else:
+            overrides[head] = value
+    return hparams_json(overrides)
+
+
 def _path(what: str):
     def parse(text: str) -> Path:
         if not text:
@@ -71,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="train the grid, write one record per run, then rebuild the report")
-    run.add_argument("--preset", default=None, choices=list(PRESETS), metavar="PRESET",
+    run.add_argument("--preset", default=None, choices=list(ALL_PRESETS), metavar="PRESET",
                      help=f"a published protocol, its grid fixed ({', '.join(PRESETS)}); "
-                          "results/REPRODUCTION.md puts its numbers beside the paper's")
+                          "results/REPRODUCTION.md puts its numbers beside the paper's. Or one of our own "
+                          f"experiments ({', '.join(EXPERIMENTS)}: hyperparameter sensitivity, results/SENSITIVITY.md)")
     run.add_argument("--budget", default=None, choices=list(BUDGETS),
                      help="with --preset: the published number of iterations and seeds (paper) or a "
                           "reduced one that fits a CPU (quick, the default)")
@@ -95,9 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"numbers of modes, {MIN_MODES}..{MAX_MODES} (blobs: at most 9; default 4 8 16 32)")
     run.add_argument("--seeds", type=_positive("seeds", MAX_SEEDS), default=None,
                      help=f"seeds 0..N-1 per cell (default 5; with --preset, the budget's; at most {MAX_SEEDS:,})")
-    run.add_argument("--iters", type=_positive("iters"), default=None,
-                     help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise)")
+    run.add_argument("--iters", type=_iters, default=None,
+                     help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise), "
+                          "or auto: double it from --iters-start until the run settles or reaches --iters-cap "
+                          "(mixture grids)")
+    run.add_argument("--iters-start", type=_positive("iters-start"), default=None,
+                     help=f"with --iters auto: the first budget (default {AUTO_START:,})")
+    run.add_argument("--iters-cap", type=_positive("iters-cap"), default=None,
+                     help=f"with --iters auto: the largest budget (default {AUTO_CAP:,})")
     run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
+    run.add_argument("--set", action="append", type=_setting, default=None, metavar="NAME=VALUE",
+                     help="override a hyperparameter for every run of the grid (repeatable): "
+                          f"{', '.join(_SET_NAMES)}; e.g. --set gp_lambda=0.1 --set adam.lr=1e-4 "
+                          "--set adam.betas=0.5,0.9. Its runs have their own ids and are reported in "
+                          "SENSITIVITY.md, not REPORT.md")
     run.add_argument("--jobs", type=_positive("jobs"), default=os.cpu_count() or 1,
                      help="worker processes, one torch thread each (default: the number of cores)")
     run.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
@@ -181,6 +244,10 @@ def cmd_run(args) -> int:
     extended = f", {counts['extended']} of them extended from a checkpoint" if counts.get("extended") else ""
     print(f"{counts['total']} runs: {counts['trained']} trained ({counts['diverged']} diverged{failed}{extended}), "
           f"{counts['skipped']} already done", file=sys.stderr)
+    if counts.get("auto", {}).get("rounds"):
+        a = counts["auto"]
+        print(f"--iters auto: {a['settled']} settled, {a['diverged']} diverged, {a['cap']} reached the cap, "
+              f"in {a['rounds']} round(s) (each record's `auto` says where it stopped)", file=sys.stderr)
     if not args.no_report:
         from ganbench.report import main_report  # after the runs: its imports would delay the workers
 
@@ -193,12 +260,12 @@ def cmd_run(args) -> int:
 
 
 # grid options a preset fixes itself (``--seeds`` and ``--iters`` may still replace its budget's)
-_PRESET_FIXES = ("variants", "layout", "dataset", "arch", "n_eval", "modes", "std")
+_PRESET_FIXES = ("variants", "layout", "dataset", "arch", "n_eval", "modes", "std", "set")
 
 
 def _plan(args) -> list:
     """The runs a `ganbench run` command asks for: a preset's, or the grid of its options."""
-    configs = _planned(args)
+    configs = _auto(args) if args.iters == "auto" else _planned(_no_auto_options(args))
     if args.precision == "bf16":
         from dataclasses import replace
 
@@ -211,6 +278,32 @@ def _plan(args) -> list:
         if has_bf16_units() is False and not args.address and _trains_on_cpu(args.device):
             print("ganbench: note: this CPU has no bf16 units (AVX512-BF16 / AMX), so on it --precision bf16 is "
                   "emulated and ~3x slower than fp32 (results/step_options.md)", file=sys.stderr)
+    return configs
+
+
+def _no_auto_options(args):
+    given = [f"--iters-{name}" for name in ("start", "cap") if getattr(args, f"iters_{name}") is not None]
+    if given:
+        raise ValueError(f"{' and '.join(given)} {'go' if len(given) > 1 else 'goes'} with --iters auto only")
+    return args
+
+
+def _auto(args) -> list:
+    """An `--iters auto` command's jobs (``ganbench.auto``): the grid at the start budget, each with
+    ``auto_cap`` set."""
+    from dataclasses import replace
+
+    from ganbench.config import validate
+
+    if args.preset is not None or args.dataset:
+        raise ValueError("--iters auto goes with mixture grids only (not with --preset or --dataset): "
+                         "give a number of iterations")
+    start, cap = args.iters_start or AUTO_START, args.iters_cap or AUTO_CAP
+    if cap < start:
+        raise ValueError(f"--iters-cap ({cap:,}) must be at least --iters-start ({start:,})")
+    configs = [replace(c, auto_cap=cap) for c in _planned(argparse.Namespace(**{**vars(args), "iters": start}))]
+    for c in configs:
+        validate(c)
     return configs
 
 
@@ -230,9 +323,14 @@ def _planned(args) -> list:
         if args.budget is not None:
             raise ValueError("--budget needs --preset (without one, set --iters and --seeds)")
         layouts = args.layout if args.layout is not None else ([] if args.dataset else ["ring"])
-        return plan_grid(args.variants or list(DEFAULT_VARIANTS), layouts, args.modes or [4, 8, 16, 32],
-                         args.seeds or 5, args.iters, args.std, datasets=args.dataset, n_eval=args.n_eval,
-                         arch=args.arch)
+        try:
+            return plan_grid(args.variants or list(DEFAULT_VARIANTS), layouts, args.modes or [4, 8, 16, 32],
+                             args.seeds or 5, args.iters, args.std, datasets=args.dataset, n_eval=args.n_eval,
+                             arch=args.arch, hparams=_hparams(args.set))
+        except ValueError as e:
+            if args.set and "has no hyperparameter" in str(e):
+                raise ValueError(f"{e} (--set applies to every variant of the grid: choose them with --variants)") from None
+            raise
     from ganbench.presets import get_preset
 
     given = [f"--{name.replace('_', '-')}" for name in _PRESET_FIXES if getattr(args, name) not in (None, [])]

@@ -16,11 +16,126 @@ from ganbench.image_jobs import DATASETS
 if TYPE_CHECKING:
     from ganbench.variants import Dims, Variant
 
-__all__ = ["DEFAULT_ITERS", "MAX_STD", "RECORD_SCHEMA", "RunConfig", "dataset_config", "plan_grid", "validate"]
+__all__ = ["DEFAULT_ITERS", "HPARAMS", "MAX_STD", "RECORD_SCHEMA", "RunConfig", "apply_hparams", "dataset_config",
+           "hparams_json", "hparams_label", "plan_grid", "validate"]
 
 RECORD_SCHEMA = "ganbench.run/1"
 PRECISIONS = (None, "bf16")  # RunConfig.precision: None is fp32
 MAX_STD = 100.0
+
+# The hyperparameters a run may override (RunConfig.hparams), and what each holds; a variant takes the
+# ones it has (gp_lambda: the WGAN-GPs; n_kernels, kernel_dim: minibatch discrimination).
+HPARAMS = {"adam": "adam", "adam_d": "adam", "n_critic": "int", "gp_lambda": "float", "n_kernels": "int",
+           "kernel_dim": "int"}
+ADAM_KEYS = ("lr", "betas")
+
+
+def _number(name: str, v, whole: bool = False) -> float | int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"hyperparameter {name} must be a {'whole ' if whole else ''}number, got {json.dumps(v)}")
+    if whole:
+        if v != int(v) or v < 1:
+            raise ValueError(f"hyperparameter {name} must be a whole number >= 1, got {v}")
+        return int(v)
+    return float(v)
+
+
+def _normalise_hparams(overrides) -> dict:
+    """Overrides with every value of its kind (floats as floats, betas a list of two): so that one
+    setting has one JSON text, and one run id. ValueError naming what is wrong and what is allowed."""
+    if not isinstance(overrides, dict):
+        raise ValueError(f"hparams must be a JSON object of hyperparameters ({', '.join(HPARAMS)}), "
+                         f"got {json.dumps(overrides)[:60]}")
+    out: dict = {}
+    for name, v in overrides.items():
+        kind = HPARAMS.get(name)
+        if kind is None:
+            raise ValueError(f"unknown hyperparameter {name!r}: choose from {', '.join(HPARAMS)}")
+        if kind == "adam":
+            if not isinstance(v, dict) or not v or set(v) - set(ADAM_KEYS):
+                raise ValueError(f"hyperparameter {name} must be an object with lr and / or betas, e.g. "
+                                 f'{{"lr": 1e-4, "betas": [0.5, 0.9]}}, got {json.dumps(v)[:60]}')
+            adam = {}
+            if "lr" in v:
+                adam["lr"] = _number(f"{name}.lr", v["lr"])
+                if adam["lr"] <= 0:
+                    raise ValueError(f"hyperparameter {name}.lr must be positive, got {v['lr']}")
+            if "betas" in v:
+                betas = v["betas"]
+                if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+                    raise ValueError(f"hyperparameter {name}.betas must be two numbers, got {json.dumps(betas)[:60]}")
+                adam["betas"] = [_number(f"{name}.betas", b) for b in betas]
+                if not all(0 <= b < 1 for b in adam["betas"]):
+                    raise ValueError(f"hyperparameter {name}.betas must lie in [0, 1), got {adam['betas']}")
+            out[name] = adam
+        elif kind == "int":
+            out[name] = _number(name, v, whole=True)
+        else:
+            out[name] = _number(name, v)
+            if out[name] < 0:
+                raise ValueError(f"hyperparameter {name} must be >= 0, got {v}")
+    return out
+
+
+def hparams_json(overrides: dict) -> str | None:
+    """The canonical JSON text of hyperparameter overrides that ``RunConfig.hparams`` holds (sorted
+    keys, no spaces, numbers of their kind), e.g. ``{"adam":{"betas":[0.5,0.9],"lr":0.0001},"gp_lambda":0.1}``;
+    None for no overrides."""
+    norm = _normalise_hparams(overrides)
+    return json.dumps(norm, sort_keys=True, separators=(",", ":")) if norm else None
+
+
+def _parse_hparams(text) -> dict:
+    if not isinstance(text, str):
+        raise ValueError(f"hparams must be a JSON text, got {text!r}")
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        raise ValueError(f"hparams is not JSON: {text[:60]!r}") from None
+    return _normalise_hparams(obj)
+
+
+def apply_hparams(variant: Variant, text: str) -> Variant:
+    """``variant`` (as its preset sets it) with the overrides of ``RunConfig.hparams`` on top; an
+    Adam override may give lr or betas alone (the other keeps the variant's value)."""
+    overrides = _parse_hparams(text)
+    have = [name for name in HPARAMS if hasattr(variant, name)]
+    unknown = [name for name in overrides if name not in have]
+    if unknown:
+        raise ValueError(f"{variant.name} has no hyperparameter {', '.join(unknown)}: it has {', '.join(have)}")
+    changed = {}
+    for name, v in overrides.items():
+        if HPARAMS[name] == "adam":
+            base = getattr(variant, name) or variant.adam  # adam_d None: the discriminator uses adam
+            v = {**base, **v}
+            v = {"lr": v["lr"], "betas": tuple(v["betas"])}
+        changed[name] = v
+    return variant.with_overrides(**{**variant.__dict__, **changed})  # keeps the preset's overrides
+
+
+def _short(x: float) -> str:
+    """1e-4 rather than 0.0001, 0.5 and 10 as they are."""
+    if x and abs(x) < 0.01:
+        mantissa, exponent = f"{x:e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{x:g}"
+
+
+def hparams_label(text: str | None) -> str:
+    """A short reading of ``RunConfig.hparams``: ``gp_lambda 0.1, Adam 0.0001 (0.5, 0.9)``; "defaults" for None."""
+    if text is None:
+        return "defaults"
+    parts = []
+    overrides = _parse_hparams(text)
+    for name, v in sorted(overrides.items(), key=lambda kv: HPARAMS[kv[0]] == "adam"):  # the optimiser last
+        if HPARAMS[name] == "adam":
+            what = "Adam" if name == "adam" else "Adam (D)"
+            lr = _short(v["lr"]) if "lr" in v else "lr default"
+            betas = f" ({', '.join(_short(b) for b in v['betas'])})" if "betas" in v else ""
+            parts.append(f"{what} {lr}{betas}")
+        else:
+            parts.append(f"{name} {_short(v)}")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -45,6 +160,23 @@ class RunConfig:
     preset: str | None = None     # a published protocol (ganbench.presets): its optimiser settings apply
     budget: str | None = None     # with a preset: "paper", "quick" or "custom", the budget's name
     precision: str | None = None  # "bf16": training's matrix products in bfloat16 (opt-in); None: fp32
+    auto_cap: int | None = None   # an `--iters auto` job (ganbench.auto): budgets iters, 2 iters, ... up to this
+    # hyperparameter overrides on top of the variant's (and the preset's): canonical JSON (hparams_json),
+    # e.g. '{"adam":{"betas":[0.5,0.9],"lr":0.0001},"gp_lambda":0.1}'; None: the variant's own
+    hparams: str | None = None
+
+    def __post_init__(self):
+        # A dict, or JSON with other spacing or key order, becomes the canonical text (one setting, one
+        # id); text that does not parse is kept as given, for validate() to name.
+        if self.hparams is None:
+            return
+        try:
+            text = json.dumps(self.hparams) if isinstance(self.hparams, dict) else self.hparams
+            canonical = hparams_json(json.loads(text))
+        except (ValueError, TypeError):
+            return
+        if canonical != self.hparams:
+            object.__setattr__(self, "hparams", canonical)
 
     @property
     def is_mixture(self) -> bool:
@@ -57,20 +189,24 @@ class RunConfig:
 
     def identity(self) -> dict:
         config = asdict(self.resolved())
-        for key in ("arch", "scale", "preset", "budget", "precision"):
+        for key in ("arch", "scale", "preset", "budget", "precision", "auto_cap", "hparams"):
             if config[key] is None:
                 del config[key]  # fields added after the first records: absent when unused, so old ids hold
         return {"config": config, "variant_params": self.variant_obj().params(), "schema": RECORD_SCHEMA}
 
     def variant_obj(self) -> Variant:
-        """The variant with its hyperparameters, as the preset (if any) sets them."""
+        """The variant with its hyperparameters, as the preset (if any) sets them, then ``hparams``."""
         if self.preset is None:
             from ganbench.variants import get_variant  # torch: a config alone does not need it
 
-            return get_variant(self.variant)
-        from ganbench.presets import preset_variant
+            variant = get_variant(self.variant)
+            if self.is_mixture and variant.mixture_overrides:  # its published 2-D toy settings
+                variant = variant.with_overrides(**variant.mixture_overrides)
+        else:
+            from ganbench.presets import preset_variant
 
-        return preset_variant(self.preset, self.variant)
+            variant = preset_variant(self.preset, self.variant)
+        return variant if self.hparams is None else apply_hparams(variant, self.hparams)
 
     @property
     def run_id(self) -> str:
@@ -136,13 +272,20 @@ def validate(cfg: RunConfig) -> None:
         raise ValueError(f"std must be a positive number up to {MAX_STD:g}, got {cfg.std}")
     if cfg.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(p or 'None' for p in PRECISIONS)}, got {cfg.precision!r}")
+    if cfg.auto_cap is not None:
+        if not cfg.is_mixture or cfg.preset is not None:
+            raise ValueError("--iters auto goes with mixture grids only (not with --preset or --dataset): "
+                             "give a number of iterations")
+        if cfg.auto_cap < cfg.iters:
+            raise ValueError(f"the cap of --iters auto ({cfg.auto_cap:,}) must be at least its start ({cfg.iters:,})")
 
 
 def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[int], seeds: int,
               iters: int | None = None, std: float | None = None, datasets: Sequence[str] = (),
-              n_eval: int | None = None, arch: str | None = None) -> list[RunConfig]:
+              n_eval: int | None = None, arch: str | None = None, hparams: str | None = None) -> list[RunConfig]:
     """The full grid, validated: every layout x modes, and every image dataset (whose classes are its
-    modes), for every variant and seeds 0 .. N-1. ``iters`` None: each dataset's default budget."""
+    modes), for every variant and seeds 0 .. N-1. ``iters`` None: each dataset's default budget.
+    ``hparams``: overrides for every run (``hparams_json``); each variant must have them."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     if seeds > MAX_SEEDS:
@@ -158,6 +301,8 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
                for v in variants for l in layouts for m in modes for s in range(seeds)]
     configs += [dataset_config(v, d, s, iters, n_eval, arch if d in images else None)
                 for v in variants for d in datasets for s in range(seeds)]
+    if hparams is not None:
+        configs = [replace(c, hparams=hparams) for c in configs]
     for cfg in configs:
         validate(cfg)
     return list(dict.fromkeys(configs))  # drop repeats, keep order

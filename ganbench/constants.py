@@ -7,6 +7,8 @@ DEFAULT_VARIANTS = VARIANTS[:5]  # the default grid (pacgan2/3/4 are selectable 
 IMAGE_ARCHS = ("mnist-mlp", "dcgan", "dcgan-small-d", "dcgan-half-d")  # ganbench.archs's image networks
 METRICS = ("fid", "kid", "prdc", "c2st")  # ganbench.metrics.suite
 DEFAULT_ITERS = 1500  # generator iterations of a mixture run
+AUTO_START = 1000   # `--iters auto`: the first budget (doubled each round) ...
+AUTO_CAP = 16_000   # ... and the largest (ganbench.auto)
 
 # Beyond these a command would run for days or fill the memory before it failed.
 MAX_SEEDS = 10_000

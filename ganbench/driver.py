@@ -56,6 +56,12 @@ class Driver:
         self.bar.write(f"ganbench: {msg}", file=sys.stderr)
 
 
+def _note(msg: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"ganbench: {msg}", file=sys.stderr)
+
+
 def _describe(group: Sequence[RunConfig]) -> str:
     c = group[0]
     return f"{c.variant} on {c.layout} ({len(group)} run(s), seeds {sorted({g.seed for g in group})})"
@@ -66,9 +72,10 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
              address: str | None = None) -> dict:
     """Run every job of ``configs`` that has no finished record in ``out`` yet, on this machine's
     processes (``executor="local"``, ``jobs`` workers) or as Ray tasks (``"ray"``, a local instance
-    with ``jobs`` CPUs or the cluster at ``address``). Returns counts."""
-    from tqdm import tqdm
-
+    with ``jobs`` CPUs or the cluster at ``address``). Jobs with ``auto_cap`` set (``--iters auto``)
+    train in rounds of doubling budgets until they settle or reach their cap (``ganbench.auto``).
+    Returns counts (with ``auto``: how many stopped for each reason, and the rounds, when there are
+    such jobs)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}: choose from {', '.join(EXECUTORS)}")
     out = Path(out)
@@ -76,33 +83,58 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
     counts = {"total": len(configs), "skipped": 0, "trained": 0, "diverged": 0, "failed": 0, "extended": 0}
     if not configs:
         return counts
+    auto = [c for c in configs if c.auto_cap is not None]
+    options = dict(jobs=jobs, device=device, progress=progress, data_dir=data_dir, executor=executor,
+                   address=address)
     with store_lock(out):
-        bar = tqdm(total=len(configs), desc="runs", unit="run", disable=not progress, file=sys.stderr)
-        driver = Driver(out, counts, bar)
-        try:
-            set_aside_corrupt(out, driver.note)
-            done = finished_ids(out)
-            pending = [c for c in configs if c.run_id not in done]
-            counts["skipped"] = len(configs) - len(pending)
-            bar.update(counts["skipped"])
-            if not pending:
-                return counts
-            if any(c.layout in ("mnist", "stacked-mnist") for c in pending):
-                from ganbench.image_jobs import load_evaluator
+        if not auto:
+            counts["skipped"] = _train(configs, out, counts, "runs", **options)
+            return counts
+        from ganbench.auto import run_auto
 
-                load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
-            bases = find_bases(out, pending, load_records(out))
-            counts["extended"] = len(bases)
-            if bases:
-                driver.note(f"extending {len(bases)} finished run(s) from their checkpoints")
-            groups = ensembles(pending, bases=bases, workers=1 if executor == "local" and jobs <= 1 else jobs)
-            fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
-            if executor == "ray":
-                executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)
-            elif jobs <= 1:
-                executors.run_serial(groups, driver, device, data_dir, fault)
-            else:
-                executors.run_pool(groups, driver, jobs, device, data_dir, fault)
-        finally:
-            bar.close()
+        set_aside_corrupt(out, _note)
+        done = finished_ids(out)
+        plain = [c for c in configs if c.auto_cap is None and c.run_id not in done]
+        pending = [c for c in auto if c.run_id not in done]
+        counts["skipped"] = len(configs) - len(plain) - len(pending)
+        run_auto(pending, plain, out, lambda cs, desc: _train(cs, out, counts, desc, **options), counts,
+                 note=_note)
     return counts
+
+
+def _train(configs: Sequence[RunConfig], out: Path, counts: dict, desc: str, jobs: int, device: str | None,
+           progress: bool, data_dir: str | None, executor: str, address: str | None) -> int:
+    """One pass of the driver, under the store's lock: train the jobs of ``configs`` that have no
+    finished record, with a progress bar named ``desc``, adding to ``counts``. Returns how many were
+    already done."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(configs), desc=desc, unit="run", disable=not progress, file=sys.stderr)
+    driver = Driver(out, counts, bar)
+    try:
+        set_aside_corrupt(out, driver.note)
+        done = finished_ids(out)
+        pending = [c for c in configs if c.run_id not in done]
+        skipped = len(configs) - len(pending)
+        bar.update(skipped)
+        if not pending:
+            return skipped
+        if any(c.layout in ("mnist", "stacked-mnist") for c in pending):
+            from ganbench.image_jobs import load_evaluator
+
+            load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
+        bases = find_bases(out, pending, load_records(out))
+        counts["extended"] += len(bases)
+        if bases:
+            driver.note(f"extending {len(bases)} finished run(s) from their checkpoints")
+        groups = ensembles(pending, bases=bases, workers=1 if executor == "local" and jobs <= 1 else jobs)
+        fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
+        if executor == "ray":
+            executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)
+        elif jobs <= 1:
+            executors.run_serial(groups, driver, device, data_dir, fault)
+        else:
+            executors.run_pool(groups, driver, jobs, device, data_dir, fault)
+        return skipped
+    finally:
+        bar.close()

@@ -137,7 +137,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
         rows = min(dims.n_classes, 10)
         class_grid, _ = generate(trained.G, seeds, rows * 10, dims, True, labels=np.repeat(np.arange(rows), 10),
                                  stream=STREAM_GRID)
-    device_name, versions_now = str(pick_device(device)), versions()
+    device_name, versions_now = str(pick_device(device)), versions(pick_device(device))
     records, files = [], []
     for k, cfg in enumerate(cfgs):
         x = samples[k]

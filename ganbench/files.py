@@ -6,8 +6,32 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+# The files written (or confirmed current) while ``track_writes`` is active: the report deletes what it
+# did not write, so that no table or figure outlives the records behind it.
+_written: ContextVar[set | None] = ContextVar("ganbench_written", default=None)
+
+
+@contextmanager
+def track_writes() -> Iterator[set]:
+    """Collect the resolved paths of every file written through this module (and of those marked with
+    ``mark_written``) inside the block."""
+    token = _written.set(set())
+    try:
+        yield _written.get()
+    finally:
+        _written.reset(token)
+
+
+def mark_written(path: Path) -> None:
+    """Count ``path`` as written (a figure found current and kept)."""
+    seen = _written.get()
+    if seen is not None:
+        seen.add(Path(path).resolve())
 
 
 def write_atomic(path: Path, write: Callable, binary: bool = False) -> None:
@@ -25,6 +49,7 @@ def write_atomic(path: Path, write: Callable, binary: bool = False) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        mark_written(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

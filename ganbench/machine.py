@@ -1,6 +1,7 @@
 """What the CPU is, read from /proc/cpuinfo (Linux; elsewhere what ``platform`` knows): named in
-benchmark reports, and asked by ``ganbench run --precision bf16``, which is only fast where the CPU
-computes bf16 matrix products itself."""
+benchmark reports and in every run record (``describe``, under the record's ``versions.machine``), and
+asked by ``ganbench run --precision bf16``, which is only fast where the CPU computes bf16 matrix
+products itself."""
 from __future__ import annotations
 
 import platform
@@ -32,3 +33,16 @@ def has_bf16_units() -> bool | None:
         return None
     words = set(flags.split(":", 1)[1].split())
     return bool(words & {"avx512_bf16", "amx_bf16"})
+
+
+def describe(device=None) -> dict:
+    """The machine a record was made on, for its ``versions.machine``: the CPU's model name, the ATen CPU
+    capability torch dispatches to (``DEFAULT``, ``AVX2``, ``AVX512``, ...; lowered by the
+    ATEN_CPU_CAPABILITY environment variable, and the vectorised kernels' rounding depends on it) and,
+    where ``device`` is a CUDA device, the GPU's name. Imports torch."""
+    import torch
+
+    info = {"cpu": cpu_name(), "cpu_capability": str(torch.backends.cpu.get_cpu_capability())}
+    if device is not None and torch.device(device).type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info

@@ -319,11 +319,57 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (PACGAN_2D, VEEGAN_2D, WGAN_GP_
                                                   STACKED_MNIST_SMALL_D, TUTORIAL)}
 
 
+# --- our own experiments, run with the preset machinery (no published table: they stay out of
+# REPRODUCTION.md and have their own report) -------------------------------------------------------
+
+def _sensitivity_settings() -> tuple[Setting, ...]:
+    """Each hyperparameter setting of the panel, at 8 and 32 modes. Every setting states every
+    hyperparameter it varies (lambda and the optimiser), so its runs' ids hold if a default changes."""
+    from ganbench.config import hparams_json, hparams_label
+
+    ours = {"lr": 2e-4, "betas": [0.0, 0.9]}      # the WGAN-GP class's own (Algorithm 1's betas)
+    gan_toy = {"lr": 1e-4, "betas": [0.5, 0.9]}   # gan_toy.py's
+    cells: list[tuple[dict, tuple[str, ...]]] = []
+    for lam in (0.1, 1.0, 10.0):
+        for name, adam in (("ours", ours), ("gan_toy", gan_toy)):
+            # conditional WGAN-GP: every lambda with gan_toy's optimiser, and lambda 10 with ours
+            both = name == "gan_toy" or lam == 10.0
+            cells.append(({"gp_lambda": lam, "adam": adam}, ("wgan-gp", "cond-wgan-gp") if both else ("wgan-gp",)))
+    for lr in (1e-4, 2e-4, 1e-3):
+        cells.append(({"adam": {"lr": lr, "betas": [0.5, 0.999]}}, ("vanilla", "minibatch", "pacgan")))
+    out = []
+    for modes in (8, 32):
+        for hparams, variants in cells:
+            text = hparams_json(hparams)
+            out.append(Setting(f"ring {modes}, {hparams_label(text)}", {**_SENSITIVITY_DATA, "modes": modes, "hparams": text},
+                               variants))
+    return tuple(out)
+
+
+# the default grid's ring and networks, stated in full: 3 x 128 MLPs, batch 128, 10,000 points, 2-d noise
+_SENSITIVITY_DATA = {"layout": "ring", "std": 0.01, "batch_size": 128, "n_train": 10_000, "n_eval": 2_500,
+                     "latent_dim": 2, "hidden": 128, "depth": 3}
+SENSITIVITY_2D = Preset(
+    name="sensitivity-2d",
+    title="Hyperparameter sensitivity on 2-D rings (ours: an equal small tuning budget per variant)",
+    source=("ours, after Lucic, Kurach, Michalski, Gelly, Bousquet, \"Are GANs Created Equal? A Large-Scale "
+            "Study\", NeurIPS 2018, arXiv:1711.10337 (the spread over settings as well as over seeds); the "
+            "gan_toy optimiser and lambda 0.1 from https://github.com/igul222/improved_wgan_training (gan_toy.py)"),
+    settings=_sensitivity_settings(),
+    budgets={"paper": Budget(5_000, 5), "quick": Budget(1_000, 5)},
+    columns=(),
+    rows=(),
+    published_note="nothing published: our own experiment (results/SENSITIVITY.md)",
+)
+EXPERIMENTS: dict[str, Preset] = {SENSITIVITY_2D.name: SENSITIVITY_2D}
+ALL_PRESETS: dict[str, Preset] = {**PRESETS, **EXPERIMENTS}  # what `ganbench run --preset` takes
+
+
 def get_preset(name: str) -> Preset:
     try:
-        return PRESETS[name]
+        return ALL_PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown preset {name!r}: choose from {', '.join(PRESETS)}") from None
+        raise ValueError(f"unknown preset {name!r}: choose from {', '.join(ALL_PRESETS)}") from None
 
 
 def preset_variant(preset: str, variant: str) -> Variant:

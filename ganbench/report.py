@@ -12,17 +12,21 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from ganbench.baselines import BASELINES, STRUCTURELESS, saturated, score_baselines
 from ganbench.constants import RUNAWAY_LOSS
 from ganbench.data import DEFAULT_STD
-from ganbench.files import write_text_atomic
+from ganbench.files import track_writes, write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, GRID_SIDE, N_TSNE
 from ganbench.report_figures import (_fig_class_histograms, _fig_image_grids, _fig_iris, _fig_tsne, fig_losses,
                                      fig_modes_vs_n, fig_samples, fig_trajectories)
 from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_METRICS, MODE_METRICS, RUN_STATES,
-                                    SETTLED_HQ, SETTLED_MODES, TUTORIAL_MARGIN, UNTRAINED_HQ, _group, _md,
-                                    _seed_range, _states_table, _values, pairwise_comparisons, records_frame,
-                                    summarise, tutorial_comparison, untrained_text, variant_order, wide_table)
-from ganbench.stats import interval, metric_range
+                                    SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ, _group, _md,
+                                    MODES_TRAINED, PAIRWISE_KEY, ordering_test, ordering_text, _seed_range, _states_table, _values, outcomes_table,
+                                    pairwise_comparisons, records_frame,
+                                    count_cell, outcome_text, summarise, tutorial_comparison, untrained_text,
+                                    variant_order, wide_table)
+from ganbench.population import outcomes, run_value
+from ganbench.stats import MIN_RUNS, interval, metric_range, wilson
 from ganbench.store import check_writable, current_records, load_records
 
 
@@ -34,37 +38,110 @@ def _convergence_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
     n = {st: int(s[f"state_{st}"].sum()) for st in RUN_STATES}
     return ["### How the runs ended", "",
             "Each run is judged from its own trajectory (evaluated during training at 10, 20, 50, 100, ... "
-            f"iterations): **untrained** if under {UNTRAINED_HQ:.0%} of its final samples are high quality (it has "
-            "not learnt the data: no mode count means anything), **settled** if modes captured moved by at most "
-            f"{SETTLED_MODES:.0%} of the modes (at least 1) and HQ by at most {SETTLED_HQ * 100:.0f} points over "
-            "the last interval of its trajectory, else **changing** (its numbers describe this budget, not the "
-            f"variant). Here: {n['settled']} settled, {n['changing']} changing, {n['untrained']} untrained, "
+            f"iterations): **untrained** if under {UNTRAINED_HQ:.0%} of its final samples are high quality, "
+            f"**settled** if, over a window spanning at least a doubling of iterations and {SETTLED_POINTS} or more "
+            f"trajectory points (from the last point at or below half the budget), modes captured moved by at most "
+            f"{SETTLED_MODES:.0%} of the modes (at least 1) and HQ by at most {SETTLED_HQ * 100:.0f} points, else "
+            "**changing** (its numbers describe this budget, not the variant; `ganbench run --iters auto` trains "
+            f"until runs settle). Here: {n['settled']} settled, {n['changing']} changing, {n['untrained']} untrained, "
             f"{n['diverged']} diverged.", "", _md(t), ""]
 
 
+def _outcomes_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
+    t = outcomes_table(s)
+    write_text_atomic(tables / f"outcomes_{tag}.md", _md(t) + "\n")
+    return ["### Outcomes: how often each variant fails", "",
+            f"Every run is in its cell's numbers; failures are outcomes with their own rates (k/n: share "
+            f"[Wilson 95 % interval]): **untrained** (final HQ under {UNTRAINED_HQ:.0%}), **collapsed** (all "
+            "high-quality samples in at most one mode, or the samples a point: spread under one mode's SD), "
+            "**diverged** (its mode metrics count as total failure: 0 modes, 0 % HQ, reverse KL ln K), and "
+            "**every mode**, a trained run with all K modes captured.", "", _md(t), ""]
+
+
+def auto_round_ids(records: list[dict]) -> set[str]:
+    """The ids of the concrete records that are rounds of an ``--iters auto`` run (``ganbench.auto``)."""
+    from ganbench.config import RunConfig
+
+    out = set()
+    for r in records:
+        a = r.get("auto")
+        if not a:
+            continue
+        base = {k: v for k, v in r["config"].items() if k != "auto_cap"}
+        for b in a.get("budgets") or []:
+            try:
+                out.add(RunConfig(**{**base, "iters": int(b)}).run_id)
+            except (TypeError, ValueError):
+                continue
+    return out
+
+
+def _stops(recs: list[dict]) -> str:
+    """Where the auto runs of a section stopped and why: '1,000-16,000 (median 4,000); 12 settled, 3 at the cap'."""
+    stops = sorted(int((r.get("auto") or {}).get("stopped_at") or r["config"]["iters"]) for r in recs)
+    if not stops:
+        return "-"
+    reasons: dict[str, int] = {}
+    for r in recs:
+        why = (r.get("auto") or {}).get("reason", "?")
+        reasons[why] = reasons.get(why, 0) + 1
+    median = stops[len(stops) // 2]
+    said = {"settled": "settled", "cap": "at the cap", "diverged": "diverged"}
+    where = f"{stops[0]:,}" if stops[0] == stops[-1] else f"{stops[0]:,}-{stops[-1]:,}, median {median:,}"
+    return (f"{where}; "
+            + ", ".join(f"{k} {said.get(w, w)}" for w, k in sorted(reasons.items())))
+
+
 def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
-    comp = pairwise_comparisons(df[df.status == "ok"])
-    # Untrained runs have no mode count (MODE_COUNT_METRICS): a variant with under 2 trained runs in a
-    # cell is not tested there, and the reader is told so rather than left to wonder.
-    trained = df[df.status == "ok"].groupby(["modes", "variant"])["m_modes"].count()
-    untested = [f"{v} at {m} modes ({n} trained)" for (m, v), n in trained.items() if n < 2]
-    if comp.empty or comp["p"].notna().sum() == 0:
-        if comp.empty or not untested:
-            return []
-        return ["### Which variants differ", "",
-                f"No pair of variants could be tested: under 2 trained runs for {', '.join(untested)}.", ""]
-    write_text_atomic(tables / f"pairwise_modes_{tag}.csv", comp.to_csv(index=False))
-    shown = comp[comp["p"].notna()].copy()
+    comp = pairwise_comparisons(df)
+    if comp.empty:
+        return []
+    write_text_atomic(tables / f"pairwise_{PAIRWISE_KEY}_{tag}.csv", comp.to_csv(index=False))
+    shown = comp.copy()
+    tested = shown["p"].notna()
     found = shown[shown["p_holm"] < 0.05]
-    shown["p (Welch)"] = shown["p"].map("{:.3g}".format)
-    shown["p (Holm)"] = shown["p_holm"].map("{:.3g}".format)
-    shown = shown[["modes", "a", "b", "n_a", "n_b", "p (Welch)", "p (Holm)", "result"]]
-    skipped = (f" Not tested, for want of 2 trained runs: {', '.join(untested)}." if untested else "")
+    shown["p (permutation)"] = shown["p"].map(lambda p: "-" if pd.isna(p) else f"{p:.3g}")
+    shown["p (Holm)"] = shown["p_holm"].map(lambda p: "-" if pd.isna(p) else f"{p:.3g}")
+    shown = shown[["modes", "a", "b", "n_a", "n_b", "p (permutation)", "p (Holm)", "result"]]
     return ["### Which variants differ", "",
-            f"Modes captured, every pair of variants at each number of modes: Welch's t-test over trained seeds "
-            f"(n_a, n_b), Holm-corrected over the {len(shown)} pairs (5 % family-wise). {len(found)} difference(s) "
-            "survive the correction; 'no detectable difference' is not evidence that two variants are alike."
-            + skipped, "", _md(shown, index=False), ""]
+            f"Modes at half their fair share (the mode measure no baseline saturates), every pair of variants at "
+            f"each number of modes over every run: an exact permutation test of the difference in means, "
+            f"Holm-corrected over the {int(tested.sum())} tested pairs (5 % family-wise; pairs with a side under "
+            f"{MIN_RUNS} runs are not tested). {len(found)} difference(s) survive the correction; 'no detectable "
+            "difference' is not evidence that two variants are alike.", "", _md(shown, index=False), ""]
+
+
+BASELINE_METRICS = [("modes", "modes captured", 1.0, 0), ("modes_fair", "modes at half fair share", 1.0, 0),
+                    ("hq_fraction", "HQ %", 100.0, 1), ("reverse_kl", "reverse KL", 1.0, 2),
+                    ("kmeans_coverage", "kmeans coverage %", 100.0, 0)]
+
+
+def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, tables: Path,
+                       tag: str) -> tuple[list[str], dict]:
+    """The baselines' scores per K (``ganbench.baselines``), and which metrics they saturate there."""
+    rows, sat = [], {}
+    for k in modes:
+        scores = score_baselines(layout, int(k), float(std), n_eval)
+        sat[int(k)] = {key for key, *_ in BASELINE_METRICS if saturated(scores, key, int(k))}
+        for kind in BASELINES:
+            rows.append({"modes": int(k), "baseline": kind,
+                         **{name: f"{scores[kind][key] * scale:.{dec}f}" + (" (saturated)" if key in sat[int(k)] and
+                                                                            kind in STRUCTURELESS else "")
+                            for key, name, scale, dec in BASELINE_METRICS}})
+    table = pd.DataFrame(rows).fillna("")
+    write_text_atomic(tables / f"baselines_{tag}.md", _md(table, index=False) + "\n")
+    saturated_where = {name: [k for k in sat if key in sat[k]] for key, name, *_ in BASELINE_METRICS}
+    said = "; ".join(f"{name} at K = {', '.join(map(str, ks))}" for name, ks in saturated_where.items() if ks)
+    lines = ["### Baselines: can each metric tell?", "",
+             f"Four reference generators scored with the same metrics and {n_eval:,} samples: the **real data** "
+             "(the ceiling), a **structureless** generator with the data's support and no modes (on a ring: "
+             "uniform in angle with the data's radial spread; on a grid: uniform over the cells around the "
+             "centres), **uniform noise** over the data's box, and a **single point** on one centre. A metric "
+             "on which a structureless baseline scores within a margin of the real data (a tenth of the modes, "
+             "5 points, 0.05 nats) cannot tell a learnt mixture from none at that K: it is marked **saturated** "
+             "and gives no verdict there. " + (f"Saturated here: {said}." if said else "None is saturated here."),
+             "", _md(table, index=False), ""]
+    return lines, sat
 
 
 # --- the whole report ------------------------------------------------------------------------------
@@ -91,6 +168,10 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
     loaded = records
     # Presets' runs have their own report (ganbench.reproduction, REPRODUCTION.md)
     records = [r for r in current_records(loaded, warn=note) if "preset" not in r["config"]]
+    # The rounds of `--iters auto` runs are shown through their auto records only: a table of the runs
+    # that reached a round would be a selection on the outcome (the ones that had not settled).
+    rounds = auto_round_ids(records)
+    records = [r for r in records if r["id"] not in rounds]
     failed = [r for r in records if r["status"] == "failed"]
     records = [r for r in records if r["status"] != "failed"]
     tables, figures = out / "tables", out / "figures"
@@ -115,42 +196,59 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
     write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
 
-    sections = summary.groupby(["layout", "std", "iters", "precision"])
-    for (layout, std, iters, precision), s in sorted(sections, key=lambda kv: (*kv[0][:3], kv[0][3] != "fp32")):
+    sections = summary.groupby(["layout", "std", "iters", "auto_cap", "precision"])
+    for (layout, std, iters, cap, precision), s in sorted(sections, key=lambda kv: (*kv[0][:4], kv[0][4] != "fp32")):
         # Runs at the layout's default std and in fp32 keep the short name; others say their std or
         # precision (bf16 runs are another experiment, never extra seeds of the fp32 ones).
         default_std = std == DEFAULT_STD.get(layout)
-        tag = (f"{layout}_{iters}" + ("" if default_std else f"_std{std:g}")
+        tag = (f"{layout}_{iters}" + (f"_auto{cap}" if cap else "") + ("" if default_std else f"_std{std:g}")
                + ("" if precision == "fp32" else f"_{precision}"))
-        sub = df[(df.layout == layout) & (df["std"] == std) & (df.iters == iters) & (df.precision == precision)]
+        sub = df[(df.layout == layout) & (df["std"] == std) & (df.iters == iters) & (df.auto_cap == cap)
+                 & (df.precision == precision)]
         ids = set(sub.id)
         recs = [r for r in records if r["id"] in ids]
         seeds = sub.groupby(["variant", "modes"]).size()
         n_seeds = str(seeds.min()) if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
         where = ", ".join(([] if default_std else [f"std {std:g}"]) + ([] if precision == "fp32" else [precision]))
-        lines += [f"## {layout} layout{f' ({where})' if where else ''}, {iters} generator iterations", "",
-                  f"Mean [95 % t-interval] (n = seeds with a value) over {n_seeds} seeds "
-                  f"(2,500 samples per run). Modes captured, reverse KL and kmeans coverage are over trained runs "
-                  f"only: an untrained run (under {UNTRAINED_HQ:.0%} HQ) has no mode count that means anything "
-                  f"(see how the runs ended). Machine-readable: `tables/{tag}.csv`.", ""]
+        budget = (f"{iters} generator iterations" if not cap else
+                  f"trained until settled (`--iters auto`: from {iters:,} generator iterations, doubling, up to "
+                  f"{cap:,}; stopped at {_stops(recs)})")
+        lines += [f"## {layout} layout{f' ({where})' if where else ''}, {budget}", "",
+                  f"Mean [95 % t-interval] over all {n_seeds} seeds of each cell (2,500 samples per run): "
+                  "untrained, collapsed and diverged runs are in every number (a diverged run's mode metrics count as "
+                  "total failure), and their rates are in the outcomes table. The baselines below say which metric "
+                  "can tell at each K. Machine-readable: "
+                  f"`tables/{tag}.csv`.", ""]
         write_text_atomic(tables / f"{tag}.csv", s.to_csv(index=False))
-        lines += _findings(s)
+        n_eval = int(max((r["evaluation"].get("n_samples") or 2_500) for r in recs))
+        base_lines, sat = _baselines_section(layout, std, sorted(s.modes.unique()), n_eval, tables, tag)
+        lines += _findings(s, sat)
+        lines += _outcomes_section(s, tables, tag)
+        lines += base_lines
         lines += _convergence_section(s, tables, tag)
         if fig_trajectories(recs, figures / f"trajectory_{tag}.png"):
-            lines += ["Budget scaling: modes captured and HQ % during training (mean over seeds, shaded: 95 % "
-                      "t-interval), one panel per number of modes:", "",
+            lines += ["Budget scaling: modes captured and HQ % during training (mean over all seeds, shaded: "
+                      "95 % t-interval), one panel per number of modes:", "",
                       f"![trajectories](figures/trajectory_{tag}.png)", ""]
         lines += _pairwise_section(sub, tables, tag)
         for key, name, _, dec in MODE_METRICS:
-            lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "###")
+            sat_at = [k for k in sorted(sat) if key in sat[k]]
+            lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "###",
+                                   note=(f"Saturated (a structureless baseline scores as well as the data) at "
+                                         f"K = {', '.join(map(str, sat_at))}: no verdict there." if sat_at else ""))
+        key, name, _, dec = MODES_TRAINED
+        lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "###",
+                               note="Secondary, conditional on training: over the runs neither untrained nor "
+                                    "diverged (n says how many). Selection on the outcome: not for comparing variants.")
         n_no_hq = int(s.no_hq.sum())
         if n_no_hq:
             lines += [f"{n_no_hq} finished run(s) had no high-quality sample; their reverse KL counts as ln K "
                       "(all mass in one mode) instead of dropping out of the mean.", ""]
         n_div = int(s.diverged.sum())
         if n_div:
-            lines += [f"{n_div} run(s) diverged (a NaN or inf loss, or a runaway one: an averaged loss past "
-                      f"{RUNAWAY_LOSS:g} x sqrt(data dims / 2)) and are left out of the means: "
+            lines += [f"{n_div} run(s) diverged (a NaN or inf loss, or a runaway critic loss: its average over a "
+                      f"logged interval past {RUNAWAY_LOSS:g} x sqrt(data dims / 2)); their mode metrics count as "
+                      "total failure and their distribution metrics are left out (cells say how many): "
                       + ", ".join(f"{r['config']['variant']} {r['config']['modes']} modes seed "
                                   f"{r['config']['seed']} at step {r['diverged_step']}"
                                   f" ({r.get('divergence') or 'non-finite loss'})"
@@ -170,12 +268,13 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                       "training points drawn with the run's seed (KID: 20 subsets of up to 1,000).", ""]
             for key, name, _, dec in DISTRIBUTION_METRICS:
                 lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "####")
-        comp = tutorial_comparison(sub[sub.status == "ok"])
+        comp = tutorial_comparison(sub, sat)
         if comp["mean"].notna().any():
             write_text_atomic(tables / f"tutorial_comparison_{tag}.md",
                               _md(comp.drop(columns=TUTORIAL_HIDDEN), index=False) + "\n")
             write_text_atomic(tables / f"tutorial_comparison_{tag}.csv", comp.to_csv(index=False))
             lines += _tutorial_section(comp, layout)
+        lines += _ordering_section(sub, tables, tag)
     image_records = [r for r in records if r["config"]["layout"] in IMAGE_DATASETS]
     for (dataset, iters), recs in sorted(_group(image_records, ("layout", "iters")).items()):
         lines += _image_section(dataset, iters, recs, tables, figures)
@@ -189,18 +288,26 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     rows = []
     for variant in variant_order({r["config"]["variant"] for r in recs}):
         mine = [r for r in recs if r["config"]["variant"] == variant]
-        ok = [r["metrics"] for r in mine if r.get("metrics")]
-        trained = [m for m in ok if not m.get("untrained")]
-        row = {"variant": variant, "runs": len(mine), "diverged": len(mine) - len(ok),
-               "untrained": len(ok) - len(trained)}
+        flags = [outcomes(r) for r in mine]
+        n_untrained = sum(f["untrained"] for f in flags)
+        n_div = sum(f["diverged"] for f in flags)
+        row = {"variant": variant, "runs": len(mine)}
+        for name in ("untrained", "diverged", "every mode"):
+            k = sum(f[name] for f in flags)
+            row[name] = outcome_text(k, len(mine), *wilson(k, len(mine)))
         for key, name, scale, dec in IMAGE_METRICS:
-            # Class metrics of an untrained run (the sanity gate) are the evaluator's labels of noise:
-            # they are left out, and a cell with no trained run says so instead of giving a number.
-            pool = trained if key in CLASS_METRICS else ok
-            iv = interval([m[key] * scale for m in pool if m.get(key) is not None], step=1.0 if key == "modes" else 0.0,
+            # One rule for every table (ganbench.population): class metrics of a run under the sanity gate
+            # are withheld (the evaluator's labels of noise); its other metrics count, and the cell says so.
+            values = [v * scale for r in mine if (v := run_value(r, key)) is not None]
+            iv = interval(values, step=1.0 if key == "modes" else 0.0,
                           bounds=metric_range(key, recs[0]["config"].get("modes") or 0, scale))
-            row[name] = (untrained_text(len(ok), len(mine)) if key in CLASS_METRICS and ok and not trained
-                         else iv.text(dec))
+            if key in CLASS_METRICS:
+                row[name] = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine),
+                                       "untrained" if len(mine) - iv.n == n_untrained else "without a value")
+            else:
+                text = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine), "diverged")
+                row[name] = (f"{text[:-1]}, incl. {n_untrained} untrained)" if n_untrained and iv.n
+                             and text.endswith(")") else text)
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if not (table[c] == "-").all()]]
@@ -211,8 +318,9 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     lines = [f"## {dataset}, {iters} generator iterations", "",
              f"Architecture `{arch}`, {recs[0]['evaluation']['n_samples']} generated samples per run, mean "
              f"[95 % t-interval] (n seeds). A run is **untrained** when under half as many of its digits as of "
-             f"real ones get the evaluator's label with probability >= 0.9 (noise, blobs): its class counts "
-             f"are left out. " + ("Metrics on the 4 raw features." if dataset == "iris" else
+             f"real ones get the evaluator's label with probability >= 0.9 (noise, blobs): its class metrics "
+             f"are withheld (cells say how many), its other metrics count and their cells say how many "
+             f"untrained runs they include; the failure rates have Wilson 95 % intervals. " + ("Metrics on the 4 raw features." if dataset == "iris" else
                                 "Classes by ganbench's MNIST evaluator (test accuracy "
                                 + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
                                 + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
@@ -236,14 +344,28 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
 
 
 def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
-    v = records[0].get("versions", {})
+    from collections import Counter
+
+    def made_with(key: str, counts: bool = True) -> str:
+        """Every value of versions[key] (versions.machine.cpu for "cpu") over all the records, most
+        frequent first, with its number of runs where there is more than one value or ``counts``."""
+        def value(r: dict) -> str:
+            v = r.get("versions") or {}
+            v = (v.get("machine") or {}) if key == "cpu" else v
+            return str(v.get(key) or "not recorded")
+        c = sorted(Counter(map(value, records)).items(), key=lambda kv: (-kv[1], kv[0]))
+        if len(c) == 1 and not counts:
+            return c[0][0]
+        return ", ".join(f"{name} ({n} runs)" for name, n in c)
+
     train_h = df.train_s.fillna(0).sum() / 3600
     return [
         f"{len(df)} runs: variants {', '.join(variant_order(df.variant.unique()))}; "
         f"layouts {', '.join(sorted(df.layout.unique()))}; modes {', '.join(map(str, sorted(df.modes.unique())))}; "
         f"{_seed_range(df)} seeds per cell; budgets {', '.join(map(str, sorted(df.iters.unique())))} generator "
-        f"iterations. Training time summed over runs: {train_h:.2f} CPU-hours "
-        f"(torch {v.get('torch', '?')}, ganbench {v.get('ganbench', '?')}).",
+        f"iterations. Training time summed over runs: {train_h:.2f} CPU-hours. Made with "
+        f"ganbench {made_with('ganbench')}; torch {made_with('torch', counts=False)}; "
+        f"CPU {made_with('cpu')}.",
         "",
         f"Budgets are in generator iterations (batch {_values(records, 'batch_size')}; WGAN-GP variants take "
         "5 critic steps each). The default budget fits a 2-core CPU and is far below the published ones (the "
@@ -254,6 +376,9 @@ def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
         "",
         "- **modes captured**: modes with at least one high-quality sample, where a sample is high quality "
         "if it lies within 3 standard deviations of its nearest mode (the VEEGAN / PacGAN protocol).",
+        "- **modes at half their fair share**: modes holding at least half of their fair share (n / K) of the "
+        "samples as high-quality ones. Modes captured credits a mode for one stray sample, so a structureless "
+        "generator (uniform along the ring) captures all of them; it scores about 0 here (see the baselines).",
         "- **HQ %**: share of the 2,500 samples that are high quality.",
         "- **reverse KL**: KL(p_HQ || uniform) = ln K − H(p_HQ) over the high-quality samples; 0 is a "
         "perfectly even spread, ln K all samples in one mode.",
@@ -264,47 +389,44 @@ def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
     ]
 
 
-def _metric_table(s: pd.DataFrame, key: str, name: str, decimals: int, path: Path, heading: str) -> list[str]:
+def _metric_table(s: pd.DataFrame, key: str, name: str, decimals: int, path: Path, heading: str,
+                  note: str = "") -> list[str]:
     t = wide_table(s, key, decimals)
-    write_text_atomic(path, _md(t) + "\n")
-    return [f"{heading} {name}", "", _md(t), ""]
+    write_text_atomic(path, _md(t) + "\n" + (f"\n{note}\n" if note else ""))
+    return [f"{heading} {name}", "", *([note, ""] if note else []), _md(t), ""]
 
 
-def _left_out(r) -> str:
-    """'n = 2 of 5: 1 untrained, 2 diverged; ' for a summary row whose mode count leaves runs out."""
-    n, runs = int(r.modes_n), int(r.runs)
-    if n == runs:
-        return ""
-    why = [f"{int(k)} {name}" for k, name in ((r.state_untrained, "untrained"), (r.diverged, "diverged")) if k]
-    return f"n = {n} of {runs}: {', '.join(why) or 'no value'}; "
-
-
-def _findings(s: pd.DataFrame) -> list[str]:
-    """A few sentences a person reads first: who captures most and least, per number of modes. Variants
-    with a mode count from more than half their runs are ranked first; a mean over the few runs of a
-    variant that mostly did not train (or diverged) comes after them, so that it cannot lead the line."""
-    lines = ["Key results:", ""]
+def _findings(s: pd.DataFrame, sat: dict[int, set]) -> list[str]:
+    """A few sentences a person reads first, per number of modes, over every run: who holds most modes
+    at half their fair share (the mode measure a structureless generator cannot saturate), how often each
+    variant ends untrained or collapsed, and which variants put fewer samples in HQ than a structureless
+    generator does."""
+    lines = ["Key results (every run counted):", ""]
     for m, g in s.groupby("modes"):
-        trained = g.dropna(subset=["modes_mean"]).sort_values("modes_mean", ascending=False)
-        mostly = 2 * trained["modes_n"] > trained["runs"]  # modes_n: runs neither untrained nor diverged
-        untrained = g[g["modes_mean"].isna() & (g["state_untrained"] > 0)]
-        if trained.empty and untrained.empty:
-            continue
-
-        def listed(rows) -> str:
-            return ", ".join(f"{r.variant} {r.modes_mean:.1f} ({_left_out(r)}{r.hq_fraction_mean:.0f}% HQ)"
-                             for r in rows.itertuples())
-
-        tiers = [listed(trained[mostly])]
-        if (~mostly).any():
-            tiers.append("from at most half their runs: " + listed(trained[~mostly]))
-        tiers.append(", ".join(f"{r.variant} untrained ({r.state_untrained} of {r.runs}; {r.hq_fraction_mean:.0f}% HQ)"
-                               for r in untrained.itertuples()))
-        lines.append(f"- **{m} modes**, modes captured (mean over trained seeds): "
-                     + "; ".join(t for t in tiers if t) + ".")
+        scores = score_baselines(g["layout"].iloc[0], int(m), float(g["std"].iloc[0]))
+        ranked = g.sort_values("modes_fair_mean", ascending=False)
+        fair = ", ".join(f"{r.variant} {r.modes_fair_mean:.1f}" for r in ranked.itertuples() if pd.notna(r.modes_fair_mean))
+        failing = ", ".join(f"{r.variant} {int(r.o_untrained)}/{int(r.runs)}" for r in ranked.itertuples() if r.o_untrained)
+        collapsed = ", ".join(f"{r.variant} {int(r.o_collapsed)}/{int(r.runs)}" for r in ranked.itertuples()
+                              if r.o_collapsed)
+        hq_floor = 100 * scores["structureless"]["hq_fraction"]
+        below = ", ".join(f"{r.variant} ({r.hq_fraction_mean:.0f} %)" for r in ranked.itertuples()
+                          if pd.notna(r.hq_fraction_mean) and r.hq_fraction_mean < hq_floor)
+        parts = [f"modes at half their fair share (of {m}; mean over all runs): {fair or '-'}"]
+        if failing:
+            parts.append(f"untrained: {failing}")
+        if collapsed:
+            parts.append(f"collapsed: {collapsed}")
+        parts.append(f"HQ % below the structureless baseline's {hq_floor:.0f} %: {below}" if below
+                     else f"every variant's HQ % is above the structureless baseline's {hq_floor:.0f} %")
+        if "modes" in sat.get(int(m), set()):
+            parts.append("modes captured is saturated here (a structureless generator captures "
+                         f"{scores['structureless']['modes']} of {m})")
+        lines.append(f"- **{m} modes**: " + "; ".join(parts) + ".")
     return lines + [""]
 
 
+VERDICT_LABELS = ("agrees", "differs", "undecided", "too few runs", "saturated")
 TUTORIAL_HIDDEN = ["mean", "verdict_label", "untrained"]  # tutorial_comparison's columns for machines only
 
 
@@ -319,28 +441,37 @@ def _tutorial_section(comp: pd.DataFrame, layout: str) -> list[str]:
              + ", with the budget above, not the tutorial's 500 epochs.", "",
              _md(shown, index=False), ""]
     measured = comp.dropna(subset=["mean"])
-    untrained = comp[comp["mean"].isna() & (comp["untrained"] > 0)]
-    if len(untrained):
-        lines.append(f"{len(untrained)} cell(s) have no trained run at this budget, so their coverage is not "
-                     "compared: " + ", ".join(f"{r.variant} at {r.modes} modes" for r in untrained.itertuples()) + ".")
     if measured.empty:
         return lines + [""]
-    diff = (measured["mean"] - measured["claimed %"]).abs()
     counts = measured["verdict_label"].value_counts()
-    lines.append(f"Across the {len(measured)} cells with trained runs, our measurement differs from the claim by "
-                 f"{diff.mean():.0f} percentage points on average (largest: {diff.max():.0f}). Verdicts (the 95 % "
-                 f"interval of the difference against a ±{TUTORIAL_MARGIN:.0f}-point margin; the claim, which has no "
-                 "stated spread, counts as one run): "
-                 + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in ("agrees", "differs", "undecided")) + ".")
-    # The claimed ranking: conditional WGAN-GP >= WGAN-GP >= vanilla at every size.
-    means = measured.pivot(index="modes", columns="variant", values="mean")
-    order = ["cond-wgan-gp", "wgan-gp", "vanilla"]
-    if set(order) <= set(means.columns):
-        tested = means[order].dropna()
-        held = [m for m, r in tested.iterrows() if r[order[0]] >= r[order[1]] >= r[order[2]]]
-        lines.append(f"The claimed ranking (conditional WGAN-GP >= WGAN-GP >= vanilla) holds in our means at "
-                     f"{len(held)} of {len(tested)} sizes" + (f" ({', '.join(map(str, held))} modes)." if held else "."))
+    lines.append(f"Over all runs of the {len(measured)} cells (untrained ones included), verdicts: "
+                 + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in VERDICT_LABELS) + ". "
+                 + (f"On this layout a structureless generator (no modes, the data's support) covers 100 % of the "
+                    f"centres at {', '.join(str(m) for m in sorted(measured.loc[measured.verdict_label == 'saturated', 'modes'].unique()))} "
+                    "modes, so the tutorial's coverage cannot tell there and gets no verdict. "
+                    if int(counts.get("saturated", 0)) else "")
+                 + "A verdict tests the claim as the mean it states and as one more run (the claim gives no runs "
+                 "or spread); **differs** needs both, and fewer than 5 runs get none. The claims themselves are "
+                 "tested with the tutorial's own settings in REPRODUCTION.md.")
     return lines + [""]
+
+
+def _ordering_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
+    """The tutorial's relative claim (conditional WGAN-GP > WGAN-GP > vanilla) tested over every run on
+    the measure that can tell (modes at half their fair share)."""
+    order = ["cond-wgan-gp", "wgan-gp", "vanilla"]
+    if not set(order) <= set(df.variant):
+        return []
+    rows = []
+    for m, g in df.groupby("modes"):
+        test = ordering_test({v: g.loc[g.variant == v, f"m_{PAIRWISE_KEY}"].dropna().tolist() for v in order}, order)
+        rows.append({"modes": m, "result": test["result"], "detail": ordering_text(test)})
+    t = pd.DataFrame(rows)
+    write_text_atomic(tables / f"ordering_{tag}.md", _md(t, index=False) + "\n")
+    return ["### The claimed ranking, tested", "",
+            "The tutorial claims conditional WGAN-GP > WGAN-GP > vanilla at every size. Tested on modes at half "
+            "their fair share over every run: **reproduces** only when each step is significant in the claimed "
+            "direction.", "", _md(t, index=False), ""]
 
 
 def _finish(out: Path, lines: list[str], skipped: list[str]) -> Path:
@@ -352,13 +483,39 @@ def _finish(out: Path, lines: list[str], skipped: list[str]) -> Path:
 
 
 def main_report(out: Path) -> Path:
-    """REPORT.md, and REPRODUCTION.md where there are presets' runs; returns REPORT.md's path."""
+    """REPORT.md, REPRODUCTION.md where there are presets' runs and SENSITIVITY.md where there are
+    runs of our own experiments or with --set (ganbench.sensitivity); returns REPORT.md's path."""
     from ganbench.reproduction import build_reproduction
+
+    from ganbench.presets import PRESETS
+    from ganbench.sensitivity import write_sensitivity
 
     problems: list[str] = []
     records = load_records(out, warn=problems.append)  # once, for both reports
-    path = build_report(out, warn=lambda s: print(f"ganbench: {s}", file=sys.stderr), records=records,
-                        problems=problems)
-    if any("preset" in r["config"] for r in records):
-        print(f"reproduction report: {build_reproduction(out, records)}", file=sys.stderr)
+    with track_writes() as written:
+        # runs with --set hyperparameters are SENSITIVITY.md's, not the defaults' tables in REPORT.md
+        path = build_report(out, warn=lambda s: print(f"ganbench: {s}", file=sys.stderr),
+                            records=[r for r in records if "hparams" not in r["config"]], problems=problems)
+        if any(r["config"].get("preset") in PRESETS for r in records):
+            print(f"reproduction report: {build_reproduction(out, records)}", file=sys.stderr)
+        sensitivity = write_sensitivity(out, records)  # our own experiments and --set runs; deleted when none
+        if sensitivity:
+            print(f"sensitivity report: {sensitivity}", file=sys.stderr)
+        remove_unwritten(Path(out), written)
     return path
+
+
+REPORT_FILES = ("REPORT.md", "REPRODUCTION.md", "SENSITIVITY.md")  # the report's own files at the top level
+
+
+def remove_unwritten(out: Path, written: set) -> list[Path]:
+    """Delete every table and figure (and report file) under ``out`` that this build did not write:
+    no file outlives the records behind it. Returns what it deleted."""
+    gone = []
+    candidates = [p for d in ("tables", "figures") for p in (out / d).glob("*") if p.is_file()]
+    candidates += [out / name for name in REPORT_FILES if (out / name).is_file()]
+    for p in candidates:
+        if p.resolve() not in written and not p.name.startswith("."):
+            p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone

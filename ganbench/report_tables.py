@@ -7,11 +7,16 @@ import pandas as pd
 
 from ganbench.constants import VARIANTS
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.stats import holm, interval, interval_text, metric_range, metric_step, verdict, welch_p
+from ganbench.convergence import (RUN_STATES, SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ,
+                                  run_state)
+from ganbench.population import CLASS_METRICS, OUTCOMES, outcomes, run_value, trained_value
+from ganbench.stats import (MIN_RUNS, holm, interval, interval_text, metric_range, metric_step, permutation_p, verdict,
+                            wilson)
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
 MODE_METRICS = [
     ("modes", "modes captured", 1.0, 1),
+    ("modes_fair", "modes at half their fair share", 1.0, 1),
     ("hq_fraction", "HQ %", 100.0, 1),
     ("reverse_kl", "reverse KL", 1.0, 2),
     ("kmeans_coverage", "kmeans coverage %", 100.0, 0),
@@ -28,6 +33,8 @@ DISTRIBUTION_METRICS = [
 ]
 
 METRICS = MODE_METRICS + DISTRIBUTION_METRICS
+# The secondary column, conditional on training (``ganbench.population.trained_value``), labelled as such.
+MODES_TRAINED = ("modes_trained", "modes captured, trained runs only (secondary)", 1.0, 1)
 
 
 # The tutorial's coverage table (../shared/PROTOCOLS.md section 1): no source was found for it.
@@ -44,31 +51,31 @@ def _run_share(timings: dict) -> float | None:
 
 
 def records_frame(records: list[dict]) -> pd.DataFrame:
-    """One row per record: its configuration, status and scalar metrics."""
+    """One row per record: its configuration, status, how it ended, its outcomes and, per metric, the
+    value it contributes to its cell (``ganbench.population.run_value``: every run counts) and, for modes
+    captured, the value conditional on training (``m_modes_trained``, a labelled secondary column)."""
     rows = []
     for r in records:
         c = r["config"]
-        m = r.get("metrics") or {}
-        rows.append({
+        row = {
             "id": r["id"], "variant": c["variant"], "layout": c["layout"], "std": c["std"], "modes": c["modes"],
             "precision": c.get("precision") or "fp32", "seed": c["seed"], "iters": c["iters"], "status": r.get("status"),
+            # an `--iters auto` run: its cap (0 otherwise), and the budget where it stopped
+            "auto_cap": c.get("auto_cap") or 0,
+            "stopped_at": (r.get("auto") or {}).get("stopped_at", c["iters"]),
             # train_s is the wall time of the whole ensemble the run was trained in: share it out
             "train_s": _run_share((r.get("timings") or {})),
-            **{f"m_{key}": m.get(key) for key, *_ in METRICS},
+            **{f"m_{key}": run_value(r, key) for key, *_ in METRICS},
+            "m_modes_trained": trained_value(r, "modes"),
             "state": run_state(r),
-        })
-        for key in withheld_as_untrained(r):  # an untrained run's mode counts mean nothing
-            if f"m_{key}" in rows[-1]:
-                rows[-1][f"m_{key}"] = None
-        # A finished run with no high-quality sample has no reverse KL (p_HQ is undefined); it counts
-        # as ln K, the value of total collapse, rather than silently dropping out of the mean. (With a
-        # trajectory such a run is untrained, and has no reverse KL at all.)
-        rows[-1]["no_hq"] = (bool(m) and m.get("reverse_kl") is None and "hq_fraction" in m
-                             and rows[-1]["state"] != "untrained")
-        if rows[-1]["no_hq"]:
-            rows[-1]["m_reverse_kl"] = float(np.log(m.get("n_modes") or c["modes"]))
+            **{f"o_{name}": flag for name, flag in outcomes(r).items()},
+        }
+        m = r.get("metrics") or {}
+        # no HQ sample: reverse KL counts as ln K (``run_value``); the report says how many
+        row["no_hq"] = bool(m) and m.get("reverse_kl") is None and "hq_fraction" in m
+        rows.append(row)
     df = pd.DataFrame(rows)
-    for key, *_ in METRICS:
+    for key in [k for k, *_ in METRICS] + ["modes_trained"]:
         if f"m_{key}" in df:
             df[f"m_{key}"] = pd.to_numeric(df[f"m_{key}"], errors="coerce")
     return df
@@ -83,18 +90,24 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Per layout x budget x variant x modes: runs, diverged, runs without an HQ sample, and for each
     metric the mean, SD, n and 95 % t-interval half-width over seeds (display units; ``ganbench.stats``).
     Diverged runs are counted, not averaged."""
-    keys = ["layout", "std", "iters", "precision", "variant", "modes"]
+    keys = ["layout", "std", "iters", "auto_cap", "precision", "variant", "modes"]
     rows = []
     for key_values, g in df.groupby(keys, sort=True):
         row = dict(zip(keys, key_values))
         row["runs"] = len(g)
+        row["stopped_at_median"] = float(g["stopped_at"].median()) if "stopped_at" in g else np.nan
         row["diverged"] = int((g["status"] == "diverged").sum())
         row["no_hq"] = int(g["no_hq"].sum()) if "no_hq" in g else 0
         for state in RUN_STATES:
             row[f"state_{state}"] = int((g["state"] == state).sum()) if "state" in g else 0
-        for key, _, scale, _ in METRICS:
-            iv = interval((g[f"m_{key}"] * scale).tolist(), step=metric_step(key, row["modes"], scale),
-                          bounds=metric_range(key, row["modes"], scale))
+        for name in OUTCOMES:  # counts, and the share with a Wilson 95 % interval
+            k = int(g[f"o_{name}"].sum()) if f"o_{name}" in g else 0
+            lo, hi = wilson(k, len(g))
+            row.update({f"o_{name}": k, f"o_{name}_lo": lo, f"o_{name}_hi": hi})
+        for key, _, scale, _ in METRICS + [("modes_trained", "", 1.0, 1)]:
+            base = key.removesuffix("_trained")
+            iv = interval((g[f"m_{key}"] * scale).tolist(), step=metric_step(base, row["modes"], scale),
+                          bounds=metric_range(base, row["modes"], scale))
             row.update({f"{key}_mean": iv.mean, f"{key}_std": iv.sd, f"{key}_n": iv.n, f"{key}_hw": iv.half_width,
                         f"{key}_lo": iv.lo, f"{key}_hi": iv.hi})
         rows.append(row)
@@ -107,100 +120,100 @@ def _cell(mean, lo, hi, n, decimals) -> str:
     return "-" if pd.isna(mean) else interval_text(int(n), mean, lo, hi, decimals)
 
 
-def untrained_text(untrained: int, runs: int) -> str:
-    """What a cell says instead of a number when none of its runs trained."""
-    return f"untrained ({untrained} of {runs} runs)"
+def untrained_text(untrained: int, runs: int, why: str = "untrained") -> str:
+    """What a cell says instead of a number when no run of it has a value: 'untrained (k of n runs)'."""
+    return f"{why} ({untrained} of {runs} runs)"
 
 
-def count_cell(text: str, n: int, untrained: int, runs: int) -> str:
-    """A cell of a metric some runs are withheld from as untrained: ``text`` (an interval's, e.g.
-    '7.5 [6.1, 8.0] (n = 2)') with how many it leaves out, '7.5 [6.1, 8.0] (n = 2, 3 untrained)', or
-    'untrained (k of n runs)' when no run has a value because none trained."""
-    if not n and untrained:
-        return untrained_text(untrained, runs)
-    return f"{text[:-1]}, {untrained} untrained)" if untrained and text.endswith(")") else text
+def count_cell(text: str, n: int, left_out: int, runs: int, why: str = "untrained") -> str:
+    """A cell of a metric some runs have no value for (``ganbench.population``): ``text`` (an interval's,
+    e.g. '7.5 [6.1, 8.0] (n = 4)') with how many it leaves out and why, '7.5 [6.1, 8.0] (n = 4, 1
+    diverged)', or 'diverged (k of n runs)' when no run has a value."""
+    if not n and left_out:
+        return untrained_text(left_out, runs, why)
+    return f"{text[:-1]}, {left_out} {why})" if left_out and text.endswith(")") else text
+
+
+def outcome_text(k: int, n: int, lo: float, hi: float) -> str:
+    """A failure (or success) rate: 'k/n: 60 % [23, 88]' with its Wilson 95 % interval."""
+    return f"{k}/{n}: {100 * k / n:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]" if n else "-"
 
 
 def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:
-    """Variants as rows, numbers of modes as columns, 'mean [95 % interval] (n)' cells; a mode count
-    with no trained run says 'untrained (k of n runs)'."""
+    """Variants as rows, numbers of modes as columns, 'mean [95 % interval] (n)' cells over every run of
+    the cell; runs without a value (only diverged ones, on mixtures) are counted in the cell."""
     s = summary.copy()
-    untrained = s["state_untrained"] if key in MODE_COUNT_METRICS and "state_untrained" in s else [0] * len(s)
-    s["cell"] = [count_cell(_cell(m, lo, hi, n, decimals), int(n), int(u), int(runs))
-                 for m, lo, hi, n, u, runs in zip(s[f"{key}_mean"], s[f"{key}_lo"], s[f"{key}_hi"], s[f"{key}_n"],
-                                                  untrained, s["runs"])]
+    cells = []
+    for r in s.itertuples():
+        n, runs = int(getattr(r, f"{key}_n")), int(r.runs)
+        why = "diverged" if runs - n == int(r.diverged) else "without a value"
+        cells.append(count_cell(_cell(getattr(r, f"{key}_mean"), getattr(r, f"{key}_lo"), getattr(r, f"{key}_hi"), n,
+                                      decimals), n, runs - n, runs, why))
+    s["cell"] = cells
     t = s.pivot(index="variant", columns="modes", values="cell")
     t = t.reindex(variant_order(t.index))
     t.columns = [f"{m} modes" for m in t.columns]
     return t.fillna("-")
 
 
-TUTORIAL_MARGIN = 10.0  # percentage points of coverage: the equivalence margin against the tutorial's claims
+def outcomes_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Variants x modes: how many runs ended untrained, collapsed, diverged and with every mode, each a
+    share with its Wilson 95 % interval (rates that are 0 of n are left out of the cell but for 'every
+    mode', which is always shown)."""
+    s = summary.copy()
+    cells = []
+    for _, r in s.iterrows():
+        parts = [f"{name} {outcome_text(int(r[f'o_{name}']), int(r.runs), r[f'o_{name}_lo'], r[f'o_{name}_hi'])}"
+                 for name in OUTCOMES if r[f"o_{name}"] or name == "every mode"]
+        cells.append("; ".join(parts))
+    s["cell"] = cells
+    t = s.pivot(index="variant", columns="modes", values="cell")
+    t = t.reindex(variant_order(t.index))
+    t.columns = [f"{m} modes" for m in t.columns]
+    return t.fillna("-")
 
 
-def tutorial_comparison(df: pd.DataFrame) -> pd.DataFrame:
-    """The tutorial's claimed kmeans coverage beside ours, for the variants and sizes it names, with a
-    verdict (``ganbench.stats.verdict``: margin 10 points; the claim has no SE, so it counts as one
-    run). ``df``: one report section's finished runs (``records_frame``). ``mean`` is numeric
-    (NaN where we have no run); the other columns are for display."""
+# The equivalence margin of a claim, the one rule REPORT.md and REPRODUCTION.md share: 10 % of the
+# claimed value, but at least this (display units: modes, percentage points, nats).
+MIN_MARGIN = {"modes": 1.0, "modes_fair": 1.0, "hq_fraction": 5.0, "kmeans_coverage": 5.0, "reverse_kl": 0.05,
+              "kl_to_uniform": 0.05}
+
+
+def margin_for(metric: str, published: float) -> float:
+    return max(0.1 * abs(published), MIN_MARGIN.get(metric, 0.0))
+
+
+def tutorial_comparison(df: pd.DataFrame, saturated_at: dict[int, set] | None = None) -> pd.DataFrame:
+    """The tutorial's claimed kmeans coverage beside ours over every run, for the variants and sizes it
+    names, with a verdict (``ganbench.stats.verdict``; ``margin_for``; the claim has no SE, so it is
+    tested as a mean and as one run). Where a structureless baseline saturates kmeans coverage at that
+    K (``saturated_at``: K -> saturated metrics), there is no verdict. ``mean`` is numeric (NaN where we
+    have no run); the other columns are for display."""
     rows = []
     for variant, claims in TUTORIAL_CLAIM.items():
         for modes, claim in claims.items():
             mine = df[(df.variant == variant) & (df.modes == modes)]
-            values = (mine["m_kmeans_coverage"] * 100).dropna().tolist()  # untrained runs have none
-            untrained = int((mine["state"] == "untrained").sum()) if "state" in mine else 0
+            values = (mine["m_kmeans_coverage"] * 100).dropna().tolist()
             step = metric_step("kmeans_coverage", modes, 100.0)  # one mode: 100 / modes points
-            iv = interval(values, step=step, bounds=metric_range("kmeans_coverage", modes, 100.0))
-            v = verdict(values, claim, None, TUTORIAL_MARGIN, step=step) if iv.n else None
+            bounds = metric_range("kmeans_coverage", modes, 100.0)
+            iv = interval(values, step=step, bounds=bounds)
+            sat = "kmeans_coverage" in (saturated_at or {}).get(modes, set())
+            v = verdict(values, claim, None, margin_for("kmeans_coverage", claim), step=step, bounds=bounds) \
+                if iv.n and not sat else None
+            label = "saturated" if sat and iv.n else (None if v is None else v.label)
+            text = ("no verdict: saturated (a structureless generator covers 100 % here)" if label == "saturated"
+                    else "-" if v is None else v.text(0))
             rows.append({"variant": variant, "modes": modes, "claimed %": claim, "mean": iv.mean if iv.n else np.nan,
-                         "measured % [95% CI] (n)": count_cell(iv.text(0), iv.n, untrained, len(mine)),
-                         "untrained": untrained,
-                         "difference (points)": "-" if v is None else f"{v.difference:+.0f}",
-                         "verdict": "-" if v is None else v.text(0), "verdict_label": None if v is None else v.label})
+                         "measured % [95% CI] (n)": count_cell(iv.text(0), iv.n, len(mine) - iv.n, len(mine), "diverged"),
+                         "untrained": int((mine["state"] == "untrained").sum()) if "state" in mine else 0,
+                         "difference (points)": "-" if not iv.n else f"{iv.mean - claim:+.0f}",
+                         "verdict": text, "verdict_label": label})
     return pd.DataFrame(rows)
 
 
 # --- convergence, from each run's own trajectory -----------------------------------------------------
 
-RUN_STATES = ("settled", "changing", "untrained", "diverged", "no trajectory")
-
-UNTRAINED_HQ = 0.05   # final HQ fraction below this: the generator has not learnt the data (a line, a blob)
-
-# The metrics of a 2-D run that count or weigh its modes. An untrained run has none that means anything
-# (a line segment through the ring "captures" whatever modes it crosses: that is not a collapse), so
-# tables leave such a run out of their means and count it as untrained, as they leave image runs that
-# fail the sanity gate out of the class metrics (CLASS_METRICS). HQ % and the distribution metrics keep it.
-MODE_COUNT_METRICS = frozenset({"modes", "reverse_kl", "kmeans_coverage"})
-
-SETTLED_MODES = 0.10  # modes captured within 10 % of K (at least 1) and HQ within 10 points ...
-
-SETTLED_HQ = 0.10     # ... between the last two trajectory points (budget / 2 to / 2.5, and the budget)
-
-
-def run_state(rec: dict) -> str:
-    """How one run ended, judged from its own trajectory: "diverged", "untrained" (final HQ below 5 %:
-    a model that has not trained is not a collapsed one), "settled" (modes and HQ moved little over the
-    last trajectory interval) or "changing" (its numbers describe the budget, not the variant)."""
-    if rec.get("status") == "diverged":
-        return "diverged"
-    t = rec.get("trajectory")
-    if not t or len(t.get("step", [])) < 2 or t["hq_fraction"][-1] is None:
-        return "no trajectory"
-    if t["hq_fraction"][-1] < UNTRAINED_HQ:
-        return "untrained"
-    k = rec["config"]["modes"]
-    m0, m1, h0, h1 = t["modes"][-2], t["modes"][-1], t["hq_fraction"][-2], t["hq_fraction"][-1]
-    if None in (m0, h0):
-        return "changing"
-    settled = abs(m1 - m0) <= max(1.0, SETTLED_MODES * k) and abs(h1 - h0) <= SETTLED_HQ
-    return "settled" if settled else "changing"
-
-
-def withheld_as_untrained(rec: dict) -> frozenset[str]:
-    """The metrics a table leaves out of this run as untrained: the class metrics of an image run that
-    failed the sanity gate (``ganbench.image_jobs``), the mode counts of a 2-D run under 5 % HQ."""
-    out = CLASS_METRICS if (rec.get("metrics") or {}).get("untrained") else frozenset()
-    return out | MODE_COUNT_METRICS if run_state(rec) == "untrained" else out
+# The rule (settled, changing, untrained, diverged) lives in ganbench.convergence: `--iters auto` uses it too.
 
 
 def _states_table(s: pd.DataFrame) -> pd.DataFrame:
@@ -214,9 +227,14 @@ def _states_table(s: pd.DataFrame) -> pd.DataFrame:
     return t.fillna("-")
 
 
-def pairwise_comparisons(df: pd.DataFrame, key: str = "modes") -> pd.DataFrame:
-    """Every pair of variants at every number of modes: Welch's t-test on ``key`` over seeds, with
-    Holm's correction across all the pairs of the table (family-wise error 5 %)."""
+PAIRWISE_KEY = "modes_fair"  # the mode measure a structureless generator cannot saturate (ganbench.baselines)
+
+
+def pairwise_comparisons(df: pd.DataFrame, key: str = PAIRWISE_KEY) -> pd.DataFrame:
+    """Every pair of variants at every number of modes: an exact (or seeded Monte Carlo) permutation test
+    of the difference in mean ``key`` over every run (``ganbench.stats.permutation_p``: never p = 0, valid
+    for bounded values piled at a ceiling), Holm-corrected across all the pairs of the table (family-wise
+    error 5 %). A pair with a side under ``MIN_RUNS`` runs is not tested."""
     rows = []
     for modes, g in df.groupby("modes"):
         variants = variant_order(g.variant.unique())
@@ -224,16 +242,48 @@ def pairwise_comparisons(df: pd.DataFrame, key: str = "modes") -> pd.DataFrame:
             for b in variants[i + 1:]:
                 xa = g.loc[g.variant == a, f"m_{key}"].dropna().tolist()
                 xb = g.loc[g.variant == b, f"m_{key}"].dropna().tolist()
+                enough = min(len(xa), len(xb)) >= MIN_RUNS
                 rows.append({"modes": modes, "a": a, "b": b, "n_a": len(xa), "n_b": len(xb),
                              "mean_a": np.mean(xa) if xa else np.nan, "mean_b": np.mean(xb) if xb else np.nan,
-                             "p": welch_p(xa, xb)})
+                             "p": permutation_p(xa, xb) if enough else np.nan})
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     out["p_holm"] = holm(out["p"].tolist())
-    out["result"] = [("-" if pd.isna(p) else f"{r.a} {'>' if r.mean_a > r.mean_b else '<'} {r.b}" if p < 0.05
+    out["result"] = [(f"too few runs (< {MIN_RUNS})" if pd.isna(p)
+                      else f"{r.a} {'>' if r.mean_a > r.mean_b else '<'} {r.b}" if p < 0.05
                       else "no detectable difference") for r, p in zip(out.itertuples(), out["p_holm"])]
     return out
+
+
+def ordering_test(values: dict[str, list[float]], order: list[str]) -> dict:
+    """A claimed ranking ``order[0] > order[1] > ...`` (each pair of neighbours) tested over runs: the
+    permutation test of each neighbouring pair, Holm-corrected over the pairs. ``result``: "reproduces"
+    (every pair significantly in the claimed direction), "reversed" (some pair significantly the other
+    way), "too few runs" (a side under ``MIN_RUNS``) or "not shown" (no significant contradiction, but
+    not every step is shown either). ``pairs``: (a, b, mean a, mean b, Holm p) per neighbouring pair."""
+    pairs = list(zip(order, order[1:]))
+    if any(len(values.get(v, [])) < MIN_RUNS for v in order):
+        return {"result": "too few runs", "pairs": []}
+    ps = holm([permutation_p(values[a], values[b]) for a, b in pairs])
+    rows = [(a, b, float(np.mean(values[a])), float(np.mean(values[b])), p) for (a, b), p in zip(pairs, ps)]
+    if any(p < 0.05 and ma < mb for _, _, ma, mb, p in rows):
+        result = "reversed"
+    elif all(p < 0.05 and ma > mb for _, _, ma, mb, p in rows):
+        result = "reproduces"
+    else:
+        result = "not shown"
+    return {"result": result, "pairs": rows}
+
+
+def ordering_text(test: dict, names: dict[str, str] | None = None) -> str:
+    """'reproduces (cond-wgan-gp 6.2 > wgan-gp 3.0: p = 0.008; ...)' in words."""
+    names = names or {}
+    if not test["pairs"]:
+        return test["result"]
+    steps = "; ".join(f"{names.get(a, a)} {ma:.2f} vs {names.get(b, b)} {mb:.2f}: "
+                      f"{'p < 0.001' if p < 0.001 else f'p = {p:.2g}'}" for a, b, ma, mb, p in test["pairs"])
+    return f"{test['result']} ({steps}; permutation tests, Holm over the pairs)"
 
 
 def _md(df: pd.DataFrame, index: bool = True) -> str:
@@ -248,9 +298,6 @@ IMAGE_METRICS = [  # (record key, column, scale, decimals)
     ("precision", "precision", 1.0, 2), ("recall", "recall", 1.0, 2), ("density", "density", 1.0, 2),
     ("coverage", "coverage", 1.0, 2), ("c2st_accuracy", "C2ST accuracy", 1.0, 2),
 ]
-
-
-CLASS_METRICS = frozenset({"modes", "kl_to_uniform", "classifier_score"})
 
 
 def _group(records: list[dict], keys: tuple[str, ...]) -> dict:
@@ -286,6 +333,8 @@ def _values(records: list[dict], field: str) -> str:
 
 
 def _seed_range(df: pd.DataFrame) -> str:
+    """Seeds per cell over every row of ``df``, "5" or "2–5". dropna=False: image and table rows have
+    no std (NaN), and a grouping that dropped them said "5" for a report whose image rows had 2."""
     keys = ["variant", "layout", "std", "modes", "iters"] + (["precision"] if "precision" in df else [])
-    n = df.groupby(keys).seed.nunique()
+    n = df.groupby(keys, dropna=False).seed.nunique()
     return str(n.min()) if n.min() == n.max() else f"{n.min()}–{n.max()}"

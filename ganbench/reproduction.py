@@ -17,20 +17,22 @@ from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import fig_trajectories
-from ganbench.report_tables import UNTRAINED_HQ, count_cell, withheld_as_untrained
+from ganbench.baselines import saturated, score_baselines
+from ganbench.population import failed_to_train, run_value
+from ganbench.report_tables import UNTRAINED_HQ, count_cell, margin_for, ordering_test, ordering_text
 from ganbench.store import current_records, load_records
 from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
 
-# The equivalence margin of a cell: 10 % of the published value, but at least this (display units).
-MIN_MARGIN = {"modes": 1.0, "hq_fraction": 5.0, "kmeans_coverage": 5.0, "reverse_kl": 0.05, "kl_to_uniform": 0.05}
-RULE = ("the 95 % interval of ours - published (Student t over our seeds, combined with the published SE; "
-        "a claim without one counts as one run as spread as ours) is **agrees** when it lies within "
-        "+-margin (10 % of the published value, at least 1 mode, 5 points of a percentage or 0.05 nats), "
-        "**differs** when it excludes 0, else **undecided**, with the seeds that would decide it")
-
-
-def margin_for(metric: str, published: float) -> float:
-    return max(0.1 * abs(published), MIN_MARGIN.get(metric, 0.0))
+# Every verdict label a cell can get (``ganbench.stats.verdict``, plus "saturated": no verdict).
+LABELS = ("agrees", "differs", "undecided", "too few runs", "saturated")
+BASELINE_KEYS = frozenset({"modes", "modes_fair", "hq_fraction", "reverse_kl", "kmeans_coverage"})
+RULE = ("every run of a cell counts (``ganbench.population``). With a published SE, the 95 % interval of ours - "
+        "published (our mean's interval for bounded values, by betting, combined with the published SE) is "
+        "**agrees** when it lies within +-margin (10 % of the published value, at least 1 mode, 5 points of a "
+        "percentage or 0.05 nats), **differs** when it excludes 0, else **undecided**. A claim without an SE is "
+        "tested as the mean it states and as one more run (its rank among ours): **differs** needs both. Fewer "
+        "than 5 runs: **too few runs**. A 2-D metric that a structureless baseline scores as well as the data "
+        "(ganbench.baselines) gets **no verdict (saturated)**")
 
 
 def _places(value: float, decimals: int) -> int:
@@ -54,25 +56,26 @@ def _fmt(mean: float | None, se: float | None, decimals: int, published: bool = 
 
 
 def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
-    """Our runs of one cell: values (metric x factor) of the runs that have it, how many have none,
-    and the metric's step (one mode) for ``ganbench.stats``. A finished run with no high-quality
-    sample has no reverse KL (p_HQ is undefined): it counts as ln K, the value of total collapse."""
+    """Our runs of one cell: values (metric x factor) by the report's one rule (``ganbench.population``:
+    every run counts; an image run under the sanity gate has no class metrics and is counted as withheld),
+    and the metric's step (one mode) and range for ``ganbench.stats``."""
     recs = [r for r in records if r["config"]["variant"] == variant
             and preset.setting_of(r["config"]) == column.setting]
-    values, no_hq, untrained = [], 0, 0
+    values, no_hq, untrained, missing = [], 0, 0, 0
     for r in recs:
-        m = r.get("metrics") or {}
-        if column.metric in withheld_as_untrained(r):
-            untrained += 1  # class counts of noise, or modes "captured" by a line: no numbers
+        v = run_value(r, column.metric)
+        if v is None:
+            if failed_to_train(r) and r.get("status") != "diverged":
+                untrained += 1  # class counts of noise: withheld
+            else:
+                missing += 1
             continue
-        if m.get(column.metric) is not None:
-            values.append(m[column.metric] * column.factor)
-        elif column.metric == "reverse_kl" and r["status"] == "ok" and m:
-            values.append(math.log(m.get("n_modes") or r["config"]["modes"]) * column.factor)
-            no_hq += 1
+        values.append(v * column.factor)
+        m = r.get("metrics") or {}
+        no_hq += column.metric == "reverse_kl" and bool(m) and m.get("reverse_kl") is None
     modes = max((r["config"]["modes"] for r in recs), default=0)
-    return {"runs": len(recs), "values": values, "missing": len(recs) - len(values) - untrained, "no_hq": no_hq,
-            "untrained": untrained,
+    return {"runs": len(recs), "values": values, "missing": missing, "no_hq": no_hq, "untrained": untrained,
+            "untrained_included": sum(failed_to_train(r) and r.get("status") != "diverged" for r in recs) - untrained,
             "diverged": sum(r["status"] == "diverged" for r in recs),
             "step": metric_step(column.metric, modes, column.factor),
             "range": metric_range(column.metric, modes, column.factor)}
@@ -90,8 +93,10 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
                     if row.variant is not None and row.variant in setting.variants else None)
             iv = (interval(ours["values"], step=ours["step"], bounds=ours["range"]) if ours else interval([]))
             v = None
-            if pub is not None and iv.n:
-                v = verdict(ours["values"], pub[0], pub[1], margin_for(col.metric, pub[0]), step=ours["step"])
+            sat = _saturated(setting.config, col.metric)
+            if pub is not None and iv.n and not sat:
+                v = verdict(ours["values"], pub[0], pub[1], margin_for(col.metric, pub[0]), step=ours["step"],
+                            bounds=ours["range"])
             rows.append({"row": row.label, "variant": row.variant, "column": col.title, "decimals": col.decimals,
                          "published_mean": None if pub is None else pub[0], "published_se": None if pub is None else pub[1],
                          "n": iv.n, "ours_mean": iv.mean if iv.n else None,
@@ -105,10 +110,25 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
                          "difference_lo": None if v is None or not math.isfinite(v.lo) else v.lo,
                          "difference_hi": None if v is None or not math.isfinite(v.hi) else v.hi,
                          "margin": None if v is None else v.margin,
-                         "verdict": None if v is None else v.label,
+                         "verdict": ("saturated" if sat and pub is not None and iv.n else None if v is None
+                                     else v.label),
                          "seeds_needed": None if v is None else v.seeds_needed,
-                         "verdict_text": None if v is None else v.text(col.decimals)})
+                         "verdict_text": (SATURATED_TEXT if sat and pub is not None and iv.n else None if v is None
+                                          else v.text(col.decimals))})
     return pd.DataFrame(rows)
+
+
+SATURATED_TEXT = "no verdict: saturated (a structureless generator scores as well as the data here)"
+
+
+def _saturated(config: dict, metric: str) -> bool:
+    """Whether a structureless baseline saturates ``metric`` on a 2-D setting (``ganbench.baselines``)."""
+    layout = config.get("layout")
+    if layout in IMAGE_DATASETS or metric not in BASELINE_KEYS:
+        return False
+    modes = int(config["modes"])
+    scores = score_baselines(layout, modes, config.get("std"), int(config.get("n_eval") or 2_500), config.get("scale"))
+    return saturated(scores, metric, modes)
 
 
 def _ours_text(c, t) -> str:
@@ -156,12 +176,13 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     parts = []
     for _, x in compared.iterrows():
         d = int(x["decimals"])
+        said = ("" if x["verdict"] == "saturated" or pd.isna(x["difference"]) else
+                f" (difference {x['difference']:+.{d}f}, margin ±{x['margin']:.{d}f})")
         parts.append(f"{x['column']} {_ours_text(c.set_index('column'), x['column'])} against "
-                     f"{_fmt(x['published_mean'], x['published_se'], d, True)}: {x['verdict_text']} "
-                     f"(difference {x['difference']:+.{d}f}, margin ±{x['margin']:.{d}f})")
+                     f"{_fmt(x['published_mean'], x['published_se'], d, True)}: {x['verdict_text']}{said}")
     if not compared.empty:
         counts = compared["verdict"].value_counts()
-        tally = ", ".join(f"{int(counts.get(k, 0))} {k}" for k in ("agrees", "differs", "undecided"))
+        tally = ", ".join(f"{int(counts.get(k, 0))} {k}" for k in LABELS if counts.get(k, 0))
         text = (f"- **{row.label}** (`{row.variant}`, {runs} run(s) a cell): of {len(compared)} published cells, "
                 f"{tally}. " + "; ".join(parts) + ".")
         if int(counts.get("agrees", 0)) < len(compared) and budget_note:
@@ -187,6 +208,48 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
         text += (f" ({diverged} run-cell(s) diverged and {gaps} had no value for a column: left out of the "
                  f"mean; {no_hq} run-cell(s) had no high-quality sample and count as reverse KL = ln K.)")
     return text
+
+
+# Each paper's headline comparison, tested over seeds (``report_tables.ordering_test``): preset ->
+# (what the paper claims, the claimed order of our variants, best first). Tested on each setting where
+# every variant of the order ran, on the mode measure that can tell (``RELATIVE_METRIC``).
+RELATIVE_CLAIMS = {
+    "pacgan-2d": [("PacGAN2 > GAN", ["pacgan2", "vanilla"]), ("PacGAN3 > GAN", ["pacgan3", "vanilla"]),
+                  ("PacGAN4 > GAN", ["pacgan4", "vanilla"])],
+    "stacked-mnist": [(f"PacDCGAN{m} > DCGAN", [f"pacgan{m}", "vanilla"]) for m in (2, 3, 4)],
+    "stacked-mnist-small-d": [(f"PacDCGAN{m} > DCGAN", [f"pacgan{m}", "vanilla"]) for m in (2, 3, 4)],
+    "tutorial": [("conditional WGAN-GP > WGAN-GP > vanilla", ["cond-wgan-gp", "wgan-gp", "vanilla"])],
+}
+# 2-D: modes at half their fair share (modes captured and kmeans coverage saturate on rings);
+# images: classes seen (the sanity gate withholds them for untrained runs).
+RELATIVE_METRIC = {"mixture": ("modes_fair", "modes at half their fair share"), "image": ("modes", "classes seen")}
+
+
+def _relative_section(preset: Preset, recs: list[dict]) -> list[str]:
+    claims = RELATIVE_CLAIMS.get(preset.name)
+    if not claims:
+        return []
+    rows = []
+    for text, order in claims:
+        for setting in preset.settings:
+            if not set(order) <= set(setting.variants):
+                continue
+            kind = "image" if setting.config.get("layout") in IMAGE_DATASETS else "mixture"
+            metric, _ = RELATIVE_METRIC[kind]
+            values = {v: [x for r in recs if r["config"]["variant"] == v and preset.setting_of(r["config"]) == setting.name
+                          and (x := run_value(r, metric)) is not None] for v in order}
+            if not any(values.values()):
+                continue
+            test = ordering_test(values, order)
+            rows.append({"claim": text, "setting": setting.name, "measure": RELATIVE_METRIC[kind][1],
+                         "runs": "/".join(str(len(values[v])) for v in order), "result": test["result"],
+                         "detail": ordering_text(test)})
+    if not rows:
+        return []
+    t = pd.DataFrame(rows)
+    return ["The paper's headline comparison, tested over our runs at this budget (**reproduces** only when each "
+            "step is significant in the claimed direction; a permutation test per step, Holm over the steps; "
+            "fewer than 5 runs a side: **too few runs**):", "", t.to_markdown(index=False), ""]
 
 
 def _budget_line(preset: Preset, budget: str, records: list[dict]) -> str:
@@ -277,8 +340,9 @@ def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -
         write_text_atomic(csv, cells.drop(columns=["decimals"]).to_csv(index=False))
         seeds = len({r["config"]["seed"] for r in recs})
         lines += [f"### Budget: {budget}", "", _budget_line(preset, budget, recs), "",
-                  f"Published: {preset.published_note}. Ours: mean [95 % t-interval] (n = seeds with a value) "
-                  f"(table as CSV: `tables/{csv.name}`).", ""]
+                  f"Published: {preset.published_note}. Ours: mean [95 % t-interval] (n = runs), every run "
+                  "counted; the t-interval describes the runs, while each verdict uses the wider betting interval "
+                  f"its sentence gives, valid at small n (table as CSV: `tables/{csv.name}`).", ""]
         lines += _table(preset, cells, seeds) + [""]
         lines += _trajectory_figure(preset, budget, recs, figures)
         if failed:
@@ -291,10 +355,11 @@ def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -
             note = (f"At this budget (at most {100 * share:.2g}% of the paper's iterations) a difference says where "
                     "training stands early on, not that the protocol fails to reproduce.")
         lines += [_sentence(preset, row, cells, note) for row in preset.rows] + [""]
+        lines += _relative_section(preset, recs)
         compared = cells[cells["verdict"].notna()]
         summary.append({"preset": preset.name, "budget": budget, "runs": len(recs),
                         "cells compared": len(compared),
-                        **{k: int((compared["verdict"] == k).sum()) for k in ("agrees", "differs", "undecided")}})
+                        **{k: int((compared["verdict"] == k).sum()) for k in LABELS}})
     lines += ["What differs from the paper's setup, besides the budget:", ""]
     lines += [f"- {d}" for d in preset.differences] or ["- nothing we know of"]
     return lines + [""], summary

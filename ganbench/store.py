@@ -60,10 +60,14 @@ _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", dict: 
 _RECORD_TYPES = {"id": (str,), "status": (str,), "config": (dict,)}
 _RECORD_TYPES_OPTIONAL = {"metrics": (dict, _NONE), "trajectory": (dict,), "losses": (dict,), "timings": (dict,),
                           "evaluation": (dict,), "versions": (dict,), "variant_params": (dict,), "samples": (list,),
-                          "centers": (list,), "diverged_step": (int, _NONE)}
+                          "centers": (list,), "diverged_step": (int, _NONE), "auto": (dict,)}
 _CONFIG_REQUIRED = ("variant", "layout", "modes", "seed", "iters", "std")
 _CONFIG_TYPES = {f.name: {"int": (int,), "str": (str,), "float | None": (*_NUMBER, _NONE),
-                          "str | None": (str, _NONE)}[f.type] for f in fields(RunConfig)}
+                          "str | None": (str, _NONE), "int | None": (int, _NONE)}[f.type] for f in fields(RunConfig)}
+# An `--iters auto` record's ``auto`` (ganbench.auto.auto_record): where and why it stopped.
+_AUTO_TYPES = {"start": (int,), "cap": (int,), "stopped_at": (int,), "reason": (str,), "state": (str,),
+               "budgets": (list,), "run": (str,)}
+AUTO_REASONS = ("settled", "diverged", "cap")
 _METRIC_LISTS = ("mode_counts", "class_histogram")  # the metrics that are lists of numbers
 
 
@@ -117,6 +121,17 @@ def _content_problem(rec: dict) -> str | None:
     for key in ("samples", "centers"):
         if not all(_numbers(p) and len(p) == width for p in rec.get(key) or []):
             return f"{key} are not points of {width} numbers"
+    auto = rec.get("auto")
+    if auto is not None:
+        problem = _type_problem(auto, _AUTO_TYPES, _AUTO_TYPES, "auto.")
+        if problem:
+            return problem
+        if auto["reason"] not in AUTO_REASONS:
+            return f"auto.reason is {_shown(auto['reason'])}, not one of {', '.join(AUTO_REASONS)}"
+        if not (all(type(b) is int for b in auto["budgets"]) and auto["stopped_at"] in auto["budgets"]):
+            return "auto.budgets must be whole numbers that include auto.stopped_at"
+        if not isinstance(rec["config"].get("auto_cap"), int):
+            return "auto is given but config.auto_cap is not"
     budget = rec["config"].get("budget")
     if "preset" in rec["config"] and budget not in BUDGET_ORDER:
         return f"config.budget is {_shown(budget)}, not one of {', '.join(BUDGET_ORDER)}"
@@ -194,13 +209,20 @@ def finished_ids(out: Path) -> set[str]:
     return {rec["id"] for rec in load_records(out) if rec["status"] != "failed"}
 
 
-def versions() -> dict:
+def versions(device=None) -> dict:
+    """What made a record: the versions of ganbench (as this process loaded it: a long run's workers keep
+    the code, and the version, they imported when they started), Python, torch, numpy and scikit-learn,
+    and under ``machine`` the CPU, torch's ATen CPU capability and (on ``device`` cuda) the GPU
+    (``ganbench.machine.describe``). Records made before ``machine`` was added lack it; nothing here
+    enters a run id (``RunConfig.identity`` hashes only the config). Imports torch."""
     import sklearn
     import torch
 
+    from ganbench.machine import describe
+
     # plain str: torch's version is a TorchVersion, whose unpickling would import torch in the driver
     return {"ganbench": __version__, "python": platform.python_version(), "torch": str(torch.__version__),
-            "numpy": np.__version__, "sklearn": sklearn.__version__}
+            "numpy": np.__version__, "sklearn": sklearn.__version__, "machine": describe(device)}
 
 
 class StoreBusy(ValueError):

@@ -40,11 +40,14 @@ class TrainedEnsemble:
     state: dict = field(default_factory=dict)  # everything to continue training: see ``member_train_state``
 
 
-# A loss is runaway, and its run diverged, once the average of a logged interval passes this in
-# magnitude (times sqrt(data_dim / 2) beyond 2-D, so 1,980 on MNIST). Non-saturating GAN losses are
-# softplus of logits, O(1) to O(10) while training works; a WGAN critic's loss is bounded by its
-# Lipschitz constant (1, by the penalty) times the data's diameter, a few units on the mixtures. The
-# broken conditional scheme of issue 14 sat at -385 .. -6,223. (RUNAWAY_LOSS lives in ganbench.constants.)
+# The critic's / discriminator's loss is runaway, and its run diverged, once its average over a logged
+# interval passes this in magnitude (times sqrt(data_dim / 2) beyond 2-D, so 1,980 on MNIST).
+# Non-saturating GAN losses are softplus of logits, O(1) to O(10) while training works; a WGAN critic's
+# loss is bounded by its Lipschitz constant (1, by the penalty) times the data's diameter, a few units on
+# the mixtures. The broken conditional scheme of issue 14 sat at -385 .. -6,223. The generator's loss is
+# not judged: a WGAN generator's loss, -E[D(G(z))], carries the critic's free offset and drifts while
+# training is healthy (5 -> 15 -> 29 over 8,000 iterations in one record); a NaN or inf in either loss
+# still diverges. (RUNAWAY_LOSS lives in ganbench.constants.)
 def runaway_threshold(data_dim: int) -> float:
     return RUNAWAY_LOSS * max(1.0, (data_dim / 2) ** 0.5)
 
@@ -90,12 +93,12 @@ def train_ensemble(variant: Variant, points: Sequence[np.ndarray], labels: Seque
 
     One iteration is one generator update, preceded by ``variant.n_critic`` discriminator updates,
     each on a fresh batch (the WGAN-GP paper's counting). Losses are averaged over each
-    ``log_every`` iterations. A member diverges at the first iteration whose loss is NaN or inf, or at
-    the first log point whose averaged D or G loss passes ``runaway_threshold`` in magnitude (a
-    runaway loss); ``diverged_reason`` says which. The others are unaffected (members share no
-    parameters and no gradients). After each iteration count in ``eval_at``, ``on_eval(count, G)``
-    is called (to evaluate the generator mid-training); what it does with G (``generate``: eval mode,
-    its own random stream) must leave training as it was.
+    ``log_every`` iterations. A member diverges at the first iteration whose D or G loss is NaN or inf,
+    or at the first log point whose averaged D loss passes ``runaway_threshold`` in magnitude (a
+    runaway loss; the generator's is not judged, see above); ``diverged_reason`` says which. The others
+    are unaffected (members share no parameters and no gradients). After each iteration count in
+    ``eval_at``, ``on_eval(count, G)`` is called (to evaluate the generator mid-training); what it does
+    with G (``generate``: eval mode, its own random stream) must leave training as it was.
     On the CPU it runs on one torch thread, so that a member's result is bitwise independent of the
     ensemble it trains in (``ganbench.nets``).
 
@@ -247,8 +250,8 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
         out.loss_steps.append(step + 1)
         out.d_losses.append((d_sum / count).tolist())
         out.g_losses.append((g_sum / count).tolist())
-        for m, (d, g) in enumerate(zip(out.d_losses[-1], out.g_losses[-1])):
-            if runaway[m] is None and max(abs(d), abs(g)) > limit:  # NaN compares False: caught below
+        for m, d in enumerate(out.d_losses[-1]):  # D's loss only: G's has a free offset (see above)
+            if runaway[m] is None and abs(d) > limit:  # NaN compares False: caught below (first_bad)
                 runaway[m] = step + 1
 
     def snapshot() -> dict:
@@ -311,7 +314,7 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
             out.diverged_step.append(int(bad_at)), out.diverged_reason.append("non-finite loss")
         elif runaway_at is not None:
             out.diverged_step.append(runaway_at)
-            out.diverged_reason.append(f"runaway loss (|averaged loss| > {limit:g})")
+            out.diverged_reason.append(f"runaway loss (|averaged D loss| > {limit:g})")
         else:
             out.diverged_step.append(None), out.diverged_reason.append(None)
     return out

@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ganbench"
 LAYERS = [
     # 0: data, numbers and files, nothing of ganbench above them
     {"ganbench", "ganbench.constants", "ganbench.data", "ganbench.stats", "ganbench.nets", "ganbench.images",
-     "ganbench.files", "ganbench.machine", "ganbench.adam", "ganbench.metrics", "ganbench.metrics.*"},
+     "ganbench.files", "ganbench.machine", "ganbench.adam", "ganbench.metrics", "ganbench.metrics.*",
+     "ganbench.convergence", "ganbench.baselines"},
     # 1: networks, training, the image datasets' evaluation
     {"ganbench.archs", "ganbench.losses", "ganbench.variants", "ganbench.variants.*", "ganbench.train",
      "ganbench.features", "ganbench.evaluator", "ganbench.image_jobs"},
@@ -27,8 +28,8 @@ LAYERS = [
     # 5: where ensembles run
     {"ganbench.executors"},
     # 6: the driver, and what reads the store
-    {"ganbench.driver", "ganbench.sampling", "ganbench.reproduction", "ganbench.report", "ganbench.report_tables",
-     "ganbench.report_figures"},
+    {"ganbench.driver", "ganbench.auto", "ganbench.sampling", "ganbench.reproduction", "ganbench.report",
+     "ganbench.report_tables", "ganbench.report_figures", "ganbench.population", "ganbench.sensitivity"},
     # 7: entry points, and the compatibility facade nothing imports
     {"ganbench.cli", "ganbench.__main__", "ganbench.runner"},
 ]

@@ -43,44 +43,63 @@ def test_an_interval_stops_at_the_ends_of_the_metrics_range():
 
 
 def test_verdicts_agree_differ_or_say_how_many_seeds_would_decide():
-    # Ours 50, 52, 48, 50 (sd 1.633, n 4) against 50 +- 1 with margin 5: the difference's interval
-    # is 0 +- t(3) sqrt(1.633^2 / 4 + 1) = +-4.12, inside +-5: agrees.
-    v = verdict([50, 52, 48, 50], 50, 1.0, margin=5)
-    hw = sps.t.ppf(0.975, 3) * math.sqrt((8 / 3) / 4 + 1)
-    assert v.label == "agrees" and (v.lo, v.hi) == (pytest.approx(-hw), pytest.approx(hw))
-    # against 60: the interval -10 +- 4.12 excludes 0: differs
-    assert verdict([50, 52, 48, 50], 60, 1.0, margin=5).label == "differs"
-    # against 53 with margin 5: -3 +- 4.12 straddles 0 and passes -5: undecided; it would differ
-    # once t(n-1) sqrt(2.667 / n + 1) < 3, first at n = 7 (2.88; n = 6 gives 3.09)
-    v = verdict([50, 52, 48, 50], 53, 1.0, margin=5)
-    assert v.label == "undecided" and v.seeds_needed == 7
-    assert sps.t.ppf(0.975, 6) * math.sqrt(8 / 3 / 7 + 1) < 3 < sps.t.ppf(0.975, 5) * math.sqrt(8 / 3 / 6 + 1)
+    """A paper's mean +- SE: the difference's 95 % interval is our 97.5 % interval of the mean plus the
+    claim's 97.5 % normal interval. Unbounded here (no ``bounds``), so ours is Student t."""
+    # Ours 50, 52, 48, 50, 50 (sd 1.414, n 5) against 50 +- 1 with margin 5: the difference's interval
+    # is 0 +- (t(4, .9875) 1.414 / sqrt(5) + z(.9875) 1) = +-(2.211 + 2.241) = +-4.45, inside +-5: agrees
+    ours = [50, 52, 48, 50, 50]
+    v = verdict(ours, 50, 1.0, margin=5)
+    hw = sps.t.ppf(0.9875, 4) * math.sqrt(2) / math.sqrt(5) + sps.norm.ppf(0.9875) * 1.0
+    assert v.label == "agrees" and (v.lo, v.hi) == (pytest.approx(-hw), pytest.approx(hw)) and v.n == 5
+    assert v.text(1) == "agrees within ±5 (difference +0.0 [-4.5, +4.5])"
+    # against 60: the interval -10 +- 4.45 excludes 0: differs
+    v = verdict(ours, 60, 1.0, margin=5)
+    assert v.label == "differs" and v.text(1) == "differs (difference -10.0 [-14.5, -5.5])"
+    # against 53: -3 +- 4.45 straddles 0 and passes -5: undecided; repeating our seeds, 19 would decide
+    v = verdict(ours, 53, 1.0, margin=5)
+    assert v.label == "undecided" and v.seeds_needed == 19
+    assert v.text(1) == "undecided (difference -3.0 [-7.5, +1.5]); 19 seeds would decide it"
+    assert verdict(np.resize(ours, 19), 53, 1.0, margin=5).label == "differs"
+    assert verdict(np.resize(ours, 18), 53, 1.0, margin=5).label == "undecided"
     # a published SE of 3 against margin 1: the published value alone is too uncertain to ever agree,
-    # and at 51 against 50 the difference stays within the interval: no number of seeds decides
-    assert verdict([50, 52, 48, 50], 51, 3.0, margin=1).seeds_needed is None
-    # against 52.5 +- 0.1: -2.5 +- 2.62 passes 0 but not -5; at n = 5 the half-width is 2.05, so
-    # the interval [-4.55, -0.45] is inside +-5 (agrees wins over differs)
-    v = verdict([50, 52, 48, 50], 52.5, 0.1, margin=5)
-    assert v.label == "undecided" and v.seeds_needed == 5
-    assert sps.t.ppf(0.975, 4) * math.sqrt(8 / 3 / 5 + 0.01) <= 2.5 < sps.t.ppf(0.975, 3) * math.sqrt(8 / 3 / 4 + 0.01)
-    assert "5 seeds would decide it" in v.text(0)
+    # and at 50.4 against 51 the difference stays within the interval: no number of seeds decides
+    assert verdict([50, 52, 48, 50, 52], 51, 3.0, margin=1).seeds_needed is None
+    # against 52.5 +- 0.1: -2.5 +- 2.43 lies inside +-5 (agrees wins over differs), though our own
+    # interval excludes 52.5: said
+    v = verdict(ours, 52.5, 0.1, margin=5)
+    assert v.label == "agrees" and v.excludes_claim and v.hi < 0
+    assert v.text(1) == ("agrees within ±5 (difference -2.5 [-4.9, -0.1]), "
+                         "though our interval [48.2, 51.8] excludes the claim")
 
 
 def test_an_unknown_published_se_is_not_zero_and_a_tie_is_not_agreement():
-    # one-number claim 75 against ours 75, 80, 70 (sd 5): the claim counts as one run with SE 5
-    v = verdict([75, 80, 70], 75, None, margin=10)
-    hw = sps.t.ppf(0.975, 2) * math.sqrt(25 / 3 + 25)
-    assert v.hi == pytest.approx(hw) and v.label == "undecided"  # 24.8 > 10
-    # 2 seeds both at the claim, step 25: the old rule (|d| <= 2 SE = 0) said "agrees"
-    # (the rule of three keeps +-3 x 25 / 2 = 37.5 points; 8 seeds alike would bring it to 9.4 <= 10)
-    v = verdict([100, 100], 100, None, margin=10, step=25)
-    assert v.label == "undecided" and v.hi == pytest.approx(37.5) and v.seeds_needed == 8
-    # 10 seeds all at 100 % against a one-run claim of 75 %: -+7.5 around +25: differs
+    """A claim without an SE is tested as a mean and as one run; it differs only when both reject."""
+    # one-number claim 75 against ours 75, 80, 70, 75, 80, 70, 75 (sd 4.08): t-interval 75 +- 3.78
+    # (unbounded) lies within +-10: agrees
+    ours = [75, 80, 70, 75, 80, 70, 75]
+    v = verdict(ours, 75, None, margin=10)
+    hw = sps.t.ppf(0.975, 6) * np.std(ours, ddof=1) / math.sqrt(7)
+    assert v.label == "agrees" and v.hi == pytest.approx(hw) and v.percentile == 50 and v.p_rank == 1
+    # on the range 0-100 (``metric_range``) the interval valid for any distribution is [42, 94]
+    v = verdict(ours, 75, None, margin=10, bounds=(0, 100))
+    assert v.label == "undecided" and (round(v.mean_lo), round(v.mean_hi)) == (42, 94)
+    # seeds all alike: 2 at the claim get no verdict (the old rule said "agrees"), 10 at 100 %
+    # against 75 % are not yet proof: 75 could be one run of a process that sometimes gives 75
+    assert verdict([100, 100], 100, None, margin=10, step=25).label == "too few runs"
+    v = verdict([100.0] * 10, 75, None, margin=10, step=25, bounds=(0, 100))
+    assert v.label == "undecided" and v.seeds_needed == 39 and v.p_rank == pytest.approx(2 / 11)
+    # unbounded, the rule of three keeps 3 x 25 / 10 = 7.5 points: our mean's interval [92.5, 107.5]
+    # excludes 75, the rank does not (p = 2 / 11)
     v = verdict([100.0] * 10, 75, None, margin=10, step=25)
-    assert v.label == "differs" and v.lo == pytest.approx(17.5)
-    assert verdict([100.0], 100, None, margin=10).label == "undecided"
+    assert v.label == "undecided" and v.lo == pytest.approx(17.5) and v.excludes_claim
+    assert v.text(0) == ("undecided: differs from our mean (interval [92, 108], p < 0.001) but not as one run "
+                         "(claim below all 10 of our runs, p = 0.18); 39 seeds would decide it")
+    v = verdict([100.0] * 39, 75, None, margin=10, step=25, bounds=(0, 100))
+    assert v.label == "differs" and v.p_rank == pytest.approx(0.05)
     with pytest.raises(ValueError, match="margin"):
         verdict([1, 2], 1, None, margin=-1)
+    with pytest.raises(ValueError, match="published_se"):
+        verdict([1, 2, 3, 4, 5], 1, -1.0, margin=1)
 
 
 def test_holm_matches_the_textbook_and_welch_matches_scipy():
@@ -96,4 +115,5 @@ def test_holm_matches_the_textbook_and_welch_matches_scipy():
         assert welch_p(a, b) == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
     a = [0.0, 0.0, 0.0]  # one constant side
     assert welch_p(a, b) == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
-    assert welch_p([1, 1], [1, 1]) == 1.0 and welch_p([1, 1], [2, 2]) == 0.0 and math.isnan(welch_p([1], [2, 3]))
+    # both constant: the permutation test's exact p (2 of the 6 splits), never 0
+    assert welch_p([1, 1], [1, 1]) == 1.0 and welch_p([1, 1], [2, 2]) == 1 / 3 and math.isnan(welch_p([1], [2, 3]))

@@ -111,22 +111,49 @@ def test_a_diverging_member_is_marked_and_leaves_the_others_alone():
 
 
 def test_a_runaway_loss_is_divergence_even_when_finite():
-    """Member 1's losses are finite but scaled past the runaway threshold from iteration 6 on: it
+    """Member 1's D losses are finite but scaled past the runaway threshold from iteration 6 on: it
     diverges at the first log point after that; member 0 stays ok."""
     v = get_variant("vanilla")
 
     class Runaway(type(v)):
         calls = 0
 
-        def g_loss(self, D, fake, fake_labels):
+        def d_loss(self, D, real, fake, real_labels, fake_labels, gens=None):
             Runaway.calls += 1
             scale = torch.tensor([1.0, 1.0 if Runaway.calls <= 6 else 1e4])
-            return super().g_loss(D, fake, fake_labels) * scale
+            return super().d_loss(D, real, fake, real_labels, fake_labels, gens) * scale
 
     out = train_ensemble(Runaway(), [EASY.points] * 2, [EASY.labels] * 2, [0, 1], DIMS, iters=12,
                          batch_size=16, log_every=4)
     assert out.diverged_step == [None, 8]
-    assert out.diverged_reason[0] is None and out.diverged_reason[1].startswith("runaway loss")
+    assert out.diverged_reason[0] is None and out.diverged_reason[1].startswith("runaway loss (|averaged D loss|")
+
+
+def test_a_large_generator_loss_alone_is_not_divergence_but_a_non_finite_one_is():
+    """The runaway rule judges D's averaged loss only: a WGAN generator's loss carries the critic's free
+    offset (a healthy record drifted 5 -> 15 -> 29). Member 1's G loss is offset past the threshold from
+    iteration 6 on (finite, the gradient unchanged): no divergence. Member 1's G loss NaN at iteration 9
+    still diverges it at 8 (0-based), as 'non-finite loss'."""
+    v = get_variant("vanilla")
+
+    def offset_from(start, value):
+        class Offset(type(v)):
+            calls = 0
+
+            def g_loss(self, D, fake, fake_labels):
+                Offset.calls += 1
+                shift = torch.tensor([0.0, 0.0 if Offset.calls <= start else value])
+                return super().g_loss(D, fake, fake_labels) + shift
+        return Offset()
+
+    limit = runaway_threshold(DIMS.data_dim)
+    out = train_ensemble(offset_from(6, 10 * limit), [EASY.points] * 2, [EASY.labels] * 2, [0, 1], DIMS,
+                         iters=12, batch_size=16, log_every=4)
+    assert max(out.g_losses[-1]) > limit and max(map(abs, out.d_losses[-1])) < limit
+    assert out.diverged_step == [None, None] and out.diverged_reason == [None, None]
+    out = train_ensemble(offset_from(8, float("nan")), [EASY.points] * 2, [EASY.labels] * 2, [0, 1], DIMS,
+                         iters=12, batch_size=16, log_every=4)
+    assert out.diverged_step == [None, 8] and out.diverged_reason == [None, "non-finite loss"]
     assert runaway_threshold(2) == RUNAWAY_LOSS and runaway_threshold(784) == pytest.approx(RUNAWAY_LOSS * 784 ** 0.5 / 2 ** 0.5)
 
 

@@ -47,12 +47,33 @@ def mode_stats(samples, centers, std, threshold: float = 3.0) -> dict:
         reverse_kl = float("nan")
     return {
         "modes": int((counts >= 1).sum()),
+        "modes_fair": modes_at_fair_share(counts, len(x)),
         "n_modes": k,
         "hq_fraction": n_hq / len(x),
         "reverse_kl": max(reverse_kl, 0.0) if n_hq else reverse_kl,  # clip -1e-16 rounding
         "mode_counts": counts.tolist(),
         "n_samples": len(x),
     }
+
+
+FAIR_SHARE = 0.5  # a mode counts for ``modes_at_fair_share`` with >= half its fair share of HQ samples
+
+
+def modes_at_fair_share(mode_counts, n_samples: int, share: float = FAIR_SHARE) -> int:
+    """Modes holding at least ``share`` of their fair mass (n_samples / K) as high-quality samples.
+
+    "Modes captured" counts a mode with one HQ sample, so a structureless generator (uniform on the
+    ring with the data's radial spread) captures K of K; it puts ~3.5-29 % of its samples in HQ at
+    K = 4..32, spread evenly, i.e. far under half of each mode's fair mass, and scores ~0 here, where a
+    generator that learnt the modes scores ~K (tests/test_mode_metrics.py)."""
+    counts = np.asarray(mode_counts, dtype=np.float64)
+    if counts.ndim != 1 or not len(counts):
+        raise ValueError("mode_counts must be a non-empty 1-d array of per-mode HQ counts")
+    if not n_samples >= 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    return int((counts >= share * n_samples / len(counts)).sum())
 
 
 def kmeans_centres(real, n_modes: int, seed: int = 42) -> np.ndarray:

@@ -48,6 +48,9 @@ class Variant:
     pack: ClassVar[int] = 1               # samples drawn per discriminator input (PacGAN's m)
     adam: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
     adam_d: ClassVar[dict | None] = None  # the discriminator's Adam when it differs from the generator's
+    # Hyperparameters that replace the above on 2-D mixtures outside presets (the default grid): a
+    # variant whose paper gives separate settings for its 2-D toys says so here (WGAN-GP: gan_toy.py's).
+    mixture_overrides: ClassVar[dict] = {}
     # What one training iteration of one member costs, relative to the vanilla GAN's (= 1), measured on
     # a CPU (2-D rings, 1 thread; `ganbench run` records' timings): the planner starts the costliest
     # ensembles first and splits ensembles so that the workers finish together (ganbench.planner).
