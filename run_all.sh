@@ -11,7 +11,9 @@ cd "$(dirname "$0")"
 source scripts/setup_venv.sh ""   # no extras (an explicit argument: a sourced script sees ours otherwise)
 # Each step skips the report (--no-report); it is rebuilt once at the end.
 echo "run_all: step 1 of 4: the mixture grid (ganbench run --modes 4 8 16 32 --seeds 5 --iters auto)" >&2
-ganbench run --modes 4 8 16 32 --seeds 5 --iters auto --iters-start 1000 --iters-cap 8000 --no-report "$@"
+budget=(--iters auto --iters-start 1000 --iters-cap 8000)
+for a in "$@"; do case "$a" in --iters|--iters=*) budget=() ;; esac; done  # the caller's budget wins
+ganbench run --modes 4 8 16 32 --seeds 5 "${budget[@]}" --no-report "$@"
 echo "run_all: step 2 of 4: MNIST, Stacked MNIST and Iris (ganbench run --dataset ... --seeds 2)" >&2
 ganbench run --dataset mnist stacked-mnist iris --seeds 2 --no-report "$@"
 echo "run_all: step 3 of 4: the published-protocol presets at their quick budget (scripts/reproduce.sh quick)" >&2

@@ -75,6 +75,43 @@ def write_auto_record(out: Path, job: RunConfig, rec: dict, budgets: list[int], 
     return auto
 
 
+MARKERS = ".auto"  # runs/.auto/<auto job id>.json: the auto jobs started, finished or not
+
+
+def mark_jobs(out: Path, jobs: Sequence[RunConfig]) -> None:
+    """Record, before any training, that these auto jobs exist: the report then knows every round record
+    belongs to an auto job, and that a grid whose early-settling runs finished first is not complete
+    (showing those alone would be a selection on the outcome)."""
+    d = runs_dir(out) / MARKERS
+    for job in jobs:
+        path = d / f"{job.run_id}.json"
+        if not path.exists():
+            write_json_atomic(path, {"id": job.run_id, "config": job.identity()["config"]})
+
+
+def round_budgets(job: RunConfig) -> list[int]:
+    """Every budget an auto job can train: start, 2 x start, ... up to its cap."""
+    out, r = [], 0
+    while not out or out[-1] < job.auto_cap:
+        out.append(budget(job, r))
+        r += 1
+    return out
+
+
+def auto_jobs(out: Path) -> dict[str, RunConfig]:
+    """The auto jobs marked in ``out`` (``mark_jobs``), by id; unreadable markers are skipped."""
+    import json
+
+    jobs = {}
+    for path in sorted((runs_dir(out) / MARKERS).glob("*.json")):
+        try:
+            cfg = RunConfig(**json.loads(path.read_text())["config"])
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        jobs[cfg.run_id] = cfg
+    return jobs
+
+
 def run_auto(jobs: Sequence[RunConfig], plain: Sequence[RunConfig], out: Path,
              train: Callable[[list[RunConfig], str], None], counts: dict,
              note: Callable[[str], None] = lambda msg: None) -> None:
@@ -83,6 +120,7 @@ def run_auto(jobs: Sequence[RunConfig], plain: Sequence[RunConfig], out: Path,
     that have no finished record (the driver's one pass, with its own progress bar). Each done job's
     auto record is written as soon as its round is judged; ``counts["auto"]`` counts the reasons."""
     active = list(dict.fromkeys(jobs))
+    mark_jobs(out, active)
     tally = counts.setdefault("auto", {"settled": 0, "diverged": 0, "cap": 0, "rounds": 0})
     round_ = 0
     while active or (round_ == 0 and plain):

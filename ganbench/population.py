@@ -12,7 +12,9 @@ an outcome of the method at that budget, so it keeps the value its samples give 
   0 % coverage, reverse KL ln K); its distribution metrics (FID, ...) have no value and the cell says
   how many runs it leaves out;
 - an image run that fails the sanity gate (the evaluator is confident on too few of its samples) has no
-  class metrics: the evaluator's labels of noise are not classes. They are withheld, and the cell says so.
+  class metrics: the evaluator's labels of noise are not classes. They are withheld, and the cell says so
+  (the issue allows gating or a caveat here; the untrained rate is beside it). A diverged image run's
+  class metrics count as total failure (no class seen, KL to uniform ln K, classifier score 1).
 
 A number conditional on training (runs neither untrained nor diverged) may sit beside, labelled:
 ``trained_value``.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from ganbench.convergence import run_state
+from ganbench.convergence import UNTRAINED_HQ, run_state
 
 # The metrics of a 2-D run that count its modes: total failure for a diverged run.
 MODE_METRICS_FAILED = {"modes": 0.0, "modes_fair": 0.0, "hq_fraction": 0.0, "kmeans_coverage": 0.0}
@@ -55,7 +57,10 @@ def run_value(rec: dict, metric: str) -> float | None:
         if metric == "modes_fair" and m.get("modes_fair") is None and m.get("mode_counts"):
             from ganbench.metrics.modes import modes_at_fair_share  # records made before the metric existed
 
-            return float(modes_at_fair_share(m["mode_counts"], m.get("n_samples") or 1))
+            return float(modes_at_fair_share(m["mode_counts"], m["n_samples"])) if m.get("n_samples") else None
+    elif not m and rec.get("status") == "diverged" and metric in CLASS_METRICS:
+        # a diverged image run: no digits at all (no class seen, all mass nowhere: KL as total collapse)
+        return {"modes": 0.0, "kl_to_uniform": math.log(max(_modes(rec), 1)), "classifier_score": 1.0}[metric]
     elif metric in CLASS_METRICS and m.get("untrained"):
         return None
     v = m.get(metric)
@@ -79,7 +84,11 @@ def failed_to_train(rec: dict) -> bool:
     if rec.get("status") == "diverged":
         return True
     if is_mixture(rec):
-        return run_state(rec) == "untrained"
+        state = run_state(rec)
+        if state == "no trajectory":  # a record without one (made by hand, or before trajectories)
+            hq = (rec.get("metrics") or {}).get("hq_fraction")
+            return hq is not None and hq < UNTRAINED_HQ
+        return state == "untrained"
     return bool((rec.get("metrics") or {}).get("untrained"))
 
 
@@ -96,7 +105,7 @@ def outcomes(rec: dict) -> dict[str, bool]:
     """The run's failure (and success) outcomes, each a yes / no that tables turn into a rate:
     **untrained** (2-D: final HQ under 5 %; images: under the sanity gate), **collapsed** (all its
     high-quality mass in at most one mode, or its samples a point: spread under one mode's SD),
-    **diverged**, **every mode** (a trained run that captured all K modes / classes)."""
+    **diverged**, **every mode** (a trained run with all K modes at half their fair share / all K classes)."""
     m = rec.get("metrics") or {}
     diverged = rec.get("status") == "diverged"
     untrained = failed_to_train(rec) and not diverged
@@ -105,8 +114,10 @@ def outcomes(rec: dict) -> dict[str, bool]:
         spread = _spread(rec.get("samples") or [])
         point = spread is not None and spread < float(rec.get("mode_std") or rec["config"].get("std") or 0)
         collapsed = not diverged and (point or (bool(m) and m.get("hq_fraction", 0) > 0 and m.get("modes", 0) <= 1))
-        every = not diverged and not untrained and bool(m) and m.get("modes") == k
+        # every mode at half its fair share: on rings one stray sample "captures" a mode (ganbench.baselines)
+        every = not diverged and not untrained and bool(m) and run_value(rec, "modes_fair") == k
     else:
         collapsed = not diverged and not untrained and bool(m) and (m.get("modes") or 0) <= 1
-        every = not diverged and not untrained and bool(m) and m.get("modes") == k
+        # every mode at half its fair share: on rings one stray sample "captures" a mode (ganbench.baselines)
+        every = not diverged and not untrained and bool(m) and run_value(rec, "modes_fair") == k
     return {"untrained": untrained, "collapsed": bool(collapsed), "diverged": diverged, "every mode": bool(every)}

@@ -61,7 +61,8 @@ def _finite(values: Sequence[float]) -> list[float]:
 def metric_step(metric: str, modes: int, scale: float = 1.0) -> float:
     """One step of a metric in display units (``scale`` x its unit): one mode captured, or one mode of
     kmeans coverage; 0 for continuous metrics. The tie rule's ``step`` (``interval``, ``verdict``)."""
-    return {"modes": 1.0, "kmeans_coverage": scale / modes if modes else 0.0}.get(metric, 0.0)
+    return {"modes": 1.0, "modes_fair": 1.0, "modes_trained": 1.0,
+            "kmeans_coverage": scale / modes if modes else 0.0}.get(metric, 0.0)
 
 
 # Metrics bounded in [0, 1] (in units; x scale in display units) and in [0, ln K] (nats over K modes).
@@ -75,7 +76,7 @@ def metric_range(metric: str, modes: int, scale: float = 1.0) -> tuple[float, fl
     known to be bounded (KID's unbiased estimate can be negative). ``modes``: K, the modes (classes)."""
     if metric in UNIT_METRICS:
         return 0.0, scale
-    if metric == "modes":
+    if metric in ("modes", "modes_fair", "modes_trained"):  # counts of the K modes
         return 0.0, float(modes) if modes else math.inf
     if metric in LOG_K_METRICS:
         return 0.0, math.log(modes) * scale if modes else math.inf

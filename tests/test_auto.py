@@ -165,3 +165,19 @@ def test_iters_auto_through_the_cli(tmp_path, capsys):
     assert all(r["auto"]["stopped_at"] == r["trajectory"]["step"][-1] for r in recs)
     assert main(args) == 0
     assert "0 trained (0 diverged), 2 already done" in capsys.readouterr().err
+
+
+def test_the_report_hides_every_round_and_withholds_an_unfinished_auto_grid(tmp_path):
+    """Issue 25: the runs of an auto grid that settle early finish first, so a report of the finished ones
+    alone would be selected on the outcome; the rounds of every marked job are hidden, finished or not."""
+    from ganbench.auto import concrete, mark_jobs
+    from ganbench.report import auto_round_ids
+
+    jobs = [RunConfig(variant="vanilla", layout="ring", modes=8, seed=s, iters=100, auto_cap=400) for s in (0, 1)]
+    mark_jobs(tmp_path, jobs)
+    done = {**jobs[0].identity(), "id": jobs[0].run_id, "status": "ok",
+            "auto": {"start": 100, "cap": 400, "stopped_at": 200, "budgets": [100, 200]}}
+    rounds, unfinished = auto_round_ids([done], tmp_path)
+    assert {concrete(j, r).run_id for j in jobs for r in range(3)} == rounds   # 100, 200, 400 of both jobs
+    assert list(unfinished) == [jobs[1].run_id]
+    assert auto_round_ids([done])[1] == {}       # without the markers only finished jobs are known

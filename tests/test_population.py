@@ -65,6 +65,8 @@ def test_collapse_to_a_point_and_to_one_mode_are_outcomes():
     assert not outcomes(healthy)["collapsed"] and outcomes(healthy)["every mode"]
     # a line through the ring "captures" all modes but is untrained: not credited with every mode
     assert not outcomes(_rec(hq=0.02, n_modes=8))["every mode"]
+    # a structureless-like run: all 8 modes captured, but 20 % HQ spread evenly is under half a fair share
+    assert not outcomes(_rec(hq=0.2, n_modes=8))["every mode"]
 
 
 @pytest.mark.parametrize("k", [4, 8, 16, 32])

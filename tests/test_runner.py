@@ -359,10 +359,12 @@ def test_untrained_runs_count_in_every_cell_and_variants_are_compared_over_all_r
     assert "modes captured is saturated here" in findings
     text = "\n".join(_pairwise_section(df, tmp_path, "t"))
     pairs = pd.read_csv(tmp_path / "pairwise_modes_fair_t.csv").set_index(["a", "b"])
-    assert pairs.loc[("vanilla", "pacgan")].n_a == 6 and pairs.loc[("vanilla", "pacgan")].p > 0
-    assert pairs.loc[("vanilla", "wgan-gp")].n_b == 5
-    assert pd.isna(pairs.loc[("vanilla", "minibatch")].p)                     # 2 runs: not tested
-    assert "vanilla < pacgan" in text and "too few runs (< 5)" in text
+    # each variant against vanilla, Holm within the K: 3 tested pairs
+    assert pairs.loc[("pacgan", "vanilla")].n_b == 6 and pairs.loc[("pacgan", "vanilla")].p > 0
+    assert pairs.loc[("wgan-gp", "vanilla")].n_a == 5 and ("wgan-gp", "pacgan") not in pairs.index
+    assert pd.isna(pairs.loc[("minibatch", "vanilla")].p)                     # 2 runs: not tested
+    assert pairs.loc[("pacgan", "vanilla")].p_min == pytest.approx(2 / 462)   # C(11, 5) splits
+    assert "pacgan > vanilla" in text and "too few runs (< 5)" in text
 
 
 def test_the_tutorial_comparison_gives_verdicts_and_counts_no_hq_runs_as_ln_k():

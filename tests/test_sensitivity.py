@@ -169,7 +169,9 @@ def test_the_panel_plans_each_setting_explicitly_and_stays_out_of_reproduction()
 def _record(variant, hparams, seed, status="ok", modes=None, hq=None, K=8):
     cfg = RunConfig(variant=variant, layout="ring", modes=K, seed=seed, iters=1000, preset="sensitivity-2d",
                     budget="quick", hparams=hparams)
-    metrics = None if modes is None else {"modes": modes, "hq_fraction": hq, "n_modes": K}
+    metrics = None if modes is None else {
+        "modes": modes, "hq_fraction": hq, "n_modes": K, "n_samples": 2500,
+        "mode_counts": [int(2500 * hq / max(modes, 1))] * modes + [0] * (K - modes)}  # HQ spread evenly
     return {**cfg.identity(), "id": cfg.run_id, "status": status, "metrics": metrics,
             "centers": [[1.0, 0.0]] * K}
 
@@ -187,16 +189,19 @@ def test_the_section_counts_untrained_and_diverged_runs_in_the_population(tmp_pa
     cells = cells_frame(recs).set_index("hparams")
     bad = cells.loc[hparams_json(lam10)]
     assert bad["runs"] == 4 and bad["untrained"] == 2 and bad["diverged"] == 1
-    assert bad["modes_mean"] == pytest.approx((3 + 0 + 0 + 8) / 4)
+    assert bad["captured_mean"] == pytest.approx((3 + 0 + 0 + 8) / 4)
+    # modes at half their fair share (312 of 2,500 / 8 each): only the last run's 8 x 156 HQ samples
+    # fall short too (156 < 156.25), so none
+    assert bad["modes_mean"] == 0
     assert bad["hq_mean"] == pytest.approx(100 * (0.01 + 0 + 0 + 0.5) / 4)
     assert (bad["untrained_lo"], bad["untrained_hi"]) == pytest.approx(wilson_interval(2, 4))
     good = cells.loc[hparams_json(TOY)]
-    assert good["modes_mean"] == 7 and good["untrained"] == 0 and good["diverged"] == 0
+    assert good["captured_mean"] == 7 and good["modes_mean"] == 7 and good["untrained"] == 0 and good["diverged"] == 0
 
     path = write_sensitivity(tmp_path, recs)
     text = path.read_text()
     assert path.name == "SENSITIVITY.md" and "`sensitivity-2d`, budget quick" in text
-    assert "2 of 4 (50 %" in text and "counts as 0 modes" in text
+    assert "2 of 4 (50 %" in text and "total failure" in text
     # the spread table: gan_toy's setting is the best, lambda 10 with our optimiser the worst
     spread_line = next(line for line in text.splitlines() if line.startswith("| wgan-gp") and "(7.0)" in line)
     assert spread_line.index("gp_lambda 0.1, Adam 1e-4 (0.5, 0.9)") < spread_line.index("gp_lambda 10, Adam 2e-4 (0, 0.9)")
@@ -217,3 +222,22 @@ def test_wilson_interval():
     assert hi == 1 and lo == pytest.approx(0.5655, abs=1e-3)
     lo, hi = wilson_interval(2, 4)
     assert lo == pytest.approx(1 - hi) and math.isclose(lo, 0.1500, abs_tol=1e-3)
+
+
+def test_the_report_sends_set_runs_to_sensitivity_md_and_keeps_them_out_of_report_md(tmp_path):
+    from ganbench.report import main_report
+
+    cfg = RunConfig(variant="wgan-gp", layout="ring", modes=8, seed=0, iters=1000, hparams=TOY)
+    rec = {**cfg.identity(), "id": cfg.run_id, "status": "ok", "metrics": {"modes": 8, "hq_fraction": 0.5},
+           "centers": [[1.0, 0.0]] * 8}
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / f"{cfg.run_id}.json").write_text(json.dumps(rec))
+    report = main_report(tmp_path).read_text()
+    assert "[SENSITIVITY.md](SENSITIVITY.md)" in report and "No run records" not in report
+    text = (tmp_path / "SENSITIVITY.md").read_text()
+    assert "Grid runs with `--set`: ring layout, 1000 iterations" in text
+    assert (tmp_path / "tables" / "sensitivity_set_ring_1000.csv").is_file()
+    assert not (tmp_path / "REPRODUCTION.md").exists()
+    (tmp_path / "runs" / f"{cfg.run_id}.json").unlink()
+    main_report(tmp_path)
+    assert not (tmp_path / "SENSITIVITY.md").exists()
