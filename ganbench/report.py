@@ -359,6 +359,17 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     return lines
 
 
+def _budgets(df: pd.DataFrame) -> str:
+    """'300, 1500 and until settled (1,000 to 8,000)': fixed budgets, and each `--iters auto` range."""
+    if "auto_cap" not in df:
+        return ", ".join(map(str, sorted(df["iters"].unique())))
+    auto = df["auto_cap"].fillna(0) > 0
+    fixed = ", ".join(map(str, sorted(df.loc[~auto, "iters"].unique())))
+    ranges = ", ".join(f"until settled ({i:,} to {c:,})" for i, c in
+                       sorted(set(zip(df.loc[auto, "iters"], df.loc[auto, "auto_cap"].astype(int)))))
+    return " and ".join(x for x in (fixed, ranges) if x)
+
+
 def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
     from collections import Counter
 
@@ -378,7 +389,7 @@ def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
     return [
         f"{len(df)} runs: variants {', '.join(variant_order(df.variant.unique()))}; "
         f"layouts {', '.join(sorted(df.layout.unique()))}; modes {', '.join(map(str, sorted(df.modes.unique())))}; "
-        f"{_seed_range(df)} seeds per cell; budgets {', '.join(map(str, sorted(df.iters.unique())))} generator "
+        f"{_seed_range(df)} seeds per cell; budgets {_budgets(df)} generator "
         f"iterations. Training time summed over runs: {train_h:.2f} CPU-hours. Made with "
         f"ganbench {made_with('ganbench')}; torch {made_with('torch', counts=False)}; "
         f"CPU {made_with('cpu')}.",
