@@ -18,10 +18,11 @@ from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import fig_trajectories
 from ganbench.baselines import saturated, score_baselines
-from ganbench.population import failed_to_train, run_value
-from ganbench.report_tables import UNTRAINED_HQ, count_cell, margin_for, ordering_test, ordering_text
+from ganbench.population import failed_to_train, outcomes, run_value
+from ganbench.report_tables import (UNTRAINED_HQ, count_cell, margin_for, ordering_test, ordering_text,
+                                    outcome_text)
 from ganbench.store import current_records, load_records
-from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
+from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict, wilson
 
 # Every verdict label a cell can get (``ganbench.stats.verdict``, plus "saturated": no verdict).
 LABELS = ("agrees", "differs", "undecided", "too few runs", "saturated")
@@ -158,7 +159,51 @@ def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
             continue
         ours = [_ours_text(c, t) for t in titles]
         lines.append(f"| | ours: `{row.variant}` | " + " | ".join(ours) + " |")
+    # Baselines beside every 2-D table (ganbench.baselines): what no learning scores on each column
+    mixture_cols = [col for col in preset.columns if _setting_config(preset, col).get("layout") not in IMAGE_DATASETS]
+    if mixture_cols:
+        for kind in ("real data", "structureless", "single point"):
+            vals = []
+            for col in preset.columns:
+                cfg = _setting_config(preset, col)
+                if col not in mixture_cols or col.metric not in BASELINE_KEYS:
+                    vals.append("")
+                    continue
+                score = _baseline_scores(cfg)[kind][col.metric] * col.factor
+                flag = " (saturated)" if kind == "structureless" and _saturated(cfg, col.metric) else ""
+                vals.append(f"{score:.{col.decimals}f}{flag}")
+            lines.append(f"| baseline | {kind} | " + " | ".join(vals) + " |")
     return lines
+
+
+def _setting_config(preset: Preset, col) -> dict:
+    return next(s.config for s in preset.settings if s.name == col.setting)
+
+
+def _baseline_scores(config: dict) -> dict:
+    return score_baselines(config["layout"], int(config["modes"]), config.get("std"),
+                           int(config.get("n_eval") or 2_500), config.get("scale"))
+
+
+def _outcomes_table(preset: Preset, recs: list[dict]) -> list[str]:
+    """How often each of our variants failed, per setting, over every run: untrained, collapsed and
+    diverged shares with Wilson 95 % intervals (``ganbench.population.outcomes``)."""
+    rows = []
+    for setting in preset.settings:
+        for v in setting.variants:
+            mine = [r for r in recs if r["config"]["variant"] == v and preset.setting_of(r["config"]) == setting.name]
+            if not mine:
+                continue
+            flags = [outcomes(r) for r in mine]
+            row = {"setting": setting.name, "variant": v, "runs": len(mine)}
+            for name in ("untrained", "collapsed", "diverged"):
+                k = sum(f[name] for f in flags)
+                row[name] = outcome_text(k, len(mine), *wilson(k, len(mine)))
+            rows.append(row)
+    if not rows:
+        return []
+    return ["How often our runs failed (every run is in the table above; k/n: share [Wilson 95 % interval]):", "",
+            pd.DataFrame(rows).to_markdown(index=False), ""]
 
 
 def _untrained_why(preset: Preset) -> str:
@@ -361,6 +406,7 @@ def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -
                   "counted; the t-interval describes the runs, while each verdict uses the wider betting interval "
                   f"its sentence gives, valid at small n (table as CSV: `tables/{csv.name}`).", ""]
         lines += _table(preset, cells, seeds) + [""]
+        lines += _outcomes_table(preset, recs)
         lines += _trajectory_figure(preset, budget, recs, figures)
         if failed:
             lines += [f"{len(failed)} run(s) failed and are left out: "
