@@ -87,13 +87,14 @@ def saturation_margin(metric: str, modes: int) -> float:
 LOWER_IS_BETTER = frozenset({"reverse_kl"})
 
 
+def saturates(scores: dict[str, dict], kind: str, metric: str, modes: int) -> bool:
+    """Whether baseline ``kind`` scores ``metric`` within the margin of the real data (or better)."""
+    real, v = scores["real data"][metric], scores[kind][metric]
+    margin = saturation_margin(metric, modes)
+    return (v <= real + margin) if metric in LOWER_IS_BETTER else (v >= real - margin)
+
+
 def saturated(scores: dict[str, dict], metric: str, modes: int) -> bool:
     """Whether a structureless baseline scores ``metric`` within the margin of the real data (or better):
     then the metric cannot tell a learnt mixture from a structureless one at this K."""
-    real = scores["real data"][metric]
-    margin = saturation_margin(metric, modes)
-    for kind in STRUCTURELESS:
-        v = scores[kind][metric]
-        if (v <= real + margin) if metric in LOWER_IS_BETTER else (v >= real - margin):
-            return True
-    return False
+    return any(saturates(scores, kind, metric, modes) for kind in STRUCTURELESS)

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from ganbench.baselines import BASELINES, STRUCTURELESS, saturated, score_baselines
+from ganbench.baselines import BASELINES, STRUCTURELESS, saturated, saturates, score_baselines
 from ganbench.config import RunConfig
 from ganbench.constants import RUNAWAY_LOSS
 from ganbench.data import DEFAULT_STD
@@ -128,8 +128,9 @@ def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, t
         sat[int(k)] = {key for key, *_ in BASELINE_METRICS if saturated(scores, key, int(k))}
         for kind in BASELINES:
             rows.append({"modes": int(k), "baseline": kind,
-                         **{name: f"{scores[kind][key] * scale:.{dec}f}" + (" (saturated)" if key in sat[int(k)] and
-                                                                            kind in STRUCTURELESS else "")
+                         **{name: f"{scores[kind][key] * scale:.{dec}f}" + (" (saturates)" if kind in STRUCTURELESS
+                                                                            and saturates(scores, kind, key, int(k))
+                                                                            else "")
                             for key, name, scale, dec in BASELINE_METRICS}})
     table = pd.DataFrame(rows).fillna("")
     write_text_atomic(tables / f"baselines_{tag}.md", _md(table, index=False) + "\n")

@@ -17,7 +17,7 @@ from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import fig_trajectories
-from ganbench.baselines import saturated, score_baselines
+from ganbench.baselines import saturated, saturates, score_baselines
 from ganbench.population import failed_to_train, outcomes, run_value
 from ganbench.report_tables import (UNTRAINED_HQ, count_cell, margin_for, ordering_test, ordering_text,
                                     outcome_text)
@@ -170,7 +170,8 @@ def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:
                     vals.append("")
                     continue
                 score = _baseline_scores(cfg)[kind][col.metric] * col.factor
-                flag = " (saturated)" if kind == "structureless" and _saturated(cfg, col.metric) else ""
+                flag = (" (saturates)" if kind == "structureless" and
+                        saturates(_baseline_scores(cfg), kind, col.metric, int(cfg["modes"])) else "")
                 vals.append(f"{score:.{col.decimals}f}{flag}")
             lines.append(f"| baseline | {kind} | " + " | ".join(vals) + " |")
     return lines
