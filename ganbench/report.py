@@ -205,6 +205,11 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
     summary = summarise(df[~df.layout.isin(list(IMAGE_DATASETS))])
     write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
+    if any(r["config"].get("hparams") for r in loaded):
+        lines += ["Hyperparameters are part of the answer: each variant's sensitivity panel (the same small tuning "
+                  "budget per variant, spread over settings beside spread over seeds) is in "
+                  "[SENSITIVITY.md](SENSITIVITY.md); the published protocols, with the papers' own settings, in "
+                  "[REPRODUCTION.md](REPRODUCTION.md).", ""]
 
     sections = summary.groupby(["layout", "std", "iters", "auto_cap", "precision"])
     for (layout, std, iters, cap, precision), s in sorted(sections, key=lambda kv: (*kv[0][:4], kv[0][4] != "fp32")):
