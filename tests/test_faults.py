@@ -295,19 +295,21 @@ def test_a_worker_that_died_while_idle_is_replaced_not_fatal(tmp_path, monkeypat
     starts another worker for that ensemble and completes, with no attempt spent and no traceback."""
     from concurrent.futures.process import BrokenProcessPool
 
-    made = []
+    made, died = [], []
     real_worker = executors._new_worker
 
     class DiesWhenIdle:
-        """A real worker whose second ensemble cannot be submitted (the first worker only)."""
+        """A real worker whose second ensemble cannot be submitted: the first worker to get a second
+        one, once (which worker that is depends on which finishes first)."""
 
         def __init__(self):
-            self.ex, self.ensembles, self.dies = real_worker(), 0, not made
+            self.ex, self.ensembles = real_worker(), 0
 
         def submit(self, fn, *args):
             if fn is executors.ensemble_task:
                 self.ensembles += 1
-                if self.dies and self.ensembles > 1:
+                if self.ensembles > 1 and not died:
+                    died.append(self)
                     raise BrokenProcessPool("died while idle")
             return self.ex.submit(fn, *args)
 
@@ -326,5 +328,5 @@ def test_a_worker_that_died_while_idle_is_replaced_not_fatal(tmp_path, monkeypat
     configs = tiny_grid(variants=("vanilla", "wgan-gp", "pacgan", "minibatch"), modes=(4,))  # 4 ensembles, 2 workers
     counts = run_grid(configs, tmp_path / "out", jobs=2, progress=False)
     assert counts["trained"] == len(configs) and counts["failed"] == 0
-    assert len(made) == 3 and made[0].ensembles == 2  # the dead one was replaced once
+    assert len(died) == 1 and died[0].ensembles == 2 and len(made) == 3  # the dead one was replaced once
     assert_store_complete(tmp_path / "out", configs)
