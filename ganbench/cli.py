@@ -29,6 +29,11 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # no prefix matching: `run --seed 3` was taken as `--seeds 3` (seeds 0-2) without a word
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, no usage dump
         raise UsageError(message)
 
@@ -323,6 +328,9 @@ def _planned(args) -> list:
         if args.budget is not None:
             raise ValueError("--budget needs --preset (without one, set --iters and --seeds)")
         layouts = args.layout if args.layout is not None else ([] if args.dataset else ["ring"])
+        if args.modes and not layouts:
+            raise ValueError("--modes sets the mixtures' numbers of modes, and with --dataset alone the grid has no "
+                             "mixture (a dataset's classes are its modes): add --layout ring, or drop --modes")
         try:
             return plan_grid(args.variants or list(DEFAULT_VARIANTS), layouts, args.modes or [4, 8, 16, 32],
                              args.seeds or 5, args.iters, args.std, datasets=args.dataset, n_eval=args.n_eval,

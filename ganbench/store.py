@@ -6,6 +6,7 @@ skips what is done, and a corrupt record is set aside and recomputed. Free of to
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from contextlib import contextmanager
@@ -93,11 +94,15 @@ _NUMBER_TYPES = frozenset({float, int, _NONE})
 
 
 def _number(v) -> bool:
-    return type(v) in _NUMBER_TYPES
+    # finite: JSON's NaN / Infinity (accepted by Python's parser, never written by ganbench) would move means
+    return type(v) in _NUMBER_TYPES and (v is None or math.isfinite(v))
 
 
 def _numbers(v) -> bool:
     return type(v) is list and all(type(x) in _NUMBER_TYPES for x in v)
+
+
+MAX_RECORD_MODES = 100_000  # more modes than any dataset has (Stacked MNIST: 1,000; mixtures: 64)
 
 
 def _content_problem(rec: dict) -> str | None:
@@ -111,6 +116,12 @@ def _content_problem(rec: dict) -> str | None:
                 ok, kind = _number(v) or isinstance(v, bool) or named, "a number"
             if not ok:
                 return f"{key}.{k} is {_shown(v)}, not {kind}"
+    modes = rec["config"].get("modes")
+    if type(modes) is int and not 1 <= modes <= MAX_RECORD_MODES:
+        return f"config.modes is {modes}, not between 1 and {MAX_RECORD_MODES:,}"
+    hq = (rec.get("metrics") or {}).get("hq_fraction")
+    if _number(hq) and hq is not None and not 0 <= hq <= 1:
+        return f"metrics.hq_fraction is {hq}, not a fraction between 0 and 1"
     t = rec.get("trajectory")
     if t and not ({"step", "modes", "hq_fraction"} <= set(t) and len({len(v) for v in t.values()}) == 1):
         return "trajectory needs step, modes and hq_fraction lists of one length"
@@ -161,6 +172,8 @@ def _read_record(path: Path) -> tuple[dict | None, str | None]:
         obj = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         return None, f"not valid JSON ({e.__class__.__name__})"
+    except RecursionError:  # JSON nested deeper than Python's parser goes
+        return None, "not valid JSON (nested too deeply)"
     problem = record_problem(obj)
     return (None, problem) if problem else (obj, None)
 

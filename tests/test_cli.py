@@ -31,6 +31,8 @@ from ganbench.cli import main
     (["run", "--precision", "fp16"], "invalid choice: 'fp16' (choose from 'fp32', 'bf16')"),
     (["run", "--precision", "bf16", "--preset", "tutorial"], "--precision bf16 goes with mixture grids only"),
     (["run", "--precision", "bf16", "--dataset", "iris"], "--precision bf16 goes with mixture grids only"),
+    (["run", "--seed", "3"], "unrecognized arguments: --seed 3"),          # no prefix match for --seeds
+    (["run", "--dataset", "iris", "--modes", "8"], "with --dataset alone the grid has no mixture"),
     ([], "required: command"),
     (["fly"], "invalid choice: 'fly'"),
 ])

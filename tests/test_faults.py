@@ -330,3 +330,25 @@ def test_a_worker_that_died_while_idle_is_replaced_not_fatal(tmp_path, monkeypat
     assert counts["trained"] == len(configs) and counts["failed"] == 0
     assert len(died) == 1 and died[0].ensembles == 2 and len(made) == 3  # the dead one was replaced once
     assert_store_complete(tmp_path / "out", configs)
+
+
+@pytest.mark.parametrize("edit", ["deep", "negative modes", "nan hq", "hq above 1"])
+def test_a_hand_edited_or_hostile_record_is_named_and_set_aside(tmp_path, edit):
+    """Issue 26: JSON nested past Python's parser, a negative number of modes or a NaN / impossible HQ
+    would crash the report or move its means; each is a corrupt record, named, never used."""
+    out = tmp_path / "out"
+    configs = tiny_grid(variants=("vanilla",), modes=(4,))
+    run_grid(configs, out, progress=False)
+    victim = runs_dir(out) / f"{configs[0].run_id}.json"
+    rec = json.loads(victim.read_text())
+    if edit == "deep":
+        victim.write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        if edit == "negative modes":
+            rec["config"]["modes"] = -3
+        else:
+            rec["metrics"]["hq_fraction"] = float("nan") if edit == "nan hq" else 1.5
+        victim.write_text(json.dumps(rec))  # Python writes NaN as JSON's NaN
+    problems = []
+    assert victim.stem not in {r["id"] for r in load_records(out, warn=problems.append)}
+    assert len(problems) == 1 and victim.name in problems[0]
