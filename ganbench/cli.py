@@ -455,7 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        return {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample}[args.command](args)
+        code = {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample}[args.command](args)
+        sys.stdout.flush()  # here, where a full disk or a closed pipe is one line, not at the interpreter's exit
+        return code
     except UsageError as e:
         print(f"ganbench: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -463,6 +465,31 @@ def main(argv: list[str] | None = None) -> int:
         print("ganbench: interrupted; finished runs are saved, re-run the same command to continue",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say, and no traceback at exit
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_ENVIRONMENT
+    except (OSError, RecursionError) as e:  # the machine said no (a full disk, permissions, a missing folder)
+        print(f"ganbench: error: {_environment_text(e)}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+
+
+EXIT_ENVIRONMENT = 1  # the environment's fault (disk, permissions, a service), not the user's input
+
+
+def _environment_text(e: BaseException) -> str:
+    """One line: what failed, the path, the system's reason, what to do."""
+    if isinstance(e, RecursionError):
+        return "input nested too deeply to read; check the files given"
+    where = " -> ".join(str(p) for p in (getattr(e, "filename", None), getattr(e, "filename2", None)) if p)
+    reason = getattr(e, "strerror", None) or str(e) or e.__class__.__name__
+    hint = {28: "free some space or write elsewhere", 13: "choose a folder you can write (--out)",
+            2: "check that the path exists", 36: "choose a shorter name"}.get(getattr(e, "errno", None), "")
+    if not where and getattr(e, "errno", None) is not None:
+        where = "the output"  # stdout or stderr: a full disk under `> file`
+    return f"{reason}{': ' + where if where else ''}" + (f" ({hint})" if hint else "")
 
 
 if __name__ == "__main__":

@@ -372,3 +372,36 @@ def test_the_cpu_is_read_from_cpuinfo(tmp_path, monkeypatch):
     assert machine.has_bf16_units() is True
     info.write_text("")
     assert machine.has_bf16_units() is None and machine.cpu_name()
+
+
+@pytest.mark.parametrize("error,expect", [
+    (OSError(28, "No space left on device", "/full/REPORT.md"),
+     "No space left on device: /full/REPORT.md (free some space or write elsewhere)"),
+    (PermissionError(13, "Permission denied", "/theirs/runs/.lock"),
+     "Permission denied: /theirs/runs/.lock (choose a folder you can write (--out))"),
+    (ConnectionError("could not reach the Ray cluster at auto"), "could not reach the Ray cluster at auto"),
+    (OSError(28, "No space left on device"), "No space left on device: the output (free some space or write elsewhere)"),
+])
+def test_an_environment_failure_is_one_line_and_exit_code_1(error, expect, monkeypatch, capsys):
+    """Issue 26: the machine saying no (a full disk, another user's store, no Ray) is one line, exit 1."""
+    from ganbench import cli
+
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(cli, "cmd_report", fail)
+    assert main(["report", "--out", "results"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"ganbench: error: {expect}\n"
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    from ganbench import cli
+
+    def fail(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "cmd_report", fail)
+    monkeypatch.setattr(cli.os, "dup2", lambda *a: None)  # pytest's captured stdout has no descriptor to replace
+    assert main(["report", "--out", "results"]) == 1
+    assert capsys.readouterr().err == ""
