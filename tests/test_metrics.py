@@ -366,3 +366,17 @@ def test_bad_class_inputs_are_refused():
         classifier_score(np.array([[0.5, 0.6]]))
     with pytest.raises(ValueError, match="classifier must be"):
         c2st(GOOD, GOOD, classifier="svm")
+
+
+@pytest.mark.parametrize("sigma,expect", [
+    (-np.eye(3), "negative eigenvalue"),
+    (np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "not symmetric"),
+])
+def test_an_npz_whose_sigma_is_no_covariance_is_refused(tmp_path, sigma, expect):
+    """Issue 26: an .npz of FID statistics is untrusted input: sigma = -I or an asymmetric one gave an FID."""
+    path = tmp_path / "stats.npz"
+    np.savez(path, mu=np.zeros(3), sigma=sigma)
+    with pytest.raises(ValueError, match=expect):
+        load_stats(path)
+    np.savez(path, mu=np.zeros(3), sigma=np.eye(3) + 1e-12 * np.triu(np.ones((3, 3)), 1))  # rounding: fine
+    load_stats(path)
