@@ -31,34 +31,15 @@ from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.presets import BUDGET_ORDER, EXPERIMENTS
 from ganbench.report_figures import _plt, _save, cached_figure
 from ganbench.population import outcomes, run_value
-from ganbench.stats import interval, interval_text, metric_range
+from ganbench.stats import interval, interval_text, metric_range, wilson
 from ganbench.store import current_records
 
-try:  # the shared helper, where stats.py has it
-    from ganbench.stats import wilson
-except ImportError:  # pragma: no cover - depends on the version of stats.py
-    wilson = None
-
 _CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # a figure is redrawn when this changes
-Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 
 # Optimisers with a name, so that a reader sees which setting is whose
 KNOWN_OPTIMISERS = {("adam", 2e-4, (0.0, 0.9)): "ours",          # the WGAN-GP class's own (its image setting)
                     ("adam", 1e-4, (0.5, 0.9)): "gan_toy.py",
                     ("adam", 2e-4, (0.5, 0.999)): "default"}     # the others' default
-
-
-def wilson_interval(k: int, n: int) -> tuple[float, float]:
-    """The 95 % Wilson score interval of a proportion k / n ((0, 1) for n = 0)."""
-    if wilson is not None:
-        return wilson(k, n)
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + Z95 ** 2 / n
-    centre = (p + Z95 ** 2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def covered(records: list[dict]) -> list[dict]:
@@ -118,7 +99,7 @@ def cells_frame(records: list[dict]) -> pd.DataFrame:
         captured_iv = interval([v[4] for v in vals], 1.0, metric_range("modes", modes))
         n = len(vals)
         k = sum(v[2] for v in vals)
-        lo, hi = wilson_interval(k, n)
+        lo, hi = wilson(k, n)
         rows.append({"variant": variant, "setting": setting, "hparams": recs[0]["config"].get("hparams") or "",
                      "optimiser": _optimiser_note(recs[0]["config"]) or "", "modes": modes, "runs": n,
                      "seeds": ",".join(str(s) for s in sorted(r["config"]["seed"] for r in recs)),

@@ -177,7 +177,8 @@ def _record(variant, hparams, seed, status="ok", modes=None, hq=None, K=8):
 
 
 def test_the_section_counts_untrained_and_diverged_runs_in_the_population(tmp_path):
-    from ganbench.sensitivity import cells_frame, wilson_interval, write_sensitivity
+    from ganbench.sensitivity import cells_frame, write_sensitivity
+    from ganbench.stats import wilson
 
     lam10 = {"gp_lambda": 10.0, "adam": {"lr": 2e-4, "betas": [0.0, 0.9]}}
     recs = [_record("wgan-gp", TOY, 0, modes=8, hq=0.9),
@@ -194,7 +195,7 @@ def test_the_section_counts_untrained_and_diverged_runs_in_the_population(tmp_pa
     # fall short too (156 < 156.25), so none
     assert bad["modes_mean"] == 0
     assert bad["hq_mean"] == pytest.approx(100 * (0.01 + 0 + 0 + 0.5) / 4)
-    assert (bad["untrained_lo"], bad["untrained_hi"]) == pytest.approx(wilson_interval(2, 4))
+    assert (bad["untrained_lo"], bad["untrained_hi"]) == pytest.approx(wilson(2, 4))
     good = cells.loc[hparams_json(TOY)]
     assert good["captured_mean"] == 7 and good["modes_mean"] == 7 and good["untrained"] == 0 and good["diverged"] == 0
 
@@ -211,17 +212,6 @@ def test_the_section_counts_untrained_and_diverged_runs_in_the_population(tmp_pa
     # no sensitivity records: the file and its tables go
     assert write_sensitivity(tmp_path, []) is None
     assert not path.exists() and not list((tmp_path / "tables").glob("sensitivity_*"))
-
-
-def test_wilson_interval():
-    from ganbench.sensitivity import wilson_interval
-
-    lo, hi = wilson_interval(0, 5)
-    assert lo == 0 and hi == pytest.approx(0.4345, abs=1e-3)
-    lo, hi = wilson_interval(5, 5)
-    assert hi == 1 and lo == pytest.approx(0.5655, abs=1e-3)
-    lo, hi = wilson_interval(2, 4)
-    assert lo == pytest.approx(1 - hi) and math.isclose(lo, 0.1500, abs_tol=1e-3)
 
 
 def test_the_report_sends_set_runs_to_sensitivity_md_and_keeps_them_out_of_report_md(tmp_path):
