@@ -25,10 +25,10 @@ from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_M
                                     SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ, _group, _md,
                                     MODES_TRAINED, PAIRWISE_KEY, ordering_test, ordering_text, _seed_range, _states_table, _values, outcomes_table,
                                     pairwise_comparisons, records_frame,
-                                    count_cell, outcome_text, summarise, tutorial_comparison, untrained_text,
+                                    count_cell, outcome_rates, summarise, tutorial_comparison, untrained_text,
                                     variant_order, wide_table)
 from ganbench.population import outcomes, run_value
-from ganbench.stats import MIN_RUNS, interval, metric_range, wilson
+from ganbench.stats import MIN_RUNS, interval, metric_range
 from ganbench.store import check_writable, current_records, load_records
 
 
@@ -310,13 +310,8 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     rows = []
     for variant in variant_order({r["config"]["variant"] for r in recs}):
         mine = [r for r in recs if r["config"]["variant"] == variant]
-        flags = [outcomes(r) for r in mine]
-        n_untrained = sum(f["untrained"] for f in flags)
-        n_div = sum(f["diverged"] for f in flags)
-        row = {"variant": variant, "runs": len(mine)}
-        for name in ("untrained", "collapsed", "diverged", "every mode"):
-            k = sum(f[name] for f in flags)
-            row[name] = outcome_text(k, len(mine), *wilson(k, len(mine)))
+        n_untrained = sum(outcomes(r)["untrained"] for r in mine)
+        row = {"variant": variant, "runs": len(mine), **outcome_rates(mine)}
         for key, name, scale, dec in IMAGE_METRICS:
             # One rule for every table (ganbench.population): class metrics of a run under the sanity gate
             # are withheld (the evaluator's labels of noise); its other metrics count, and the cell says so.

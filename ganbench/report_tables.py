@@ -136,6 +136,21 @@ def count_cell(text: str, n: int, left_out: int, runs: int, why: str = "untraine
     return f"{text[:-1]}, {left_out} {why})" if left_out and text.endswith(")") else text
 
 
+def _by_modes(s: pd.DataFrame) -> pd.DataFrame:
+    """A summary's ``cell`` column as a table: variants (registry order) as rows, numbers of modes as columns."""
+    t = s.pivot(index="variant", columns="modes", values="cell")
+    t = t.reindex(variant_order(t.index))
+    t.columns = [f"{m} modes" for m in t.columns]
+    return t.fillna("-")
+
+
+def outcome_rates(recs: list[dict], names=OUTCOMES) -> dict[str, str]:
+    """Per outcome of ``names``, the runs of ``recs`` that had it: 'k/n: share [Wilson interval]'."""
+    flags = [outcomes(r) for r in recs]
+    return {name: outcome_text(k, len(recs), *wilson(k, len(recs)))
+            for name in names for k in [sum(f[name] for f in flags)]}
+
+
 def outcome_text(k: int, n: int, lo: float, hi: float) -> str:
     """A failure (or success) rate: 'k/n: 60 % [23, 88]' with its Wilson 95 % interval."""
     return f"{k}/{n}: {100 * k / n:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]" if n else "-"
@@ -152,10 +167,7 @@ def wide_table(summary: pd.DataFrame, key: str, decimals: int) -> pd.DataFrame:
         cells.append(count_cell(_cell(getattr(r, f"{key}_mean"), getattr(r, f"{key}_lo"), getattr(r, f"{key}_hi"), n,
                                       decimals), n, runs - n, runs, why))
     s["cell"] = cells
-    t = s.pivot(index="variant", columns="modes", values="cell")
-    t = t.reindex(variant_order(t.index))
-    t.columns = [f"{m} modes" for m in t.columns]
-    return t.fillna("-")
+    return _by_modes(s)
 
 
 def outcomes_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -169,10 +181,7 @@ def outcomes_table(summary: pd.DataFrame) -> pd.DataFrame:
                  for name in OUTCOMES if r[f"o_{name}"] or name == "every mode"]
         cells.append("; ".join(parts))
     s["cell"] = cells
-    t = s.pivot(index="variant", columns="modes", values="cell")
-    t = t.reindex(variant_order(t.index))
-    t.columns = [f"{m} modes" for m in t.columns]
-    return t.fillna("-")
+    return _by_modes(s)
 
 
 # The equivalence margin of a claim, the one rule REPORT.md and REPRODUCTION.md share: 10 % of the
@@ -223,10 +232,7 @@ def _states_table(s: pd.DataFrame) -> pd.DataFrame:
     s = s.copy()
     s["cell"] = [", ".join(f"{int(r[f'state_{st}'])} {st}" for st in RUN_STATES if r[f"state_{st}"])
                  for _, r in s.iterrows()]
-    t = s.pivot(index="variant", columns="modes", values="cell")
-    t = t.reindex(variant_order(t.index))
-    t.columns = [f"{m} modes" for m in t.columns]
-    return t.fillna("-")
+    return _by_modes(s)
 
 
 PAIRWISE_KEY = "modes_fair"  # the mode measure a structureless generator cannot saturate (ganbench.baselines)

@@ -18,11 +18,11 @@ from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import fig_trajectories
 from ganbench.baselines import saturated, saturates, score_baselines
-from ganbench.population import failed_to_train, outcomes, run_value
+from ganbench.population import failed_to_train, run_value
 from ganbench.report_tables import (UNTRAINED_HQ, count_cell, margin_for, ordering_test, ordering_text,
-                                    outcome_text)
+                                    outcome_rates)
 from ganbench.store import current_records, load_records
-from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict, wilson
+from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
 
 # Every verdict label a cell can get (``ganbench.stats.verdict``, plus "saturated": no verdict).
 LABELS = ("agrees", "differs", "undecided", "too few runs", "saturated")
@@ -135,9 +135,7 @@ def _saturated(config: dict, metric: str) -> bool:
     layout = config.get("layout")
     if layout in IMAGE_DATASETS or metric not in BASELINE_KEYS:
         return False
-    modes = int(config["modes"])
-    scores = score_baselines(layout, modes, config.get("std"), int(config.get("n_eval") or 2_500), config.get("scale"))
-    return saturated(scores, metric, modes)
+    return saturated(_baseline_scores(config), metric, int(config["modes"]))
 
 
 def _ours_text(c, t) -> str:
@@ -195,12 +193,8 @@ def _outcomes_table(preset: Preset, recs: list[dict]) -> list[str]:
             mine = [r for r in recs if r["config"]["variant"] == v and preset.setting_of(r["config"]) == setting.name]
             if not mine:
                 continue
-            flags = [outcomes(r) for r in mine]
-            row = {"setting": setting.name, "variant": v, "runs": len(mine)}
-            for name in ("untrained", "collapsed", "diverged"):
-                k = sum(f[name] for f in flags)
-                row[name] = outcome_text(k, len(mine), *wilson(k, len(mine)))
-            rows.append(row)
+            rows.append({"setting": setting.name, "variant": v, "runs": len(mine),
+                         **outcome_rates(mine, ("untrained", "collapsed", "diverged"))})
     if not rows:
         return []
     return ["How often our runs failed (every run is in the table above; k/n: share [Wilson 95 % interval]):", "",
