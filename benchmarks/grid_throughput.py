@@ -81,7 +81,7 @@ def measure(name: str, variants: list[str], modes: list[int], seeds: int, iters:
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
-            subprocess.run(cmd + ["--out", out], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(cmd + ["--results", out], check=True, stdout=subprocess.DEVNULL)
             walls.append(time.perf_counter() - t0)
         torch.set_num_threads(os.cpu_count() or 1)  # the tutorial runs with PyTorch's default threads
         samples.append({f"{v}/{m}": tutorial_seconds_per_iter(v, m, sample_iters) for v in variants for m in modes})
@@ -92,7 +92,7 @@ def measure(name: str, variants: list[str], modes: list[int], seeds: int, iters:
         return sum(s_per_iter[f"{c.variant}/{c.modes}"] * iters for c in configs)
 
     theirs = tutorial_seconds(per_iter)
-    return {"scenario": name, "command": " ".join(cmd[1:] + ["--out", "DIR"]),
+    return {"scenario": name, "command": " ".join(cmd[1:] + ["--results", "DIR"]),
             "grid": {"variants": variants, "layout": "ring", "modes": modes, "seeds": seeds, "iters": iters,
                      "runs": len(configs), "model_iterations": model_iters, "jobs": jobs},
             "repeat": repeat, "ganbench_wall_samples_s": walls,
@@ -110,7 +110,7 @@ def report_rebuild(results: Path) -> dict:
     drawn yet) and warm (figures whose inputs are unchanged are kept: the usual rebuild)."""
     import shutil
 
-    cmd = [sys.executable, "-m", "ganbench", "report", "--out"]
+    cmd = [sys.executable, "-m", "ganbench", "report", "--results"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results"
         shutil.copytree(results, out, ignore=shutil.ignore_patterns("*.pt"))

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from ganbench import __version__
-from ganbench.constants import (AUTO_CAP, AUTO_START, DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, MAX_N_EVAL, MAX_SAMPLES, MAX_SEEDS,
-                                METRICS, VARIANTS)
+from ganbench.constants import (AUTO_CAP, AUTO_START, DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, MAX_ITERS, MAX_N_EVAL,
+                                MAX_SAMPLES, MAX_SEEDS, METRICS, VARIANTS)
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
 from ganbench.image_jobs import DATASETS
 from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
@@ -60,7 +60,7 @@ def _iters(text: str) -> int | str:
         int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"iters must be a whole number or auto, got {text!r}") from None
-    return _positive("iters")(text)
+    return _positive("iters", MAX_ITERS)(text)
 
 
 # `--set NAME=VALUE`: the hyperparameters a grid may override (ganbench.config.HPARAMS), by dotted name
@@ -103,6 +103,19 @@ def _hparams(settings: list | None) -> str | None:
     return hparams_json(overrides)
 
 
+MAX_SEED = 2 ** 32 - 1  # numpy's and scikit-learn's seeds
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the seed must be a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"the seed must be between 0 and {MAX_SEED:,}, got {value:,}")
+    return value
+
+
 def _path(what: str):
     def parse(text: str) -> Path:
         if not text:
@@ -119,6 +132,30 @@ def _modes(text: str) -> int:
     if not MIN_MODES <= value <= MAX_MODES:
         raise argparse.ArgumentTypeError(f"modes must be between {MIN_MODES} and {MAX_MODES}, got {value}")
     return value
+
+
+def _results_option(parser: argparse.ArgumentParser) -> None:
+    """``--results DIR``, the results folder, named alike in run, report and sample; ``--out`` is its old
+    name in run and report (kept, with a note: in ``sample``, ``--out`` is the file written)."""
+    parser.add_argument("--results", metavar="DIR", type=_path("a directory"), default=Path("results"),
+                        help="the results folder: runs/ (the records), tables/, figures/ and the reports "
+                             "(default results)")
+    parser.add_argument("--out", dest="old_results", type=_path("a directory"), default=None,
+                        help=argparse.SUPPRESS)
+
+
+def _old_names(args, argv: list[str]) -> None:
+    """Take ``--out DIR`` (run, report) and ``--runs DIR`` (sample), the results folder's old names, as
+    ``--results``, saying so; both the old and the new name: a usage error."""
+    old = getattr(args, "old_results", None)
+    if old is None:
+        return
+    name = "--runs" if args.command == "sample" else "--out"
+    if any(a == "--results" or a.startswith("--results=") for a in argv):
+        raise UsageError(f"{name} is the old name of --results: give one of them")
+    print(f"ganbench: note: {name} is the old name of --results (the results folder); it still works",
+          file=sys.stderr)
+    args.results = old
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,9 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise), "
                           "or auto: double it from --iters-start until the run settles or reaches --iters-cap "
                           "(mixture grids)")
-    run.add_argument("--iters-start", type=_positive("iters-start"), default=None,
+    run.add_argument("--iters-start", type=_positive("iters-start", MAX_ITERS), default=None,
                      help=f"with --iters auto: the first budget (default {AUTO_START:,})")
-    run.add_argument("--iters-cap", type=_positive("iters-cap"), default=None,
+    run.add_argument("--iters-cap", type=_positive("iters-cap", MAX_ITERS), default=None,
                      help=f"with --iters auto: the largest budget (default {AUTO_CAP:,})")
     run.add_argument("--std", type=float, default=None, help="mode standard deviation (default: the layout's)")
     run.add_argument("--set", action="append", type=_setting, default=None, metavar="NAME=VALUE",
@@ -178,8 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", default=None,
                      help="with --executor ray: the cluster to join (e.g. ray://head:10001 or auto); "
                           "default: start a local Ray instance with --jobs CPUs")
-    run.add_argument("--out", type=_path("a directory"), default=Path("results"),
-                     help="output directory (default results)")
+    _results_option(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--no-report", action="store_true",
                      help="do not rebuild the report afterwards (for scripts that run several grids, then "
@@ -193,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS,
                      metavar="METRIC", help=f"which metrics ({', '.join(METRICS)}; default all)")
     met.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    met.add_argument("--seed", type=int, default=0, help="seed of KID subsets and the C2ST split (default 0)")
+    met.add_argument("--seed", type=_seed, default=0, help="seed of KID subsets and the C2ST split (default 0)")
 
     smp = sub.add_parser("sample", help="draw new samples from a trained run's generator")
     smp.add_argument("run", metavar="RUN", help="the run: its id (its record's name in <results>/runs, with or "
@@ -201,18 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("-n", type=_positive("n", MAX_SAMPLES), default=64,
                      help=f"number of samples (default 64, at most {MAX_SAMPLES:,})")
     smp.add_argument("--class", dest="label", type=int, default=None, help="class to draw (conditional models)")
-    smp.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    smp.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     smp.add_argument("--out", metavar="FILE", required=True, type=_path("a file name"),
                      help="the file written: FILE.png (images; mixtures: a scatter plot over the true centres) or "
                           "FILE.csv (mixtures: the points; Iris: the flowers in cm)")
     smp.add_argument("--results", metavar="DIR", type=_path("a directory"), default=Path("results"),
                      help="the results folder, holding runs/ (default results)")
-    smp.add_argument("--runs", dest="results", type=_path("a directory"), default=Path("results"),
+    smp.add_argument("--runs", dest="old_results", type=_path("a directory"), default=None,
                      help=argparse.SUPPRESS)  # the old name of --results
 
     rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
-    rep.add_argument("--out", type=_path("a directory"), default=Path("results"),
-                     help="output directory (default results)")
+    _results_option(rep)
     return p
 
 
@@ -229,7 +264,7 @@ def cmd_run(args) -> int:
             from ganbench.images import load_mnist
 
             load_mnist(args.data_dir)  # fail now, with the message naming where MNIST was looked for
-        check_writable(args.out)
+        check_writable(args.results)
         if args.address and args.executor != "ray":
             raise ValueError("--address needs --executor ray")
         if args.executor == "ray":
@@ -238,9 +273,9 @@ def cmd_run(args) -> int:
             import_ray()
         if not args.address:  # on a cluster the GPUs are the workers', not this machine's
             _check_device(args.device)
-        counts = run_grid(configs, args.out, jobs=args.jobs, device=args.device, progress=not args.no_progress,
+        counts = run_grid(configs, args.results, jobs=args.jobs, device=args.device, progress=not args.no_progress,
                           data_dir=args.data_dir, executor=args.executor, address=args.address)
-    except ValueError as e:  # bad input, or another runner holds --out (store.StoreBusy)
+    except ValueError as e:  # bad input, or another runner holds the results folder (store.StoreBusy)
         raise UsageError(str(e)) from None
     except WorkerStartError as e:  # the environment's fault, not bad input: exit 1, nothing recorded
         print(f"ganbench: error: {e}", file=sys.stderr)
@@ -256,7 +291,7 @@ def cmd_run(args) -> int:
     if not args.no_report:
         from ganbench.report import main_report  # after the runs: its imports would delay the workers
 
-        print(f"report: {main_report(args.out)}", file=sys.stderr)
+        print(f"report: {main_report(args.results)}", file=sys.stderr)
     if counts["failed"]:
         print("ganbench: some runs failed (see the report); re-run the same command to try them again",
               file=sys.stderr)
@@ -359,8 +394,12 @@ def _check_data_dir(path: Path) -> None:
 def _load_features(path: Path, what: str):
     import numpy as np
 
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"{what} file {path} does not exist")
+    if path.is_dir():
+        raise UsageError(f"{what} file {path} is a directory, not an .npy file")
+    if not path.is_file():
+        raise UsageError(f"{what} file {path} is not a regular file (a device or a pipe): give an .npy file")
     if path.suffix == ".npz":
         from ganbench.metrics import FIDReference
 
@@ -368,6 +407,7 @@ def _load_features(path: Path, what: str):
             return FIDReference.load(path)
         except ValueError as e:
             raise UsageError(str(e)) from None
+    _check_npy_header(path, what)
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, OSError) as e:
@@ -376,6 +416,38 @@ def _load_features(path: Path, what: str):
         array.close()
         raise UsageError(f"{what} file {path} is an .npz archive, not an .npy array")
     return array
+
+
+def _check_npy_header(path: Path, what: str) -> None:
+    """Refuse an .npy whose header is not a numeric array the file holds and this machine can load,
+    before loading it: a header claiming 1e11 values was an allocation of 745 GiB."""
+    import numpy as np
+    from numpy.lib import format as npy
+
+    from ganbench.machine import memory_bytes
+
+    try:
+        with open(path, "rb") as f:
+            version = npy.read_magic(f)
+            shape, _, dtype = (npy.read_array_header_1_0(f) if version == (1, 0) else npy.read_array_header_2_0(f))
+            offset = f.tell()
+    except (ValueError, EOFError) as e:  # not an .npy (an .npz is a zip: its own error below)
+        if path.read_bytes()[:2] == b"PK":
+            raise UsageError(f"{what} file {path} is an .npz archive, not an .npy array") from None
+        raise UsageError(f"{what} file {path} is not a readable .npy array ({e.__class__.__name__})") from None
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise UsageError(f"{what} file {path} holds {dtype} values: give an array of real numbers (float or int)")
+    n = 1
+    for size in shape:
+        n *= size
+    need, have = n * dtype.itemsize, path.stat().st_size - offset
+    if need > have:
+        raise UsageError(f"{what} file {path} is truncated or its header is wrong: the header says {shape} "
+                         f"({need:,} bytes), the file holds {have:,}")
+    memory = memory_bytes()
+    if memory and n * 8 > memory // 2:  # scored as float64
+        raise UsageError(f"{what} file {path} holds {n:,} values ({n * 8 / 2 ** 30:,.1f} GiB as float64), more than "
+                         f"half this machine's memory ({memory / 2 ** 30:,.1f} GiB): give a subset of rows")
 
 
 def cmd_metrics(args) -> int:
@@ -422,13 +494,13 @@ def _check_device(name: str | None) -> None:
 def cmd_report(args) -> int:
     from ganbench.report import main_report
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} is a file, not a directory")
-    if not (args.out / "runs").is_dir():
-        raise UsageError(f"no run records: {args.out / 'runs'} does not exist (run `ganbench run --out {args.out}` first)")
+    if args.results.exists() and not args.results.is_dir():
+        raise UsageError(f"--results {args.results} is a file, not a directory")
+    if not (args.results / "runs").is_dir():
+        raise UsageError(f"no run records: {args.results / 'runs'} does not exist (run `ganbench run --results {args.results}` first)")
     try:
-        path = main_report(args.out)
-    except ValueError as e:  # --out, tables/ or figures/ cannot be written
+        path = main_report(args.results)
+    except ValueError as e:  # the results folder, tables/ or figures/ cannot be written
         raise UsageError(str(e)) from None
     print(f"report: {path}", file=sys.stderr)
     return 0
@@ -445,6 +517,17 @@ def cmd_sample(args) -> int:
     return 0
 
 
+COMMANDS = ("run", "report", "metrics", "sample")
+
+
+def _no_command(argv: list[str]) -> str:
+    unknown = [a for a in argv if a.startswith("-")]
+    if unknown:
+        return (f"unrecognized option {unknown[0]} before the command: give a command first "
+                f"({', '.join(COMMANDS)}), e.g. `ganbench run --help`")
+    return f"give a command: {', '.join(COMMANDS)} (`ganbench --help` says what each does)"
+
+
 def _on_sigterm(signum, frame):
     # Turn `kill` into an ordinary interrupt so the runner stops its workers and keeps what is done.
     raise KeyboardInterrupt
@@ -454,12 +537,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _old_names(args, sys.argv[1:] if argv is None else argv)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        code = {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample}[args.command](args)
+        commands = {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample}
+        code = commands[args.command](args)
         sys.stdout.flush()  # here, where a full disk or a closed pipe is one line, not at the interpreter's exit
         return code
     except UsageError as e:
-        print(f"ganbench: error: {e}", file=sys.stderr)
+        message = str(e)
+        if message.endswith("required: command"):  # argparse's words for `ganbench --bogus` too
+            message = _no_command(sys.argv[1:] if argv is None else argv)
+        print(f"ganbench: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ganbench: interrupted; finished runs are saved, re-run the same command to continue",
@@ -485,7 +573,7 @@ def _environment_text(e: BaseException) -> str:
         return "input nested too deeply to read; check the files given"
     where = " -> ".join(str(p) for p in (getattr(e, "filename", None), getattr(e, "filename2", None)) if p)
     reason = getattr(e, "strerror", None) or str(e) or e.__class__.__name__
-    hint = {28: "free some space or write elsewhere", 13: "choose a folder you can write (--out)",
+    hint = {28: "free some space or write elsewhere", 13: "choose a folder you can write (--results)",
             2: "check that the path exists", 36: "choose a shorter name"}.get(getattr(e, "errno", None), "")
     if not where and getattr(e, "errno", None) is not None:
         where = "the output"  # stdout or stderr: a full disk under `> file`

@@ -9,7 +9,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
-from ganbench.constants import DEFAULT_ITERS, MAX_N_EVAL, MAX_SEEDS
+from ganbench.constants import CONFIG_LIMITS, DEFAULT_ITERS, MAX_RUNS, MAX_SEEDS
 from ganbench.data import DEFAULT_STD, check_layout
 from ganbench.image_jobs import DATASETS
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ganbench.variants import Dims, Variant
 
 __all__ = ["DEFAULT_ITERS", "HPARAMS", "MAX_STD", "RECORD_SCHEMA", "RunConfig", "apply_hparams", "dataset_config",
-           "hparams_json", "hparams_label", "plan_grid", "validate"]
+           "check_run_count", "hparams_json", "hparams_label", "plan_grid", "size_problem", "validate"]
 
 RECORD_SCHEMA = "ganbench.run/1"
 PRECISIONS = (None, "bf16")  # RunConfig.precision: None is fp32
@@ -244,6 +244,17 @@ def dataset_config(variant: str, dataset: str, seed: int, iters: int | None = No
                      latent_dim=d.latent_dim, arch=arch or d.arch)
 
 
+def size_problem(config: dict) -> str | None:
+    """What is out of range among a config's sizes (constants.CONFIG_LIMITS), or None; for the grid's
+    configs and for records read from disk alike. Values that are not whole numbers are left to the
+    caller's type check."""
+    for name, (least, most) in CONFIG_LIMITS.items():
+        v = config.get(name)
+        if type(v) is int and not least <= v <= most:
+            return f"{name} must be between {least:,} and {most:,}, got {v:,}"
+    return None
+
+
 def validate(cfg: RunConfig) -> None:
     """ValueError with what is wrong and what is allowed, before anything runs."""
     cfg.variant_obj()
@@ -261,13 +272,9 @@ def validate(cfg: RunConfig) -> None:
         get_arch(cfg.arch or DATASETS[cfg.layout].arch)
         if cfg.modes != DATASETS[cfg.layout].classes:
             raise ValueError(f"{cfg.layout} has {DATASETS[cfg.layout].classes} classes, got modes={cfg.modes}")
-    for name in ("iters", "batch_size", "n_train", "n_eval", "latent_dim", "hidden", "depth"):
-        if getattr(cfg, name) < 1:
-            raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
-    if cfg.n_eval > MAX_N_EVAL:
-        raise ValueError(f"n_eval must be at most {MAX_N_EVAL:,}, got {cfg.n_eval:,}")
-    if cfg.seed < 0:
-        raise ValueError(f"seed must be >= 0, got {cfg.seed}")
+    problem = size_problem(asdict(cfg))
+    if problem:
+        raise ValueError(problem)
     if cfg.std is not None and not (math.isfinite(cfg.std) and 0 < cfg.std <= MAX_STD):
         raise ValueError(f"std must be a positive number up to {MAX_STD:g}, got {cfg.std}")
     if cfg.precision not in PRECISIONS:
@@ -278,6 +285,14 @@ def validate(cfg: RunConfig) -> None:
                              "give a number of iterations")
         if cfg.auto_cap < cfg.iters:
             raise ValueError(f"the cap of --iters auto ({cfg.auto_cap:,}) must be at least its start ({cfg.iters:,})")
+
+
+def check_run_count(n: int) -> None:
+    """ValueError for a command of more than MAX_RUNS runs, said before any is planned (10 million
+    runs took 3 GB and minutes to plan before anything was said)."""
+    if n > MAX_RUNS:
+        raise ValueError(f"this grid has {n:,} runs and one command plans at most {MAX_RUNS:,}: "
+                         "fewer seeds, modes or variants, or several commands on the same --results")
 
 
 def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[int], seeds: int,
@@ -292,6 +307,7 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
         raise ValueError(f"seeds must be at most {MAX_SEEDS:,}, got {seeds:,}")
     if n_eval is not None and n_eval < 10:
         raise ValueError(f"n_eval must be at least 10, got {n_eval}")
+    check_run_count(len(set(variants)) * (len(set(layouts)) * len(set(modes)) + len(set(datasets))) * seeds)
     images = [name for name, d in DATASETS.items() if d.image is not None]
     if arch is not None and not set(images) & set(datasets):
         raise ValueError(f"arch {arch} is for the image datasets ({', '.join(images)}) and this grid has none: "

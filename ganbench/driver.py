@@ -11,9 +11,11 @@ from typing import Sequence
 
 from ganbench import executors
 from ganbench.config import RunConfig
+from ganbench.eta import eta_lines
 from ganbench.executors import MAX_ATTEMPTS
 from ganbench.files import write_atomic, write_json_atomic
-from ganbench.planner import ensembles, find_bases
+from ganbench.machine import memory_bytes
+from ganbench.planner import ensembles, find_bases, peak_bytes
 from ganbench.store import check_writable, failed_record, finished_ids, load_records, runs_dir, set_aside_corrupt, store_lock
 
 EXECUTORS = ("local", "ray")
@@ -80,6 +82,7 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
         raise ValueError(f"unknown executor {executor!r}: choose from {', '.join(EXECUTORS)}")
     out = Path(out)
     check_writable(out)
+    check_memory(configs, jobs)
     counts = {"total": len(configs), "skipped": 0, "trained": 0, "diverged": 0, "failed": 0, "extended": 0}
     if not configs:
         return counts
@@ -100,6 +103,25 @@ def run_grid(configs: Sequence[RunConfig], out: Path, jobs: int = 1, device: str
         run_auto(pending, plain, out, lambda cs, desc: _train(cs, out, counts, desc, **options), counts,
                  note=_note)
     return counts
+
+
+MEMORY_SHARE = 0.75  # of this machine's memory, the most a grid may plan to hold at once
+
+
+def check_memory(configs: Sequence[RunConfig], jobs: int) -> None:
+    """ValueError, before anything starts, for a grid whose busiest moment (``jobs`` ensembles at once,
+    each holding its training data and evaluated samples) would not fit in this machine's memory
+    (``--n-eval 1000000`` on MNIST asked for 12.5 GB)."""
+    memory = memory_bytes()
+    if not memory or not configs:
+        return
+    peak = peak_bytes(configs, jobs)
+    if peak > MEMORY_SHARE * memory:
+        largest = max(configs, key=lambda c: c.n_eval * c.dims().data_dim)
+        raise ValueError(f"this grid would hold about {peak / 2 ** 30:,.1f} GiB at once ({jobs} worker(s), each "
+                         f"with an ensemble's training data and evaluated samples: n-eval {largest.n_eval:,} on "
+                         f"{largest.layout}) and this machine has {memory / 2 ** 30:,.1f} GiB (at most "
+                         f"{MEMORY_SHARE:.0%} may be planned): lower --n-eval or --jobs")
 
 
 def _train(configs: Sequence[RunConfig], out: Path, counts: dict, desc: str, jobs: int, device: str | None,
@@ -123,11 +145,15 @@ def _train(configs: Sequence[RunConfig], out: Path, counts: dict, desc: str, job
             from ganbench.image_jobs import load_evaluator
 
             load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
-        bases = find_bases(out, pending, load_records(out))
+        records = load_records(out)
+        bases = find_bases(out, pending, records)
         counts["extended"] += len(bases)
         if bases:
             driver.note(f"extending {len(bases)} finished run(s) from their checkpoints")
         groups = ensembles(pending, bases=bases, workers=1 if executor == "local" and jobs <= 1 else jobs)
+        starts = {run_id: state["iters"] for run_id, (_, state) in bases.items()}
+        for line in eta_lines(pending, records, jobs, len(groups), device, starts):
+            driver.note(line)
         fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
         if executor == "ray":
             executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)

@@ -50,6 +50,11 @@ def write_atomic(path: Path, write: Callable, binary: bool = False) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         mark_written(path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename is None:  # a full disk mid-write names no file: name the one being written
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -19,6 +19,29 @@ def _cost(group: Sequence[RunConfig]) -> float:
 
 MAX_ENSEMBLE = 20  # members per ensemble: beyond ~20 the batched step gets no cheaper per member
 MAX_ENSEMBLE_DATA = 3 * 2 ** 30  # bytes of training data per ensemble (128,000 stacked digits: 1.2 GB a seed)
+MAX_ENSEMBLE_EVAL = 6 * 2 ** 30  # bytes of evaluation per ensemble (26,000 stacked digits: 2 GB a seed)
+# Evaluating holds about this many float32 copies of the generated samples (the tensor, its array, the
+# images, the classifier's inputs): measured, `--n-eval 200000` on MNIST peaked at 5.7 GB for one run.
+EVAL_COPIES = 8
+WORKER_BYTES = 2 ** 30  # what a worker holds before its ensemble (torch, the evaluator, MNIST)
+
+
+def member_bytes(cfg: RunConfig) -> tuple[int, int]:
+    """(training data, evaluated samples) one ensemble member holds, in bytes (float32)."""
+    width = cfg.dims().data_dim * 4
+    return cfg.n_train * width, cfg.n_eval * width * EVAL_COPIES
+
+
+def peak_bytes(configs: Sequence[RunConfig], workers: int) -> int:
+    """An upper bound on the memory ``workers`` ensembles of ``configs`` hold at once (each the largest
+    ensemble ``ensembles`` can make of the costliest job): what `ganbench run` checks against the
+    machine's memory before it starts, without planning."""
+    if not configs:
+        return 0
+    big = max(configs, key=lambda c: sum(member_bytes(c)))
+    data, samples = member_bytes(big)
+    size = max(1, min(MAX_ENSEMBLE, len(configs), MAX_ENSEMBLE_DATA // data, MAX_ENSEMBLE_EVAL // samples))
+    return max(1, min(workers, len(configs))) * (WORKER_BYTES + size * (data + samples))
 
 
 class Group(list):
@@ -31,10 +54,10 @@ class Group(list):
 def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE,
               bases: dict | None = None, workers: int = 1) -> list[Group]:
     """Group jobs by ensemble key (and, for extensions, the budget they continue from) into ensembles
-    of at most ``max_size`` members (fewer where their training data would pass MAX_ENSEMBLE_DATA),
-    longest first. ``bases``: run id -> (base record, training state), from ``find_bases``. For
-    ``workers`` > 1, ensembles are split in two where that shortens the planned schedule
-    (``_balanced``)."""
+    of at most ``max_size`` members (fewer where their training data or evaluated samples would pass
+    MAX_ENSEMBLE_DATA or MAX_ENSEMBLE_EVAL), longest first. ``bases``: run id -> (base record, training
+    state), from ``find_bases``. For ``workers`` > 1, ensembles are split in two where that shortens
+    the planned schedule (``_balanced``)."""
     bases = bases or {}
 
     def start(c: RunConfig) -> int:
@@ -44,8 +67,8 @@ def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE,
     groups = []
     for _, g in groupby(keyed, key=lambda c: (c.ensemble_key(), start(c))):
         g = list(g)
-        per_member = g[0].n_train * g[0].dims().data_dim * 4  # float32
-        size = max(1, min(max_size, MAX_ENSEMBLE_DATA // per_member))
+        data, samples = member_bytes(g[0])
+        size = max(1, min(max_size, MAX_ENSEMBLE_DATA // data, MAX_ENSEMBLE_EVAL // samples))
         for i in range(0, len(g), size):
             group = Group(g[i:i + size])
             groups.append(group)

@@ -81,11 +81,12 @@ class Preset:
     def jobs(self, budget: str = "quick", seeds: int | None = None, iters: int | None = None) -> list:
         """The preset's RunConfigs for a budget; ``seeds`` / ``iters`` replace the budget's (the
         budget's name then becomes "custom" where the iterations differ)."""
-        from ganbench.config import RunConfig, validate
+        from ganbench.config import RunConfig, check_run_count, validate
 
         if budget not in self.budgets:
             raise ValueError(f"unknown budget {budget!r}: choose from {', '.join(self.budgets)}")
         b = self.budgets[budget]
+        check_run_count(sum(len(s.variants) for s in self.settings) * (seeds or b.seeds))
         out = []
         for setting in self.settings:
             for v in setting.variants:

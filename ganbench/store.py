@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ganbench import __version__
-from ganbench.config import RECORD_SCHEMA, RunConfig
+from ganbench.config import RECORD_SCHEMA, RunConfig, size_problem
 from ganbench.files import write_atomic, write_json_atomic, write_text_atomic
 from ganbench.image_jobs import DATASETS
 from ganbench.presets import BUDGET_ORDER
@@ -119,6 +119,9 @@ def _content_problem(rec: dict) -> str | None:
     modes = rec["config"].get("modes")
     if type(modes) is int and not 1 <= modes <= MAX_RECORD_MODES:
         return f"config.modes is {modes}, not between 1 and {MAX_RECORD_MODES:,}"
+    sizes = size_problem(rec["config"])
+    if sizes:
+        return f"config.{sizes}"
     hq = (rec.get("metrics") or {}).get("hq_fraction")
     if _number(hq) and hq is not None and not 0 <= hq <= 1:
         return f"metrics.hq_fraction is {hq}, not a fraction between 0 and 1"
@@ -257,7 +260,7 @@ def store_lock(out: Path) -> Iterator[None]:
         holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
         os.close(fd)
         raise StoreBusy(f"another ganbench run ({holder}) is writing to {d}; wait for it to finish "
-                        "or give this one another --out") from None
+                        "or give this one another --results") from None
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} on {platform.node()}".encode())

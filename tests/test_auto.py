@@ -147,7 +147,7 @@ def test_store_checks_the_auto_field(tmp_path, monkeypatch):
 ])
 def test_bad_auto_options_are_one_line_and_exit_code_2(args, expect, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", *args, "--out", str(out)]) == 2
+    assert main(["run", *args, "--results", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("ganbench: error: ") and expect in err
     assert not out.exists()
@@ -156,7 +156,7 @@ def test_bad_auto_options_are_one_line_and_exit_code_2(args, expect, tmp_path, c
 def test_iters_auto_through_the_cli(tmp_path, capsys):
     out = tmp_path / "auto"
     args = ["run", "--variants", "vanilla", "--modes", "4", "--seeds", "2", "--iters", "auto", "--iters-start", "20",
-            "--iters-cap", "40", "--n-eval", "200", "--jobs", "1", "--no-progress", "--no-report", "--out", str(out)]
+            "--iters-cap", "40", "--n-eval", "200", "--jobs", "1", "--no-progress", "--no-report", "--results", str(out)]
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "--iters auto: " in err and ("in 1 round(s)" in err or "in 2 round(s)" in err)

@@ -33,12 +33,13 @@ from ganbench.cli import main
     (["run", "--precision", "bf16", "--dataset", "iris"], "--precision bf16 goes with mixture grids only"),
     (["run", "--seed", "3"], "unrecognized arguments: --seed 3"),          # no prefix match for --seeds
     (["run", "--dataset", "iris", "--modes", "8"], "with --dataset alone the grid has no mixture"),
-    ([], "required: command"),
+    ([], "give a command: run, report, metrics, sample"),
+    (["--bogus"], "unrecognized option --bogus before the command"),
     (["fly"], "invalid choice: 'fly'"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(args, expect, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main([*args, "--out", str(out)] if args and args[0] == "run" else args) == 2
+    assert main([*args, "--results", str(out)] if args and args[0] == "run" else args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("ganbench: error: ")
     assert expect in err
@@ -59,7 +60,7 @@ def test_the_library_has_the_same_limits(tmp_path):
 
     with pytest.raises(ValueError, match="seeds must be at most 10,000"):
         plan_grid(["vanilla"], ["ring"], [4], MAX_SEEDS + 1)
-    with pytest.raises(ValueError, match="n_eval must be at most 1,000,000"):
+    with pytest.raises(ValueError, match="n_eval must be between 1 and 1,000,000"):
         plan_grid(["vanilla"], ["ring"], [4], 1, n_eval=MAX_N_EVAL + 1)
     with pytest.raises(ValueError, match="n must be between 1 and 1,000,000"):
         sample_run(tmp_path, "some-run", MAX_SAMPLES + 1, tmp_path / "x.csv")
@@ -68,7 +69,7 @@ def test_the_library_has_the_same_limits(tmp_path):
 def test_an_unwritable_output_dir_is_refused(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    assert main(["run", "--out", str(blocker / "sub")]) == 2
+    assert main(["run", "--results", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot be created" in err and "is a file" in err
 
@@ -106,7 +107,7 @@ def _one_error_line(capsys, *expect):
 
 
 @pytest.mark.parametrize("args", [
-    ["run", "--out", ""], ["run", "--data-dir", ""], ["report", "--out", ""], ["sample", "r", "--out", ""],
+    ["run", "--results", ""], ["run", "--data-dir", ""], ["report", "--results", ""], ["sample", "r", "--out", ""],
     ["sample", "r", "--out", "x.csv", "--runs", ""], ["metrics", "", "b.npy"], ["metrics", "a.npy", ""],
 ])
 def test_an_empty_path_is_refused_and_nothing_is_written(args, tmp_path, monkeypatch, capsys):
@@ -120,21 +121,21 @@ def test_unwritable_report_and_sample_outputs_are_one_line(tmp_path, read_only, 
     out = tmp_path / "out"
     (out / "runs").mkdir(parents=True)
     read_only(out)
-    assert main(["report", "--out", str(out)]) == 2
+    assert main(["report", "--results", str(out)]) == 2
     _one_error_line(capsys, f"output directory {out} is not writable")
     assert sorted(p.name for p in out.iterdir()) == ["runs"]
-    assert main(["sample", "r", "--out", str(out / "x.csv"), "--runs", str(out)]) == 2
+    assert main(["sample", "r", "--out", str(out / "x.csv"), "--results", str(out)]) == 2
     _one_error_line(capsys, f"the folder of {out / 'x.csv'} is not writable")
 
     (tmp_path / "other" / "runs").mkdir(parents=True)
     (tmp_path / "other" / "tables").write_text("not a folder")
-    assert main(["report", "--out", str(tmp_path / "other")]) == 2
+    assert main(["report", "--results", str(tmp_path / "other")]) == 2
     _one_error_line(capsys, "tables is a file, not a directory")
     afile = tmp_path / "afile"
     afile.write_text("x")
-    assert main(["sample", "r", "--out", str(afile / "x.csv"), "--runs", str(out)]) == 2
+    assert main(["sample", "r", "--out", str(afile / "x.csv"), "--results", str(out)]) == 2
     _one_error_line(capsys, f"{afile} is a file, not a directory")
-    assert main(["sample", "r", "--out", str(tmp_path), "--runs", str(out)]) == 2
+    assert main(["sample", "r", "--out", str(tmp_path), "--results", str(out)]) == 2
     _one_error_line(capsys, "is a directory; give a file name")
 
 
@@ -142,7 +143,7 @@ def test_a_data_dir_that_cannot_hold_mnist_is_refused(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "afile").write_text("x")
     for name, problem in (("empty", "is empty"), ("afile", "is not a directory"), ("missing", "does not exist")):
-        args = ["run", "--dataset", "iris", "--data-dir", str(tmp_path / name), "--out", str(tmp_path / "out")]
+        args = ["run", "--dataset", "iris", "--data-dir", str(tmp_path / name), "--results", str(tmp_path / "out")]
         assert main(args) == 2
         _one_error_line(capsys, f"--data-dir {tmp_path / name} {problem}: give the directory holding MNIST/raw/")
     assert not (tmp_path / "out").exists()
@@ -222,7 +223,7 @@ def test_sample_refuses_bad_runs_and_file_types_in_one_line(tiny_runs, tmp_path,
 
 
 def test_report_without_records_says_what_to_do(tmp_path, capsys):
-    assert main(["report", "--out", str(tmp_path / "empty")]) == 2
+    assert main(["report", "--results", str(tmp_path / "empty")]) == 2
     assert "ganbench run" in capsys.readouterr().err
 
 
@@ -250,7 +251,7 @@ def test_the_driver_of_a_run_never_imports_torch_or_scikit_learn(tmp_path):
     before spawning them, or that unpickled a torch object from their results, delays every run."""
     probe = ("import sys\nfrom ganbench import cli\n"
              f"code = cli.main(['run', '--variants', 'vanilla', '--modes', '4', '--seeds', '2', '--iters', '5', "
-             f"'--jobs', '2', '--no-progress', '--no-report', '--out', {str(tmp_path)!r}])\n"
+             f"'--jobs', '2', '--no-progress', '--no-report', '--results', {str(tmp_path)!r}])\n"
              "print(code, sorted(m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -271,13 +272,13 @@ def test_the_parsers_names_agree_with_the_registries():
 def test_a_tiny_grid_end_to_end_through_the_cli(tmp_path, capsys):
     out = tmp_path / "smoke"
     args = ["run", "--variants", "vanilla", "cond-wgan-gp", "--modes", "4", "--seeds", "2", "--iters", "2",
-            "--jobs", "1", "--no-progress", "--out", str(out)]
+            "--jobs", "1", "--no-progress", "--results", str(out)]
     assert main(args) == 0
     assert len(list((out / "runs").glob("*.json"))) == 4
     assert (out / "REPORT.md").exists() and (out / "tables" / "modes_ring_2.md").exists()
     assert main(args) == 0
     assert "0 trained" in capsys.readouterr().err
-    assert main(["report", "--out", str(out)]) == 0
+    assert main(["report", "--results", str(out)]) == 0
 
 
 @pytest.mark.parametrize("content,expect", [(b"", "not a readable .npy"), (b"garbage", "not a readable .npy")])
@@ -304,7 +305,7 @@ def test_metrics_refuses_complex_values_instead_of_dropping_their_imaginary_part
     np.save(tmp_path / "real.npy", rng.standard_normal((20, 3)))
     np.save(tmp_path / "complex.npy", rng.standard_normal((20, 3)) * 1j)
     assert main(["metrics", str(tmp_path / "real.npy"), str(tmp_path / "complex.npy")]) == 2
-    _one_error_line(capsys, "fake must be a numeric array of real-valued numbers")
+    _one_error_line(capsys, "holds complex128 values: give an array of real numbers")
     np.savez(tmp_path / "stats.npz", mu=np.zeros(3, complex), sigma=np.eye(3))
     assert main(["metrics", str(tmp_path / "stats.npz"), str(tmp_path / "real.npy"), "--metrics", "fid"]) == 2
     _one_error_line(capsys, "mu must be a numeric array of real-valued numbers")
@@ -327,10 +328,10 @@ def test_metrics_cli_prints_json(tmp_path, capsys):
 def test_run_with_no_report_leaves_the_report_to_one_later_command(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["run", "--variants", "vanilla", "--modes", "4", "--seeds", "1", "--iters", "2", "--jobs", "1",
-                 "--no-progress", "--no-report", "--out", str(out)]) == 0
+                 "--no-progress", "--no-report", "--results", str(out)]) == 0
     assert (out / "runs").is_dir() and not (out / "REPORT.md").exists()
     assert "report:" not in capsys.readouterr().err
-    assert main(["report", "--out", str(out)]) == 0 and (out / "REPORT.md").is_file()
+    assert main(["report", "--results", str(out)]) == 0 and (out / "REPORT.md").is_file()
 
 
 def test_workers_that_cannot_start_end_the_run_with_one_line_and_exit_code_1(tmp_path, monkeypatch, capsys):
@@ -344,7 +345,7 @@ def test_workers_that_cannot_start_end_the_run_with_one_line_and_exit_code_1(tmp
 
     monkeypatch.setattr(driver, "run_grid", no_workers)
     assert main(["run", "--modes", "4", "--seeds", "1", "--iters", "10", "--jobs", "2", "--no-progress",
-                 "--out", str(tmp_path / "res")]) == 1
+                 "--results", str(tmp_path / "res")]) == 1
     err = capsys.readouterr().err
     assert err == "ganbench: error: worker processes could not start (3 in a row)\n"
     assert not (tmp_path / "res" / "REPORT.md").exists()
@@ -356,7 +357,7 @@ def test_bf16_on_a_cpu_without_bf16_units_says_it_will_be_slow(units, noted, tmp
 
     monkeypatch.setattr(machine, "has_bf16_units", lambda: units)
     assert main(["run", "--precision", "bf16", "--modes", "4", "--seeds", "1", "--iters", "5", "--jobs", "1",
-                 "--no-progress", "--no-report", "--out", str(tmp_path / "res")]) == 0
+                 "--no-progress", "--no-report", "--results", str(tmp_path / "res")]) == 0
     err = capsys.readouterr().err
     assert ("no bf16 units (AVX512-BF16 / AMX), so on it --precision bf16 is emulated" in err) == noted
 
@@ -378,7 +379,7 @@ def test_the_cpu_is_read_from_cpuinfo(tmp_path, monkeypatch):
     (OSError(28, "No space left on device", "/full/REPORT.md"),
      "No space left on device: /full/REPORT.md (free some space or write elsewhere)"),
     (PermissionError(13, "Permission denied", "/theirs/runs/.lock"),
-     "Permission denied: /theirs/runs/.lock (choose a folder you can write (--out))"),
+     "Permission denied: /theirs/runs/.lock (choose a folder you can write (--results))"),
     (ConnectionError("could not reach the Ray cluster at auto"), "could not reach the Ray cluster at auto"),
     (OSError(28, "No space left on device"), "No space left on device: the output (free some space or write elsewhere)"),
 ])
@@ -390,7 +391,7 @@ def test_an_environment_failure_is_one_line_and_exit_code_1(error, expect, monke
         raise error
 
     monkeypatch.setattr(cli, "cmd_report", fail)
-    assert main(["report", "--out", "results"]) == 1
+    assert main(["report", "--results", "results"]) == 1
     err = capsys.readouterr().err
     assert err == f"ganbench: error: {expect}\n"
 
@@ -403,5 +404,5 @@ def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
 
     monkeypatch.setattr(cli, "cmd_report", fail)
     monkeypatch.setattr(cli.os, "dup2", lambda *a: None)  # pytest's captured stdout has no descriptor to replace
-    assert main(["report", "--out", "results"]) == 1
+    assert main(["report", "--results", "results"]) == 1
     assert capsys.readouterr().err == ""

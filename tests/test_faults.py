@@ -178,7 +178,7 @@ CLI = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "--mode
 def test_a_second_runner_on_a_locked_directory_is_refused_with_one_line(tmp_path):
     out = tmp_path / "out"
     with store_lock(out):
-        done = subprocess.run(CLI + ["--iters", "5", "--out", str(out)], capture_output=True, text=True,
+        done = subprocess.run(CLI + ["--iters", "5", "--results", str(out)], capture_output=True, text=True,
                               timeout=300)
         with pytest.raises(store.StoreBusy, match="another ganbench run"):
             run_grid(tiny_grid(), out, progress=False)
@@ -189,7 +189,7 @@ def test_a_second_runner_on_a_locked_directory_is_refused_with_one_line(tmp_path
 
 def test_two_runners_started_together_write_each_record_once(tmp_path):
     out = tmp_path / "out"
-    cmd = CLI + ["--iters", "400", "--jobs", "1", "--out", str(out)]
+    cmd = CLI + ["--iters", "400", "--jobs", "1", "--results", str(out)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
     codes = sorted(rc for rc, _ in results)
@@ -203,7 +203,7 @@ def test_two_runners_started_together_write_each_record_once(tmp_path):
 def test_a_killed_driver_leaves_no_orphan_workers(tmp_path):
     """SIGKILL the driver alone (not its process group): its workers die with it (PR_SET_PDEATHSIG)."""
     out = tmp_path / "out"
-    proc = subprocess.Popen(CLI + ["--iters", "3000", "--jobs", "2", "--out", str(out)],
+    proc = subprocess.Popen(CLI + ["--iters", "3000", "--jobs", "2", "--results", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     children: list[int] = []
@@ -254,7 +254,7 @@ def test_ctrl_c_while_workers_start_is_one_line_not_a_traceback_per_worker(tmp_p
     import signal
 
     cmd = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "wgan-gp", "--modes", "4",
-           "--seeds", "2", "--iters", "3000", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "out")]
+           "--seeds", "2", "--iters", "3000", "--jobs", "2", "--no-progress", "--results", str(tmp_path / "out")]
     # SIGINT at its default in the driver, as in a terminal: a test run started in the background of a
     # non-interactive shell inherits SIGINT ignored, and the driver would rightly keep ignoring it
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

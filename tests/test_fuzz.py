@@ -193,7 +193,7 @@ def _main(argv):
     lambda d: st.fixed_dictionaries({k: RUN_OPTIONS[k] for k in d})),
        extra=st.lists(st.sampled_from(["--bogus", "-x", "--seeds", "--out"]), max_size=1))
 def test_bad_run_arguments_exit_2_with_one_line(options, extra, tmp_path_factory):
-    argv = ["run", "--out", str(tmp_path_factory.getbasetemp() / "fuzz-out"), "--no-progress"]
+    argv = ["run", "--results", str(tmp_path_factory.getbasetemp() / "fuzz-out"), "--no-progress"]
     for k, v in options.items():
         argv += [k, v]
     argv += extra

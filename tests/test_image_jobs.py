@@ -25,7 +25,7 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["run", "--dataset", "mnist", "stacked-mnist", "iris", "--variants", "vanilla", "cond-wgan-gp",
             "--seeds", "1", "--iters", "2", "--n-eval", "60", "--jobs", "1", "--no-progress",
-            "--data-dir", str(mnist_dir), "--out", str(out)]
+            "--data-dir", str(mnist_dir), "--results", str(out)]
     assert main(args) == 0, capsys.readouterr().err
     records = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
     assert len(records) == 6
@@ -52,16 +52,16 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
 
     cond = by[("mnist", "cond-wgan-gp")]["id"]
     png = tmp_path / "sevens.png"
-    assert main(["sample", cond, "-n", "16", "--class", "7", "--out", str(png), "--runs", str(out)]) == 0
+    assert main(["sample", cond, "-n", "16", "--class", "7", "--out", str(png), "--results", str(out)]) == 0
     assert png.stat().st_size > 100
     iris = by[("iris", "vanilla")]["id"]
     csv = tmp_path / "flowers.csv"
-    assert main(["sample", iris, "-n", "5", "--out", str(csv), "--runs", str(out)]) == 0
+    assert main(["sample", iris, "-n", "5", "--out", str(csv), "--results", str(out)]) == 0
     assert np.loadtxt(csv, delimiter=",", skiprows=1).shape == (5, 4)
     capsys.readouterr()
-    assert main(["sample", iris, "--class", "1", "--out", str(csv), "--runs", str(out)]) == 2
+    assert main(["sample", iris, "--class", "1", "--out", str(csv), "--results", str(out)]) == 2
     assert "conditional" in capsys.readouterr().err
-    assert main(["sample", "nope", "--out", str(csv), "--runs", str(out)]) == 2
+    assert main(["sample", "nope", "--out", str(csv), "--results", str(out)]) == 2
 
 
 def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for_it():

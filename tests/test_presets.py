@@ -232,7 +232,7 @@ def test_untrained_2d_runs_count_in_the_reproduction_table():
 def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["run", "--preset", "veegan-2d", "--iters", "12", "--seeds", "2", "--jobs", "1",
-                 "--no-progress", "--out", str(out)]) == 0
+                 "--no-progress", "--results", str(out)]) == 0
     recs = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
     assert len(recs) == 4 and {r["config"]["budget"] for r in recs} == {"custom"}
     assert {r["config"]["preset"] for r in recs} == {"veegan-2d"}
@@ -254,7 +254,7 @@ def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     for path in stale:
         path.write_text("stale")
     assert main(["run", "--preset", "veegan-2d", "--iters", "10", "--seeds", "1", "--jobs", "1",
-                 "--no-progress", "--out", str(out)]) == 0
+                 "--no-progress", "--results", str(out)]) == 0
     assert not any(path.exists() for path in stale)
     assert (out / "figures" / "reproduction_veegan-2d_custom-12_trajectory.png").is_file()
     text = (out / "REPRODUCTION.md").read_text()
@@ -271,7 +271,7 @@ def test_cli_runs_a_preset_and_writes_the_reproduction_report(tmp_path, capsys):
     (["--preset", "nope"], "invalid choice: 'nope'"),
 ])
 def test_bad_preset_options_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
-    assert main(["run", *argv, "--out", str(tmp_path)]) == 2
+    assert main(["run", *argv, "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 

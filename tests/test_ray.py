@@ -69,7 +69,7 @@ def test_the_command_runs_on_its_own_local_ray_instance(tmp_path):
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "ganbench", "run", "--executor", "ray", "--variants", "vanilla",
                            "--modes", "4", "--seeds", "2", "--iters", "5", "--jobs", "2", "--no-progress",
-                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+                           "--results", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "2 runs: 2 trained" in done.stderr
     assert all(json.loads(p.read_text())["status"] == "ok" for p in runs_dir(out).glob("*.json"))
@@ -78,14 +78,14 @@ def test_the_command_runs_on_its_own_local_ray_instance(tmp_path):
 
 def test_without_ray_the_command_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
-    code = cli.main(["run", "--executor", "ray", "--modes", "4", "--seeds", "1", "--out", str(tmp_path)])
+    code = cli.main(["run", "--executor", "ray", "--modes", "4", "--seeds", "1", "--results", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "pip install 'ganbench[ray]'" in err
 
 
 def test_address_without_the_ray_executor_is_a_usage_error(tmp_path, capsys):
-    code = cli.main(["run", "--address", "auto", "--modes", "4", "--seeds", "1", "--out", str(tmp_path)])
+    code = cli.main(["run", "--address", "auto", "--modes", "4", "--seeds", "1", "--results", str(tmp_path)])
     assert code == 2 and "--address needs --executor ray" in capsys.readouterr().err
 
 
@@ -96,7 +96,7 @@ def test_a_killed_driver_on_ray_loses_only_unfinished_jobs(tmp_path):
     two workers both could finish inside one poll (CI saw 8 of 8 done before the kill)."""
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "ganbench", "run", "--executor", "ray", "--variants", "vanilla", "pacgan",
-           "--modes", "4", "8", "--seeds", "2", "--iters", "300", "--jobs", "1", "--no-progress", "--out", str(out)]
+           "--modes", "4", "8", "--seeds", "2", "--iters", "300", "--jobs", "1", "--no-progress", "--results", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and len(list(runs_dir(out).glob("*.json"))) < 1:

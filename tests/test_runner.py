@@ -168,7 +168,7 @@ def test_a_killed_cli_run_loses_only_unfinished_jobs(tmp_path):
     exactly one valid record."""
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "ganbench", "run", "--variants", "vanilla", "pacgan", "--modes", "4", "8",
-           "--seeds", "2", "--iters", "150", "--jobs", "2", "--no-progress", "--out", str(out)]
+           "--seeds", "2", "--iters", "150", "--jobs", "2", "--no-progress", "--results", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and len(list((out / "runs").glob("*.json"))) < 1:

@@ -107,7 +107,7 @@ def test_training_reads_the_overrides():
 def test_set_gives_every_run_of_the_grid_the_overrides(tmp_path):
     args = build_parser().parse_args(["run", "--variants", "wgan-gp", "cond-wgan-gp", "--modes", "8", "--seeds", "2",
                                       "--set", "gp_lambda=0.1", "--set", "adam.lr=1e-4", "--set", "adam.betas=0.5,0.9",
-                                      "--out", str(tmp_path)])
+                                      "--results", str(tmp_path)])
     configs = _plan(args)
     assert len(configs) == 4 and {c.hparams for c in configs} == {hparams_json(TOY)}
     plain = _plan(build_parser().parse_args(["run", "--variants", "wgan-gp", "--modes", "8", "--seeds", "1"]))
@@ -127,7 +127,7 @@ def test_set_gives_every_run_of_the_grid_the_overrides(tmp_path):
 ])
 def test_bad_set_is_one_line_and_exit_code_2(args, expect, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", *args, "--out", str(out)]) == 2
+    assert main(["run", *args, "--results", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("ganbench: error: ") and expect in err
     assert not out.exists()

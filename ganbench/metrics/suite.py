@@ -22,7 +22,15 @@ def compare(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) ->
     if "kid" in metrics:
         out["kid_mean"], out["kid_std"] = kid(real, fake, subsets=kid_subsets, seed=seed)
     if "prdc" in metrics:
-        out.update(manifold_metrics(real, fake))  # = precision_recall(k=3) and density_coverage(k=5)
+        try:
+            out.update(manifold_metrics(real, fake))  # = precision_recall(k=3) and density_coverage(k=5)
+        except ValueError as e:
+            if not str(e).startswith("k must be"):
+                raise
+            # the caller chose no k: say what the fixed ones need
+            raise ValueError(f"prdc needs at least 6 real and 4 fake samples (precision / recall use each sample's "
+                             f"3rd nearest neighbour, density / coverage a real sample's 5th), got {len(real)} real "
+                             f"and {len(fake)} fake") from None
     if "c2st" in metrics:
         c = c2st(real, fake, seed=seed)
         out["c2st_accuracy"], out["c2st_p_value"] = c["accuracy"], c["p_value"]
