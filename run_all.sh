@@ -1,24 +1,66 @@
 #!/usr/bin/env bash
-# The main job: set up .venv if missing, install ganbench, run the default benchmarks and regenerate
-# results/:
-#   1. all five variants on 4, 8, 16 and 32-mode rings, 5 seeds, each run trained until it settles
-#      (--iters auto: from 1,000 iterations, doubling, up to 8,000; ganbench/convergence.py's rule);
-#   2. MNIST, Stacked MNIST and Iris, 2 seeds, at the CPU budget of each dataset;
-#   3. every published-protocol preset at its quick budget (scripts/reproduce.sh), for REPRODUCTION.md.
-# Extra arguments go to every `ganbench run` call, e.g. ./run_all.sh --out /tmp/try
+# The main job: set up .venv if missing, then run every command that made results/ and rebuild the
+# reports. Each `ganbench run` trains only the runs whose records are missing (and says how long that
+# will take first), so on a fresh clone, where every record is committed, nothing trains and results/
+# comes out byte for byte as committed; the last line says whether it did.
+#
+# Extra arguments reach the steps they apply to: --jobs N, --device D, --executor E, --address A and
+# --no-progress go to every `ganbench run`; --results DIR to every command. The grids themselves are
+# fixed (they are what results/ holds): for another grid, call `ganbench run` yourself.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+run_args=()
+results=results
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --jobs|--device|--executor|--address|--results)
+            [ $# -ge 2 ] || { echo "run_all: error: $1 needs a value" >&2; exit 2; }
+            if [ "$1" = --results ]; then results="$2"; else run_args+=("$1" "$2"); fi
+            shift 2 ;;
+        --jobs=*|--device=*|--executor=*|--address=*) run_args+=("$1"); shift ;;
+        --results=*) results="${1#--results=}"; shift ;;
+        --no-progress) run_args+=("$1"); shift ;;
+        *) echo "run_all: error: $1 is not taken: run_all.sh regenerates the committed results, whose grids are" \
+                "fixed; it takes --jobs, --device, --executor, --address, --no-progress and --results (for another" \
+                "grid: ganbench run)" >&2
+           exit 2 ;;
+    esac
+done
+
 source scripts/setup_venv.sh ""   # no extras (an explicit argument: a sourced script sees ours otherwise)
-# Each step skips the report (--no-report); it is rebuilt once at the end.
-echo "run_all: step 1 of 4: the mixture grid (ganbench run --modes 4 8 16 32 --seeds 5 --iters auto)" >&2
-budget=(--iters auto --iters-start 1000 --iters-cap 8000)
-for a in "$@"; do case "$a" in --iters|--iters=*) budget=() ;; esac; done  # the caller's budget wins
-ganbench run --modes 4 8 16 32 --seeds 5 "${budget[@]}" --no-report "$@"
-echo "run_all: step 2 of 4: MNIST, Stacked MNIST and Iris (ganbench run --dataset ... --seeds 2)" >&2
-ganbench run --dataset mnist stacked-mnist iris --seeds 2 --no-report "$@"
-echo "run_all: step 3 of 4: the published-protocol presets at their quick budget (scripts/reproduce.sh quick)" >&2
-GANBENCH_STEP_OF="3 of 4" GANBENCH_NO_REPORT=1 scripts/reproduce.sh quick "$@"
-echo "run_all: step 4 of 4: REPORT.md and REPRODUCTION.md (ganbench report)" >&2
-out=results
-for ((i = 1; i <= $#; i++)); do [ "${!i}" = "--out" ] && j=$((i + 1)) && out="${!j}"; done
-ganbench report --out "$out"
+
+# What results/ holds, one command each (README, "What results/ holds"): description | ganbench run options
+steps=(
+    "the default grid, every run trained until it settles|--modes 4 8 16 32 --seeds 5 --iters auto --iters-start 1000 --iters-cap 8000"
+    "the default grid at a fixed 1,500 iterations|--modes 4 8 16 32 --seeds 5 --iters 1500"
+    "the 8- and 32-mode grid in opt-in bf16|--modes 8 32 --seeds 5 --iters 1500 --precision bf16"
+    "MNIST, Stacked MNIST and Iris at each dataset's CPU budget|--dataset mnist stacked-mnist iris --seeds 2"
+    "preset veegan-2d, quick budget|--preset veegan-2d"
+    "preset wgan-gp-toy, quick budget|--preset wgan-gp-toy"
+    "preset pacgan-2d, quick budget|--preset pacgan-2d"
+    "preset pacgan-2d at 10,000 iterations, 10 seeds|--preset pacgan-2d --iters 10000 --seeds 10"
+    "preset tutorial, its paper budget|--preset tutorial --budget paper"
+    "preset stacked-mnist, quick budget|--preset stacked-mnist"
+    "preset stacked-mnist-small-d, quick budget|--preset stacked-mnist-small-d"
+    "the hyperparameter sensitivity panel|--preset sensitivity-2d"
+)
+n=$((${#steps[@]} + 1))
+for i in "${!steps[@]}"; do
+    what="${steps[$i]%%|*}"
+    read -r -a options <<< "${steps[$i]#*|}"
+    echo "run_all: step $((i + 1)) of $n: $what (ganbench run ${options[*]})" >&2
+    ganbench run "${options[@]}" --no-report --results "$results" ${run_args[@]+"${run_args[@]}"}
+done
+echo "run_all: step $n of $n: REPORT.md, REPRODUCTION.md and SENSITIVITY.md (ganbench report)" >&2
+ganbench report --results "$results"
+
+# Byte for byte: compare with the commit when results/ is the repository's own.
+if [ "$(realpath -m "$results")" = "$(realpath -m results)" ] && git rev-parse --git-dir >/dev/null 2>&1; then
+    changed=$(git status --porcelain --untracked-files=all -- results | wc -l)
+    if [ "$changed" -eq 0 ]; then
+        echo "run_all: results/ is byte for byte the committed one (git status results/ is clean)" >&2
+    else
+        echo "run_all: results/ differs from the commit in $changed file(s): see git status results/" >&2
+    fi
+fi

@@ -574,7 +574,8 @@ def _environment_text(e: BaseException) -> str:
     where = " -> ".join(str(p) for p in (getattr(e, "filename", None), getattr(e, "filename2", None)) if p)
     reason = getattr(e, "strerror", None) or str(e) or e.__class__.__name__
     hint = {28: "free some space or write elsewhere", 13: "choose a folder you can write (--results)",
-            2: "check that the path exists", 36: "choose a shorter name"}.get(getattr(e, "errno", None), "")
+            30: "choose a folder you can write (--results)", 2: "check that the path exists",
+            36: "choose a shorter name", 40: "a symbolic link points back at itself: check the path"}.get(getattr(e, "errno", None), "")
     if not where and getattr(e, "errno", None) is not None:
         where = "the output"  # stdout or stderr: a full disk under `> file`
     return f"{reason}{': ' + where if where else ''}" + (f" ({hint})" if hint else "")

@@ -20,8 +20,13 @@ import numpy as np
 
 
 def cache_dir() -> Path:
-    """Where ganbench keeps downloads and trained evaluators: ``GANBENCH_CACHE`` or ~/.cache/ganbench."""
-    return Path(os.environ.get("GANBENCH_CACHE") or Path.home() / ".cache" / "ganbench")
+    """Where ganbench keeps downloads and trained evaluators: ``GANBENCH_CACHE`` or ~/.cache/ganbench.
+    ValueError where that is a file (the evaluator's cache would fail mid-run)."""
+    path = Path(os.environ.get("GANBENCH_CACHE") or Path.home() / ".cache" / "ganbench")
+    if path.exists() and not path.is_dir():
+        name = "GANBENCH_CACHE" if os.environ.get("GANBENCH_CACHE") else "the cache folder"
+        raise ValueError(f"{name} {path} is a file, not a folder: point GANBENCH_CACHE at a folder")
+    return path
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ settings.load_profile("ganbench")
 
 # --- results/reliability.md: what the fault and bad-input suites tried, and how it went ------------
 # Written only when GANBENCH_RELIABILITY names the file (scripts/reliability.sh sets it).
-RELIABILITY_TESTS = ("tests/test_fuzz.py", "tests/test_faults.py", "tests/test_ray.py",
+RELIABILITY_TESTS = ("tests/test_fuzz.py", "tests/test_faults.py", "tests/test_hostile.py", "tests/test_ray.py",
                      "tests/test_runner.py::test_a_killed_cli_run", "tests/test_runner.py::test_corrupt")
 _outcomes: dict[str, str] = {}
 
@@ -48,6 +48,13 @@ _outcomes: dict[str, str] = {}
 def pytest_runtest_logreport(report):
     if report.nodeid.startswith(RELIABILITY_TESTS) and (report.when == "call" or report.outcome != "passed"):
         _outcomes[report.nodeid] = report.outcome
+
+
+def _hostile_line() -> str:
+    cases = {k: v for k, v in _outcomes.items() if k.startswith("tests/test_hostile.py")}
+    skipped = sum(v == "skipped" for v in cases.values())
+    return (f"Hostile-environment cases: {sum(v == 'passed' for v in cases.values())} of {len(cases)} passed"
+            + (f" ({skipped} skipped: no tmpfs without root)" if skipped else "") + ".") if cases else ""
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -64,8 +71,12 @@ def pytest_sessionfinish(session, exitstatus):
     lines = ["# Reliability", "",
              f"Made by `scripts/reliability.sh` on {date.today().isoformat()}: the fault tests (each injects a fault "
              "and checks that every job ends with exactly one valid record, or a failed record saying why) and the "
-             "property-based bad-input tests (hypothesis, derandomized: the same cases every run).", "",
-             f"**{passed} of {len(_outcomes)} tests passed.**", "",
+             "property-based bad-input tests (hypothesis, derandomized: the same cases every run), and the "
+             "hostile-environment catalogue (tests/test_hostile.py: a full or read-only disk on a real tmpfs, /dev/full, "
+             "a closed pipe, paths the system refuses, no Ray, files and records whose sizes lie, grids past the "
+             "machine's memory or the run cap, misleading messages): each case one line on stderr with exit code 1 "
+             "(the environment) or 2 (the input), nothing half-written.", "",
+             f"**{passed} of {len(_outcomes)} tests passed.** {_hostile_line()}", "",
              "## Bad input: generated cases tried", "",
              "| kind | cases | expected |", "|---|---:|---|"]
     expect = {"bad feature arrays": "one-line ValueError",

@@ -24,7 +24,7 @@ LAYERS = [
     # 3: the presets (built of configs) and the record store
     {"ganbench.presets", "ganbench.store"},
     # 4: one ensemble evaluated; ensembles planned
-    {"ganbench.evaluation", "ganbench.planner"},
+    {"ganbench.evaluation", "ganbench.planner", "ganbench.eta"},
     # 5: where ensembles run
     {"ganbench.executors"},
     # 6: the driver, and what reads the store
