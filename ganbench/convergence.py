@@ -35,18 +35,21 @@ def settle_window(steps: list[int]) -> int | None:
     return min(below[-1], len(steps) - SETTLED_POINTS)
 
 
-def trajectory_state(traj: dict | None, modes: int, status: str | None = "ok") -> str:
-    """One of ``RUN_STATES`` for a trajectory {"step", "modes", "hq_fraction", ...} of a run on K = ``modes``."""
+def trajectory_state(traj: dict | None, modes: int, status: str | None = "ok", untrained: bool | None = None) -> str:
+    """One of ``RUN_STATES`` for a trajectory of a run on K = ``modes``: a mixture's {"step", "modes",
+    "hq_fraction", ...}, or an image run's {"step", "modes", "confident_fraction", ...}, whose share of
+    confident digits stands for HQ and whose ``untrained`` is the sanity gate's (given by the caller)."""
     if status == "diverged":
         return "diverged"
-    if not traj or len(traj.get("step", [])) < 2 or traj["hq_fraction"][-1] is None:
+    quality = "hq_fraction" if traj and "hq_fraction" in traj else "confident_fraction"
+    if not traj or len(traj.get("step", [])) < 2 or traj.get(quality, [None])[-1] is None:
         return "no trajectory"
-    if traj["hq_fraction"][-1] < UNTRAINED_HQ:
+    if untrained if untrained is not None else traj[quality][-1] < UNTRAINED_HQ:
         return "untrained"
     start = settle_window(list(traj["step"]))
     if start is None:
         return "changing"
-    m, h = traj["modes"][start:], traj["hq_fraction"][start:]
+    m, h = traj["modes"][start:], traj[quality][start:]
     if any(v is None for v in (*m, *h)):
         return "changing"
     settled = max(m) - min(m) <= max(1.0, SETTLED_MODES * modes) and max(h) - min(h) <= SETTLED_HQ
@@ -54,5 +57,8 @@ def trajectory_state(traj: dict | None, modes: int, status: str | None = "ok") -
 
 
 def run_state(rec: dict) -> str:
-    """How one run (a record) ended: ``trajectory_state`` of its trajectory."""
-    return trajectory_state(rec.get("trajectory"), rec["config"]["modes"], rec.get("status"))
+    """How one run (a record) ended: ``trajectory_state`` of its trajectory (an image run's untrained:
+    its sanity gate)."""
+    gate = (rec.get("metrics") or {}).get("untrained")
+    return trajectory_state(rec.get("trajectory"), rec["config"]["modes"], rec.get("status"),
+                            untrained=gate if isinstance(gate, bool) else None)

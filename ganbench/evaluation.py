@@ -96,23 +96,27 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     variant = first.variant_obj()
     dims = first.dims()
     seeds = [c.seed for c in cfgs]
+    evaluator = evaluator_info = None
     if first.is_mixture:
         mixtures = [make_mixture(c.layout, c.modes, seed=c.seed, n_train=c.n_train, std=c.std, scale=c.scale)
                     for c in cfgs]
         data = [(m.points, m.labels) for m in mixtures]
     else:
         data = [image_jobs.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
-        evaluator, evaluator_info = (image_jobs.load_evaluator(data_dir) if first.layout != "iris" else (None, None))
+        if first.layout != "iris":
+            evaluator, evaluator_info = image_jobs.load_evaluator(data_dir)
+    # what a trajectory point holds: the mode metrics on mixtures, class metrics on images (none on Iris)
+    tracked = TRAJECTORY_METRICS if first.is_mixture else image_jobs.IMAGE_TRAJECTORY if evaluator else ()
     bases = getattr(configs, "bases", None)  # [(base record, its member training state)] or None
     start = bases[0][1]["iters"] if bases else 0
     steps = trajectory_steps(first.iters)
-    trajectory: list[dict] = [{"step": [], **{m: [] for m in TRAJECTORY_METRICS}} for _ in cfgs]
+    trajectory: list[dict] = [{"step": [], **{m: [] for m in tracked}} for _ in cfgs]
     for k, (base, _) in enumerate(bases or []):  # the base's points up to where it ends, as from scratch
         t = base.get("trajectory") or {"step": []}
         for i, step in enumerate(t["step"]):
-            if step <= start and step in steps[:-1]:
+            if step <= start and step in steps[:-1] and all(m in t for m in tracked):
                 trajectory[k]["step"].append(step)
-                for m in TRAJECTORY_METRICS:
+                for m in tracked:
                     trajectory[k][m].append(t[m][i])
     on_eval, centres = None, None
     if first.is_mixture:
@@ -124,7 +128,18 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             for k in range(len(cfgs)):
                 point = mixture_metrics(xs[k], mixtures[k], centres[k]) if np.isfinite(xs[k]).all() else {}
                 trajectory[k]["step"].append(step)
-                for m in TRAJECTORY_METRICS:
+                for m in tracked:
+                    trajectory[k][m].append(point.get(m))
+    elif evaluator is not None:
+        n_traj = min(first.n_eval, image_jobs.TRAJECTORY_SAMPLES)
+
+        def on_eval(step, G):
+            # the first n_traj of the samples a run with a budget of `step` would be judged on
+            xs, _ = generate(G, seeds, n_traj, dims, variant.conditional)
+            for k in range(len(cfgs)):
+                point = image_jobs.trajectory_point(first.layout, xs[k], evaluator) if np.isfinite(xs[k]).all() else {}
+                trajectory[k]["step"].append(step)
+                for m in tracked:
                     trajectory[k][m].append(point.get(m))
     trained = train_ensemble(variant, [d[0] for d in data], [d[1] for d in data], seeds, dims,
                              iters=first.iters, batch_size=first.batch_size, device=pick_device(device),
@@ -169,6 +184,12 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             if not diverged:
                 rec["metrics"] = image_jobs.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
                                                      evaluator, evaluator_info, distribution=cfg.preset is None)
+            if tracked:  # the final point: the run's own metrics, on all its samples
+                trajectory[k]["step"].append(cfg.iters)
+                for m in tracked:
+                    trajectory[k][m].append((rec["metrics"] or {}).get(m))
+                rec["trajectory"] = trajectory[k]
+            if not diverged:
                 if dims.image is not None and cfg.preset is None:  # presets' reports draw no t-SNE
                     artifacts["tsne"] = image_jobs.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
             if class_grid is not None:

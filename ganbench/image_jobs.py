@@ -114,6 +114,26 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     return out
 
 
+TRAJECTORY_SAMPLES = 10_000  # generated images per member at each point of an image run's trajectory
+IMAGE_TRAJECTORY = ("modes", "kl_to_uniform", "confident_fraction")  # what each point holds
+
+
+def trajectory_point(dataset: str, fake: np.ndarray, evaluator) -> dict:
+    """The class metrics of an image run during training, on flat samples in [-1, 1]: classes seen
+    (``modes``), KL of the class histogram to uniform, and the share of confident digits (the sanity
+    gate's input)."""
+    d = DATASETS[dataset]
+    from ganbench.evaluator import predict_with_confidence
+
+    digits, confidence = predict_with_confidence(evaluator, _to_uint8(fake.reshape(-1, *d.image)))
+    labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] if d.image[0] == 3 else digits[:, 0]
+    from ganbench.metrics import class_entropy
+
+    c = class_entropy(labels, d.classes)
+    return {"modes": c["classes_seen"], "kl_to_uniform": c["kl_to_uniform"],
+            "confident_fraction": float((np.asarray(confidence) >= CONFIDENT).mean())}
+
+
 def sanity_gate(fake_confidence: np.ndarray, real_confidence: np.ndarray) -> dict:
     """The share of confident digits (evaluator probability >= CONFIDENT) among generated and real
     images, and ``untrained``: generated below UNTRAINED_RATIO x real (see CONFIDENT above)."""

@@ -126,8 +126,9 @@ def _content_problem(rec: dict) -> str | None:
     if _number(hq) and hq is not None and not 0 <= hq <= 1:
         return f"metrics.hq_fraction is {hq}, not a fraction between 0 and 1"
     t = rec.get("trajectory")
-    if t and not ({"step", "modes", "hq_fraction"} <= set(t) and len({len(v) for v in t.values()}) == 1):
-        return "trajectory needs step, modes and hq_fraction lists of one length"
+    if t and not ({"step", "modes"} <= set(t) and {"hq_fraction", "confident_fraction"} & set(t)
+                  and len({len(v) for v in t.values()}) == 1):
+        return "trajectory needs step, modes and hq_fraction (or confident_fraction) lists of one length"
     layout = rec["config"]["layout"]
     if layout not in DATASETS and rec["status"] != "failed" and "centers" not in rec:
         return "centers is missing (a finished mixture run's true centres)"

@@ -36,6 +36,11 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
     assert len(mnist["class_histogram"]) == 10 and sum(mnist["class_histogram"]) == 60
     assert len(by[("stacked-mnist", "vanilla")]["metrics"]["class_histogram"]) == 1000
     assert "fid" in by[("iris", "vanilla")]["metrics"]
+    # image runs keep a trajectory of class metrics (here only its final point: the budget is 2), Iris none
+    t = by[("mnist", "vanilla")]["trajectory"]
+    assert set(t) == {"step", "modes", "kl_to_uniform", "confident_fraction"} and t["step"] == [2]
+    assert (t["modes"][-1], t["kl_to_uniform"][-1]) == (mnist["modes"], mnist["kl_to_uniform"])
+    assert "trajectory" not in by[("iris", "vanilla")]
     for r in records:  # a checkpoint next to every record, sample images next to image records
         assert (out / "runs" / f"{r['id']}.pt").is_file()
         assert (out / "runs" / f"{r['id']}.samples.npz").is_file() == (r["config"]["layout"] != "iris")

@@ -114,3 +114,21 @@ def test_settled_needs_a_doubling_of_iterations_and_three_points():
     assert state([8] * 5, [0.5] * 4 + [0.01]) == "untrained"
     assert trajectory_state({"step": steps, "modes": [8] * 5, "hq_fraction": [0.9] * 5}, 8, "diverged") == "diverged"
     assert trajectory_state(None, 8) == "no trajectory"
+
+
+def test_an_image_run_is_judged_by_its_classes_its_confident_share_and_its_gate():
+    from ganbench.convergence import run_state
+
+    steps = [100, 200, 500, 1000, 2000]
+
+    def rec(modes, confident, untrained=False):
+        return {"config": {"layout": "mnist", "modes": 10}, "status": "ok", "metrics": {"untrained": untrained},
+                "trajectory": {"step": steps, "modes": modes, "kl_to_uniform": [0.1] * 5,
+                               "confident_fraction": confident}}
+
+    assert run_state(rec([10] * 5, [0.3, 0.5, 0.8, 0.85, 0.86])) == "settled"    # within 10 points since 500
+    assert run_state(rec([10] * 5, [0.2, 0.3, 0.5, 0.7, 0.8])) == "changing"
+    assert run_state(rec([4, 5, 6, 8, 10], [0.8] * 5)) == "changing"             # 4 classes since 500
+    # the gate, relative to the real digits' share, says untrained; no fixed threshold of its own
+    assert run_state(rec([10] * 5, [0.3] * 5, untrained=True)) == "untrained"
+    assert run_state(rec([10] * 5, [0.03] * 5, untrained=False)) == "settled"
