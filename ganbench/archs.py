@@ -171,7 +171,8 @@ class MNISTMLPArch(_ImageArch):
     def g_body(self, dims, z_dim):
         layers, width = [], z_dim
         for h in (128, 256, 512, 1024):
-            layers += [nn.Linear(width, h)] + ([nn.BatchNorm1d(h)] if h != 128 else []) + [nn.LeakyReLU(0.2)]
+            # BatchNorm1d(h, 0.8): the tutorial's code passes 0.8 as eps (its momentum was meant, it seems)
+            layers += [nn.Linear(width, h)] + ([nn.BatchNorm1d(h, 0.8)] if h != 128 else []) + [nn.LeakyReLU(0.2)]
             width = h
         return nn.Sequential(*layers, nn.Linear(width, dims.data_dim), nn.Tanh())
 

@@ -16,6 +16,7 @@ import pandas as pd
 from ganbench.baselines import BASELINES, STRUCTURELESS, saturated, saturates, score_baselines
 from ganbench.config import RunConfig
 from ganbench.constants import RUNAWAY_LOSS
+from ganbench.convergence import run_state
 from ganbench.data import DEFAULT_STD
 from ganbench.files import track_writes, write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, GRID_SIDE, N_TSNE
@@ -357,6 +358,27 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
                       "clusters show mode collapse.", "", f"![t-SNE of real and generated](figures/tsne_{tag}.png)", ""]
         _fig_class_histograms(recs, figures / f"classes_{tag}.png")
         lines += [f"![class histogram per variant](figures/classes_{tag}.png)", ""]
+        lines += _image_trajectories(dataset, tag, recs, figures)
+    return lines
+
+
+def _image_trajectories(dataset: str, tag: str, recs: list[dict], figures: Path) -> list[str]:
+    """How the runs ended (``convergence.run_state`` on their trajectories of classes seen and confident
+    share, the sanity gate for untrained) and the trajectory figure; nothing for runs made before image
+    trajectories."""
+    states = [run_state(r) for r in recs]
+    if all(s == "no trajectory" for s in states):
+        return []
+    counts = ", ".join(f"{n} {s}" for s in RUN_STATES if (n := states.count(s)))
+    lines = [f"How the runs ended ({counts}): *settled* when, from half the budget on, classes seen moved by at "
+             "most one class in ten (10 % of the modes) and the confident share by at most 10 points; *untrained* "
+             "by the sanity gate.", ""]
+    if fig_trajectories(recs, figures / f"trajectory_{tag}.png", {r["id"]: dataset for r in recs},
+                        ("modes", "confident_fraction")):
+        lines += ["During training (evaluated on 10,000 samples at 10, 20, 50, 100, ... iterations and at the "
+                  "budget; mean over seeds, shaded: 95 % t-interval): classes seen out of "
+                  f"{recs[0]['config']['modes']} and the share of digits the evaluator labels with probability >= 0.9.",
+                  "", f"![trajectories](figures/trajectory_{tag}.png)", ""]
     return lines
 
 

@@ -158,7 +158,8 @@ def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
 
 # the trajectory figure's rows: metric -> (axis label, scale to % given the run's number of modes K)
 TRAJECTORY_ROWS = {"modes": ("% of modes captured", lambda k: 100 / k), "hq_fraction": ("HQ %", lambda k: 100.0),
-                   "kmeans_coverage": ("kmeans coverage %", lambda k: 100.0)}
+                   "kmeans_coverage": ("kmeans coverage %", lambda k: 100.0),
+                   "confident_fraction": ("confident digits %", lambda k: 100.0)}
 
 
 @cached_figure
