@@ -12,19 +12,25 @@ cd "$(dirname "$0")"
 
 run_args=()
 results=results
+refuse() { echo "run_all: error: $*" >&2; exit 2; }
+take() {  # take OPTION VALUE: checked here, before anything slow starts
+    case "$2" in ""|-*) refuse "$1 needs a value, got '${2}'" ;; esac
+    case "$1" in
+        --jobs) [[ "$2" =~ ^[1-9][0-9]{0,3}$ ]] && [ "$2" -le 4096 ] || refuse "--jobs must be a whole number from 1 to 4096, got '$2'" ;;
+        --executor) [[ "$2" =~ ^(local|ray)$ ]] || refuse "--executor must be local or ray, got '$2'" ;;
+    esac
+    if [ "$1" = --results ]; then results="$2"; else run_args+=("$1" "$2"); fi
+}
 while [ $# -gt 0 ]; do
     case "$1" in
         --jobs|--device|--executor|--address|--results)
-            [ $# -ge 2 ] || { echo "run_all: error: $1 needs a value" >&2; exit 2; }
-            if [ "$1" = --results ]; then results="$2"; else run_args+=("$1" "$2"); fi
+            [ $# -ge 2 ] || refuse "$1 needs a value"
+            take "$1" "$2"
             shift 2 ;;
-        --jobs=*|--device=*|--executor=*|--address=*) run_args+=("$1"); shift ;;
-        --results=*) results="${1#--results=}"; shift ;;
+        --jobs=*|--device=*|--executor=*|--address=*|--results=*) take "${1%%=*}" "${1#*=}"; shift ;;
         --no-progress) run_args+=("$1"); shift ;;
-        *) echo "run_all: error: $1 is not taken: run_all.sh regenerates the committed results, whose grids are" \
-                "fixed; it takes --jobs, --device, --executor, --address, --no-progress and --results (for another" \
-                "grid: ganbench run)" >&2
-           exit 2 ;;
+        *) refuse "$1 is not taken: run_all.sh regenerates the committed results, whose grids are fixed; it takes" \
+                  "--jobs, --device, --executor, --address, --no-progress and --results (for another grid: ganbench run)" ;;
     esac
 done
 

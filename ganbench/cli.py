@@ -22,6 +22,7 @@ from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
 # `ganbench --help` answers at once.
 
 EXIT_USAGE = 2
+MAX_JOBS = 4096  # worker processes (a planner list per worker: 10^20 was an OverflowError)
 
 
 class UsageError(Exception):
@@ -110,9 +111,10 @@ def _seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"the seed must be a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"the seed must be a whole number, got {text[:40]!r}") from None
     if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"the seed must be between 0 and {MAX_SEED:,}, got {value:,}")
+        shown = f"{value:,}" if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
+        raise argparse.ArgumentTypeError(f"the seed must be between 0 and {MAX_SEED:,}, got {shown}")
     return value
 
 
@@ -203,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                           f"{', '.join(_SET_NAMES)}; e.g. --set gp_lambda=0.1 --set adam.lr=1e-4 "
                           "--set adam.betas=0.5,0.9. Its runs have their own ids and are reported in "
                           "SENSITIVITY.md, not REPORT.md")
-    run.add_argument("--jobs", type=_positive("jobs"), default=os.cpu_count() or 1,
+    run.add_argument("--jobs", type=_positive("jobs", MAX_JOBS), default=os.cpu_count() or 1,
                      help="worker processes, one torch thread each (default: the number of cores)")
     run.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                      help="training's matrix products: fp32 (default) or bf16 (opt-in; faster on CPUs with "
@@ -265,6 +267,9 @@ def cmd_run(args) -> int:
 
             load_mnist(args.data_dir)  # fail now, with the message naming where MNIST was looked for
         check_writable(args.results)
+        if not args.no_report:  # the report's folders, before hours of training rather than after
+            for part in ("tables", "figures"):
+                check_writable(args.results / part, f"the report's folder {args.results / part}")
         if args.address and args.executor != "ray":
             raise ValueError("--address needs --executor ray")
         if args.executor == "ray":
@@ -291,7 +296,10 @@ def cmd_run(args) -> int:
     if not args.no_report:
         from ganbench.report import main_report  # after the runs: its imports would delay the workers
 
-        print(f"report: {main_report(args.results)}", file=sys.stderr)
+        try:
+            print(f"report: {main_report(args.results)}", file=sys.stderr)
+        except ValueError as e:  # tables/ or figures/ cannot be written: the runs are saved all the same
+            raise UsageError(f"{e} (the runs are saved; `ganbench report` rebuilds the report)") from None
     if counts["failed"]:
         print("ganbench: some runs failed (see the report); re-run the same command to try them again",
               file=sys.stderr)
@@ -431,7 +439,9 @@ def _check_npy_header(path: Path, what: str) -> None:
             version = npy.read_magic(f)
             shape, _, dtype = (npy.read_array_header_1_0(f) if version == (1, 0) else npy.read_array_header_2_0(f))
             offset = f.tell()
-    except (ValueError, EOFError) as e:  # not an .npy (an .npz is a zip: its own error below)
+        if not all(type(n) is int and n >= 0 for n in shape):  # (True, 4), (2.5,): numpy's own errors read badly
+            raise ValueError(f"shape {shape}")
+    except (ValueError, EOFError, TypeError, OverflowError) as e:  # not an .npy (an .npz is a zip: below)
         if path.read_bytes()[:2] == b"PK":
             raise UsageError(f"{what} file {path} is an .npz archive, not an .npy array") from None
         raise UsageError(f"{what} file {path} is not a readable .npy array ({e.__class__.__name__})") from None
@@ -441,9 +451,9 @@ def _check_npy_header(path: Path, what: str) -> None:
     for size in shape:
         n *= size
     need, have = n * dtype.itemsize, path.stat().st_size - offset
-    if need > have:
-        raise UsageError(f"{what} file {path} is truncated or its header is wrong: the header says {shape} "
-                         f"({need:,} bytes), the file holds {have:,}")
+    if need != have:  # fewer: numpy would load the header's rows and drop the rest without a word
+        raise UsageError(f"{what} file {path} is {'truncated' if need > have else 'longer than its header says'} "
+                         f"(or its header is wrong): the header says {shape} ({need:,} bytes), the file holds {have:,}")
     memory = memory_bytes()
     if memory and n * 8 > memory // 2:  # scored as float64
         raise UsageError(f"{what} file {path} holds {n:,} values ({n * 8 / 2 ** 30:,.1f} GiB as float64), more than "

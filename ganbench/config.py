@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ganbench.variants import Dims, Variant
 
 __all__ = ["DEFAULT_ITERS", "HPARAMS", "MAX_STD", "RECORD_SCHEMA", "RunConfig", "apply_hparams", "dataset_config",
-           "check_run_count", "hparams_json", "hparams_label", "plan_grid", "size_problem", "validate"]
+           "check_run_count", "hparams_json", "hparams_label", "plan_grid", "size_problem", "validate", "value_problem"]
 
 RECORD_SCHEMA = "ganbench.run/1"
 PRECISIONS = (None, "bf16")  # RunConfig.precision: None is fp32
@@ -28,6 +28,9 @@ MAX_STD = 100.0
 HPARAMS = {"adam": "adam", "adam_d": "adam", "n_critic": "int", "gp_lambda": "float", "n_kernels": "int",
            "kernel_dim": "int"}
 ADAM_KEYS = ("lr", "betas")
+# Beyond these a run would take days (n_critic) or ask for hundreds of GB (minibatch discrimination's
+# tensor is batch x n_kernels x kernel_dim). Ours are 5, 8 and 4 (Salimans et al.'s kernels: 100 x 5).
+HPARAM_MAX = {"n_critic": 100, "n_kernels": 4096, "kernel_dim": 1024, "gp_lambda": 1e6}
 
 
 def _number(name: str, v, whole: bool = False) -> float | int:
@@ -74,6 +77,8 @@ def _normalise_hparams(overrides) -> dict:
             out[name] = _number(name, v)
             if out[name] < 0:
                 raise ValueError(f"hyperparameter {name} must be >= 0, got {v}")
+        if name in HPARAM_MAX and out[name] > HPARAM_MAX[name]:
+            raise ValueError(f"hyperparameter {name} must be at most {HPARAM_MAX[name]:,}, got {v:,}")
     return out
 
 
@@ -252,6 +257,27 @@ def size_problem(config: dict) -> str | None:
         v = config.get(name)
         if type(v) is int and not least <= v <= most:
             return f"{name} must be between {least:,} and {most:,}, got {v:,}"
+    return None
+
+
+def value_problem(config: dict) -> str | None:
+    """What is wrong with a config's layout and modes, std, scale and precision, or None: what
+    ``validate`` checks beyond the sizes, for records read from disk too (torch-free)."""
+    layout, modes = config.get("layout"), config.get("modes")
+    if layout in DATASETS:
+        if modes != DATASETS[layout].classes:
+            return f"{layout} has {DATASETS[layout].classes} classes, got modes={modes}"
+    else:
+        try:
+            check_layout(layout, modes)
+        except (ValueError, TypeError) as e:
+            return str(e)
+    for name in ("std", "scale"):
+        v = config.get(name)
+        if v is not None and not (type(v) in (int, float) and math.isfinite(v) and 0 < v <= MAX_STD):
+            return f"{name} must be a positive number up to {MAX_STD:g}, got {v}"
+    if config.get("precision") not in PRECISIONS:
+        return f"precision must be one of {', '.join(p or 'None' for p in PRECISIONS)}, got {config.get('precision')!r}"
     return None
 
 

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from ganbench.config import RunConfig
 from ganbench.constants import WARN_CPU_HOURS
+from ganbench.image_jobs import MAX_COMPARED
 
 # Milliseconds per member-iteration (training and evaluation), one torch thread, by (variant, data): the
 # medians of the committed results' records (results/runs, 2-core AMD EPYC, 2026-12-07). Used where the
@@ -28,6 +29,9 @@ DEFAULT_MS = {
 # Evaluation seconds per generated value past a run's usual number of samples (most of an evaluation is
 # fixed: t-SNE, FID features and PRDC on at most 5,000): measured, `--n-eval 200000` on MNIST took ~4 min.
 EVAL_S_PER_VALUE = 1.5e-6
+# ... and per pair of samples compared (k-NN for PRDC and C2ST): measured, 40,000 Iris samples took 17 s
+# and 80,000 took 68 s; image runs compare at most MAX_COMPARED.
+EVAL_S_PER_PAIR = 1.1e-8
 
 
 ETA_MIN_S = 60  # below this much CPU time nothing is said
@@ -74,6 +78,8 @@ def estimate(pending: Sequence[RunConfig], records: Sequence[dict], starts: dict
             unknown += 1
             continue
         extra = max(0, cfg.n_eval - per[2]) * cfg.dims().data_dim * EVAL_S_PER_VALUE  # samples past the usual
+        compared = min(cfg.n_eval, MAX_COMPARED) if cfg.layout in ("mnist", "stacked-mnist") else cfg.n_eval
+        extra += max(0, compared ** 2 - min(per[2], compared) ** 2) * EVAL_S_PER_PAIR  # PRDC, C2ST: all pairs
         total += per[0] * (cfg.iters - starts.get(cfg.run_id, 0)) + per[1] + extra
     return total, unknown
 

@@ -24,6 +24,7 @@ MAX_ENSEMBLE_EVAL = 6 * 2 ** 30  # bytes of evaluation per ensemble (26,000 stac
 # images, the classifier's inputs): measured, `--n-eval 200000` on MNIST peaked at 5.7 GB for one run.
 EVAL_COPIES = 8
 WORKER_BYTES = 2 ** 30  # what a worker holds before its ensemble (torch, the evaluator, MNIST)
+MIXTURE_WORKER_BYTES = 300 * 2 ** 20  # ... on 2-D mixtures (torch and the small networks)
 
 
 def member_bytes(cfg: RunConfig) -> tuple[int, int]:
@@ -33,15 +34,17 @@ def member_bytes(cfg: RunConfig) -> tuple[int, int]:
 
 
 def peak_bytes(configs: Sequence[RunConfig], workers: int) -> int:
-    """An upper bound on the memory ``workers`` ensembles of ``configs`` hold at once (each the largest
-    ensemble ``ensembles`` can make of the costliest job): what `ganbench run` checks against the
-    machine's memory before it starts, without planning."""
+    """An upper bound on the memory the busy workers hold at once (each its process and at most the
+    largest ensemble ``ensembles`` can make of the costliest job, and no more members than there are
+    runs): what `ganbench run` checks against the machine's memory before it starts, without planning."""
     if not configs:
         return 0
     big = max(configs, key=lambda c: sum(member_bytes(c)))
     data, samples = member_bytes(big)
     size = max(1, min(MAX_ENSEMBLE, len(configs), MAX_ENSEMBLE_DATA // data, MAX_ENSEMBLE_EVAL // samples))
-    return max(1, min(workers, len(configs))) * (WORKER_BYTES + size * (data + samples))
+    busy = max(1, min(workers, len(configs)))  # the planner splits ensembles until every worker has one
+    overhead = WORKER_BYTES if any(not c.is_mixture for c in configs) else MIXTURE_WORKER_BYTES
+    return busy * overhead + min(busy * size, len(configs)) * (data + samples)
 
 
 class Group(list):
@@ -108,7 +111,7 @@ def _balanced(groups: list[Group], workers: int) -> list[Group]:
     if workers <= 1 or not groups:
         return groups
     while len(groups) < workers and max(len(g) for g in groups) > 1:
-        big = max(groups, key=lambda g: (_cost(g), len(g)))
+        big = max((g for g in groups if len(g) > 1), key=lambda g: (_cost(g), len(g)))  # never an empty half
         groups = [g for g in groups if g is not big] + _halves(big)
     span = _makespan(groups, workers)
     while True:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganbench.config import RunConfig
+from ganbench.config import RunConfig, validate
 from ganbench.constants import MAX_SAMPLES
 from ganbench.data import make_mixture
 from ganbench.files import write_atomic
@@ -46,6 +46,10 @@ def sample_run(results: Path, run: str, n: int, path: Path, label: int | None = 
     if not ckpt.is_file():
         raise ValueError(f"run {rec['id']} has no checkpoint ({ckpt} is missing)")
     cfg = RunConfig(**{k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__})
+    if cfg.run_id != rec["id"]:  # the report leaves such a record out too (store.current_records)
+        raise ValueError(f"{rec_path}: its id is not its config's (edited by hand, or made under earlier "
+                         f"hyperparameters of {cfg.variant}): re-run it with ganbench run")
+    validate(cfg)
     variant, dims = cfg.variant_obj(), cfg.dims()
     if label is not None and not variant.conditional:
         raise ValueError(f"--class needs a conditional model; {cfg.variant} is not one")

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ganbench import __version__
-from ganbench.config import RECORD_SCHEMA, RunConfig, size_problem
+from ganbench.config import RECORD_SCHEMA, RunConfig, size_problem, value_problem
 from ganbench.files import write_atomic, write_json_atomic, write_text_atomic
 from ganbench.image_jobs import DATASETS
 from ganbench.presets import BUDGET_ORDER
@@ -119,7 +119,7 @@ def _content_problem(rec: dict) -> str | None:
     modes = rec["config"].get("modes")
     if type(modes) is int and not 1 <= modes <= MAX_RECORD_MODES:
         return f"config.modes is {modes}, not between 1 and {MAX_RECORD_MODES:,}"
-    sizes = size_problem(rec["config"])
+    sizes = size_problem(rec["config"]) or value_problem(rec["config"])
     if sizes:
         return f"config.{sizes}"
     hq = (rec.get("metrics") or {}).get("hq_fraction")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -336,3 +337,112 @@ def test_run_all_refuses_arguments_that_do_not_apply_before_anything_runs():
         done = subprocess.run(["bash", str(root / "run_all.sh"), *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith(f"run_all: error: {args[0]} is not taken"), done.stderr
+
+
+# --- found by an outside review of the above ---------------------------------------------------------------
+
+
+def test_more_workers_than_ensembles_never_makes_an_empty_one():
+    from ganbench.config import plan_grid
+    from ganbench.planner import ensembles
+
+    configs = plan_grid(["vanilla", "wgan-gp"], ["ring"], [4], 2, iters=20)
+    for workers in (2, 8, 64):
+        groups = ensembles(configs, workers=workers)
+        assert all(groups) and sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in configs)
+
+
+def test_many_small_runs_on_many_workers_are_not_refused_for_memory(monkeypatch):
+    from ganbench.config import plan_grid
+    from ganbench.driver import check_memory
+    from ganbench.planner import peak_bytes
+
+    configs = plan_grid(["vanilla"], ["ring"], [4], 18, iters=20)
+    assert peak_bytes(configs, 18) < 8 * 2 ** 30  # 18 small processes, not 18 GiB
+    monkeypatch.setattr("ganbench.driver.memory_bytes", lambda: 24 * 2 ** 30)
+    check_memory(configs, 18)
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_training_or_after_it_keeps_the_runs(tmp_path, capsys):
+    (tmp_path / "tables").write_text("")  # a file where the report's folder goes: refused before training
+    _one_line(capsys, 2, main([*TINY, "--results", str(tmp_path)]), "the report's folder", "tables is a file")
+    assert not (tmp_path / "runs").exists()
+    (tmp_path / "tables").unlink()  # ... and if the report fails after training, the runs are kept
+
+    def fail(results):
+        raise ValueError(f"output directory {results / 'tables'} cannot be created")
+
+    from ganbench import report
+
+    with mock.patch.object(report, "main_report", fail):
+        code = main([*TINY, "--results", str(tmp_path)])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[-1].startswith("ganbench: error: ") and "the runs are saved" in err[-1], err
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 1
+
+
+def test_a_record_whose_values_are_out_of_range_is_named_and_set_aside_even_with_its_id_recomputed(tmp_path, capsys):
+    from ganbench.config import RunConfig
+
+    path, rec = _record(tmp_path)
+    for field, value, expect in (("std", -1.0, "config.std must be a positive number up to 100, got -1.0"),
+                                 ("scale", 1e308, "config.scale must be a positive number"),
+                                 ("precision", "fp8", "config.precision must be one of None, bf16, got 'fp8'")):
+        edited = {**rec, "config": {**rec["config"], field: value}}
+        edited["id"] = RunConfig(**{k: v for k, v in edited["config"].items()
+                                    if k in RunConfig.__dataclass_fields__}).run_id
+        path.write_text(json.dumps(edited))
+        capsys.readouterr()
+        assert main(["report", "--results", str(tmp_path)]) == 0
+        err = capsys.readouterr().err
+        assert str(path) in err and expect in err, err
+        _one_line(capsys, 2, main(["sample", str(path), "--out", str(tmp_path / "x.csv")]), expect)
+
+
+def test_sample_refuses_a_record_whose_id_is_not_its_config_s(tmp_path, capsys):
+    path, rec = _record(tmp_path)
+    rec["config"]["std"] = 0.02  # a valid value, but no longer the run the id and checkpoint are of
+    path.write_text(json.dumps(rec))
+    capsys.readouterr()
+    _one_line(capsys, 2, main(["sample", str(path), "--out", str(tmp_path / "x.csv")]), "its id is not its config's")
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("argv,expect", [
+    (["run", "--jobs", "99999999999999999999"], "jobs must be at most 4,096"),
+    (["run", "--variants", "minibatch", "--set", "kernel_dim=100000000"], "kernel_dim must be at most 1,024"),
+    (["run", "--variants", "wgan-gp", "--set", "n_critic=100000000"], "n_critic must be at most 100"),
+    (["metrics", "a.npy", "a.npy", "--seed", "9" * 3000], "got 99999999999999999999... (3000 digits)"),
+])
+def test_limits_found_by_the_review(argv, expect, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).normal(size=(50, 3)))
+    err = _one_line(capsys, 2, main(argv), expect)
+    assert len(err) < 300
+
+
+def test_npy_headers_numpy_cannot_read_or_that_hide_data_are_refused(tmp_path, capsys):
+    good = tmp_path / "good.npy"
+    np.save(good, np.random.default_rng(0).normal(size=(50, 3)))
+    for shape, expect in (("(True, 4)", "is not a readable .npy array"), ((10 ** 30, 0), "longer than its header says"),
+                          ((10, 4), "longer than its header says")):
+        bad = tmp_path / "bad.npy"
+        _npy_with_header(bad, shape, body=b"\0" * 9600)
+        _one_line(capsys, 2, main(["metrics", str(good), str(bad)]), expect)
+
+
+def test_the_eta_counts_the_quadratic_metrics_of_a_large_n_eval():
+    from ganbench.config import plan_grid
+    from ganbench.eta import estimate
+
+    iris = plan_grid(["vanilla"], [], [], 1, datasets=["iris"], n_eval=1_000_000)
+    assert estimate(iris, [])[0] > 3 * 3600  # PRDC and C2ST over 10^12 pairs: hours, not seconds
+
+
+@pytest.mark.parametrize("args", [["--jobs"], ["--jobs="], ["--jobs=abc"], ["--jobs", "--device"], ["--jobs", "5000"],
+                                  ["--results="], ["--results", "-x"], ["--executor=foo"]])
+def test_run_all_checks_the_values_it_passes_on_before_anything_runs(args):
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["bash", str(root / "run_all.sh"), *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stderr.startswith("run_all: error: "), \
+        done.stderr

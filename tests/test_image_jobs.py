@@ -79,7 +79,8 @@ def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for
     assert gate == {"confident_fraction": 0.4, "real_confident_fraction": 1.0, "untrained": True}
 
     def rec(seed, untrained, modes):
-        return {"config": {"variant": "vanilla", "seed": seed, "arch": "dcgan", "layout": "mnist"}, "status": "ok",
+        return {"config": {"variant": "vanilla", "seed": seed, "arch": "dcgan", "layout": "mnist", "modes": 10},
+                "status": "ok",
                 "evaluation": {"n_samples": 10}, "id": f"r{seed}",
                 "metrics": {"modes": modes, "untrained": untrained, "fid": 1.0, "class_histogram": [1] * 10}}
 
