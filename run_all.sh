@@ -42,6 +42,7 @@ steps=(
     "the default grid at a fixed 1,500 iterations|--modes 4 8 16 32 --seeds 5 --iters 1500"
     "the 8- and 32-mode grid in opt-in bf16|--modes 8 32 --seeds 5 --iters 1500 --precision bf16"
     "MNIST, Stacked MNIST and Iris at each dataset's CPU budget|--dataset mnist stacked-mnist iris --seeds 2"
+    "MNIST at 3,000 iterations, seed 0 (the image budget's measurement, with trajectories)|--dataset mnist --seeds 1 --iters 3000"
     "preset veegan-2d, quick budget|--preset veegan-2d"
     "preset wgan-gp-toy, quick budget|--preset wgan-gp-toy"
     "preset pacgan-2d, quick budget|--preset pacgan-2d"
@@ -49,6 +50,7 @@ steps=(
     "preset tutorial, its paper budget|--preset tutorial --budget paper"
     "preset stacked-mnist, quick budget|--preset stacked-mnist"
     "preset stacked-mnist-small-d, quick budget|--preset stacked-mnist-small-d"
+    "preset mnist-gan (the tutorial's MNIST MLP GAN), quick budget|--preset mnist-gan"
     "the hyperparameter sensitivity panel|--preset sensitivity-2d"
 )
 n=$((${#steps[@]} + 1))

@@ -189,7 +189,7 @@ def fig_trajectories(records: list[dict], path: Path, panels: dict[str, str] | N
             label, to_pct = TRAJECTORY_ROWS[key]
             for color, v in enumerate(variant_order({v for v, p in by if p == name})):
                 first = by[(v, name)][0][0]["step"]
-                trajs = [(t, k) for t, k in by[(v, name)] if t["step"] == first]
+                trajs = [(t, k) for t, k in by[(v, name)] if t["step"] == first and key in t]
                 ivs = [interval([t[key][p] * to_pct(k) for t, k in trajs if t[key][p] is not None], bounds=(0.0, 100.0))
                        for p in range(len(first))]
                 mean = np.array([iv.mean for iv in ivs])

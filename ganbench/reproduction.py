@@ -358,8 +358,9 @@ def _trajectory_figure(preset: Preset, budget: str, recs: list[dict], figures: P
     order = [s.name for s in preset.settings]
     settings = {r["id"]: preset.setting_of(r["config"]) for r in recs}
     panels = dict(sorted(settings.items(), key=lambda kv: order.index(kv[1]) if kv[1] in order else len(order)))
-    rows = ("modes", "hq_fraction") + (("kmeans_coverage",) if any(c.metric == "kmeans_coverage"
-                                                                    for c in preset.columns) else ())
+    images = any("confident_fraction" in (r.get("trajectory") or {}) for r in recs)  # class metrics, not HQ
+    rows = ("modes", "confident_fraction") if images else ("modes", "hq_fraction") + (
+        ("kmeans_coverage",) if any(c.metric == "kmeans_coverage" for c in preset.columns) else ())
     if not fig_trajectories(recs, figures / name, panels, rows):
         return []
     return ["During training (evaluated at 10, 20, 50, 100, ... iterations and at the budget; mean over seeds, "

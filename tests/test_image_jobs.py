@@ -94,3 +94,16 @@ def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for
         _image_section("mnist", 5, [rec(0, True, 10), rec(1, False, 7), rec(2, False, 9)], Path(d) / "tables",
                        Path(d) / "figures")
         assert "8.0 [" in (Path(d) / "tables" / "mnist_5.md").read_text()  # the two trained runs only
+
+
+def test_the_tutorials_mnist_gan_preset_runs_draws_its_trajectory_and_samples_digits(mnist_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["run", "--preset", "mnist-gan", "--seeds", "1", "--iters", "12", "--jobs", "1", "--no-progress",
+            "--data-dir", str(mnist_dir), "--results", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    rec = json.loads(next((out / "runs").glob("*.json")).read_text())
+    assert rec["config"]["arch"] == "mnist-mlp" and rec["trajectory"]["step"] == [10, 12]
+    text = (out / "REPRODUCTION.md").read_text()
+    assert "## `mnist-gan`" in text and "reproduction_mnist-gan_custom-12_trajectory.png" in text
+    png = tmp_path / "digits.png"
+    assert main(["sample", rec["id"], "-n", "16", "--results", str(out), "--out", str(png)]) == 0 and png.is_file()
