@@ -43,6 +43,7 @@ steps=(
     "the 8- and 32-mode grid in opt-in bf16|--modes 8 32 --seeds 5 --iters 1500 --precision bf16"
     "MNIST, Stacked MNIST and Iris at each dataset's CPU budget|--dataset mnist stacked-mnist iris --seeds 2"
     "MNIST at 3,000 iterations, seed 0 (the image budget's measurement, with trajectories)|--dataset mnist --seeds 1 --iters 3000"
+    "MNIST at 6,000 iterations, seed 0 (the same runs trained on from their checkpoints)|--dataset mnist --seeds 1 --iters 6000"
     "preset veegan-2d, quick budget|--preset veegan-2d"
     "preset wgan-gp-toy, quick budget|--preset wgan-gp-toy"
     "preset pacgan-2d, quick budget|--preset pacgan-2d"
@@ -51,6 +52,7 @@ steps=(
     "preset stacked-mnist, quick budget|--preset stacked-mnist"
     "preset stacked-mnist-small-d, quick budget|--preset stacked-mnist-small-d"
     "preset mnist-gan (the tutorial's MNIST MLP GAN), quick budget|--preset mnist-gan"
+    "preset mnist-gan at its paper budget (50 epochs, one run)|--preset mnist-gan --budget paper"
     "the hyperparameter sensitivity panel|--preset sensitivity-2d"
 )
 n=$((${#steps[@]} + 1))
