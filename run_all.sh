@@ -50,6 +50,7 @@ steps=(
     "preset pacgan-2d at 10,000 iterations, 10 seeds|--preset pacgan-2d --iters 10000 --seeds 10"
     "preset tutorial, its paper budget|--preset tutorial --budget paper"
     "preset stacked-mnist, quick budget|--preset stacked-mnist"
+    "preset stacked-mnist at 1,000 iterations, one seed (with trajectories)|--preset stacked-mnist --seeds 1 --iters 1000"
     "preset stacked-mnist-small-d, quick budget|--preset stacked-mnist-small-d"
     "preset mnist-gan (the tutorial's MNIST MLP GAN), quick budget|--preset mnist-gan"
     "preset mnist-gan at its paper budget (50 epochs, one run)|--preset mnist-gan --budget paper"
