@@ -118,29 +118,26 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                 trajectory[k]["step"].append(step)
                 for m in tracked:
                     trajectory[k][m].append(t[m][i])
-    on_eval, centres = None, None
+    on_eval, centres, point = None, None, None
     if first.is_mixture:
         centres = [kmeans_centres(m.points, c.modes) for m, c in zip(mixtures, cfgs)]
+        n_point = first.n_eval  # the same samples a run with a budget of `step` would be judged on
 
-        def on_eval(step, G):
-            # The same samples a run with a budget of `step` would be judged on (the EVAL stream).
-            xs, _ = generate(G, seeds, first.n_eval, dims, variant.conditional)
-            for k in range(len(cfgs)):
-                point = mixture_metrics(xs[k], mixtures[k], centres[k]) if np.isfinite(xs[k]).all() else {}
-                trajectory[k]["step"].append(step)
-                for m in tracked:
-                    trajectory[k][m].append(point.get(m))
+        def point(k, x):
+            return mixture_metrics(x, mixtures[k], centres[k])
     elif evaluator is not None:
-        n_traj = min(first.n_eval, image_jobs.TRAJECTORY_SAMPLES)
+        n_point = min(first.n_eval, image_jobs.TRAJECTORY_SAMPLES)  # the first of those samples
 
+        def point(k, x):
+            return image_jobs.trajectory_point(first.layout, x, evaluator)
+    if point is not None:
         def on_eval(step, G):
-            # the first n_traj of the samples a run with a budget of `step` would be judged on
-            xs, _ = generate(G, seeds, n_traj, dims, variant.conditional)
+            xs, _ = generate(G, seeds, n_point, dims, variant.conditional)  # the EVAL stream
             for k in range(len(cfgs)):
-                point = image_jobs.trajectory_point(first.layout, xs[k], evaluator) if np.isfinite(xs[k]).all() else {}
+                values = point(k, xs[k]) if np.isfinite(xs[k]).all() else {}
                 trajectory[k]["step"].append(step)
                 for m in tracked:
-                    trajectory[k][m].append(point.get(m))
+                    trajectory[k][m].append(values.get(m))
     trained = train_ensemble(variant, [d[0] for d in data], [d[1] for d in data], seeds, dims,
                              iters=first.iters, batch_size=first.batch_size, device=pick_device(device),
                              eval_at=[s for s in steps[:-1] if s > start], on_eval=on_eval,

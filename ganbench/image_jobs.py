@@ -95,7 +95,7 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     shape = (-1, *d.image)
     fake_img, real_img = fake.reshape(shape), real.reshape(shape)
     digits, confidence = predict_with_confidence(evaluator, _to_uint8(fake_img))  # (N, C): per channel
-    labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] if d.image[0] == 3 else digits[:, 0]
+    labels = _classes(digits, d)
     out = class_entropy(labels, d.classes)
     _, real_confidence = predict_with_confidence(evaluator, _to_uint8(real_img[:MAX_COMPARED]))
     out.update(sanity_gate(confidence, real_confidence))
@@ -118,6 +118,11 @@ TRAJECTORY_SAMPLES = 10_000  # generated images per member at each point of an i
 IMAGE_TRAJECTORY = ("modes", "kl_to_uniform", "confident_fraction")  # what each point holds
 
 
+def _classes(digits: np.ndarray, d: DatasetDefaults) -> np.ndarray:
+    """Each sample's class from its per-channel digits: the digit, or on Stacked MNIST the triple as 0..999."""
+    return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] if d.image[0] == 3 else digits[:, 0]
+
+
 def trajectory_point(dataset: str, fake: np.ndarray, evaluator) -> dict:
     """The class metrics of an image run during training, on flat samples in [-1, 1]: classes seen
     (``modes``), KL of the class histogram to uniform, and the share of confident digits (the sanity
@@ -126,7 +131,7 @@ def trajectory_point(dataset: str, fake: np.ndarray, evaluator) -> dict:
     from ganbench.evaluator import predict_with_confidence
 
     digits, confidence = predict_with_confidence(evaluator, _to_uint8(fake.reshape(-1, *d.image)))
-    labels = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] if d.image[0] == 3 else digits[:, 0]
+    labels = _classes(digits, d)
     from ganbench.metrics import class_entropy
 
     c = class_entropy(labels, d.classes)
