@@ -132,3 +132,14 @@ def test_an_image_run_is_judged_by_its_classes_its_confident_share_and_its_gate(
     # the gate, relative to the real digits' share, says untrained; no fixed threshold of its own
     assert run_state(rec([10] * 5, [0.3] * 5, untrained=True)) == "untrained"
     assert run_state(rec([10] * 5, [0.03] * 5, untrained=False)) == "settled"
+
+
+def test_an_image_run_with_every_class_seen_is_credited_with_every_mode():
+    from ganbench.population import outcomes
+
+    def rec(classes, untrained=False):
+        return {"config": {"layout": "mnist", "modes": 10, "variant": "vanilla"}, "status": "ok",
+                "metrics": {"modes": classes, "untrained": untrained}}
+
+    assert outcomes(rec(10))["every mode"] and not outcomes(rec(9))["every mode"]
+    assert not outcomes(rec(10, untrained=True))["every mode"]  # the gate: noise's labels credit nothing
