@@ -22,7 +22,7 @@ from ganbench.files import track_writes, write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, GRID_SIDE, N_TSNE
 from ganbench.report_figures import (_fig_class_histograms, _fig_image_grids, _fig_iris, _fig_tsne, fig_losses,
                                      fig_modes_vs_n, fig_samples, fig_trajectories)
-from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_METRICS, MODE_METRICS, RUN_STATES,
+from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_METRICS, MODE_METRICS, RUN_STATES, incl_untrained,
                                     SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ, _group, _md,
                                     MODES_TRAINED, PAIRWISE_KEY, ordering_test, ordering_text, _seed_range, _states_table, _values, outcomes_table,
                                     pairwise_comparisons, records_frame,
@@ -237,7 +237,9 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                       "the numbers are withheld until all of them have (re-run the same `ganbench run` command to go "
                       "on), since the runs that settle early finish first.", ""]
             continue
-        lines += [f"Mean [95 % t-interval] over all {n_seeds} seeds of each cell (2,500 samples per run): "
+        n_eval = sorted({r["config"].get("n_eval") for r in recs})
+        per_run = " or ".join(f"{n:,}" for n in n_eval)
+        lines += [f"Mean [95 % t-interval] over all {n_seeds} seeds of each cell ({per_run} samples per run): "
                   "untrained, collapsed and diverged runs are in every number (a diverged run's mode metrics count as "
                   "total failure), and their rates are in the outcomes table. The baselines below say which metric "
                   "can tell at each K. Machine-readable: "
@@ -324,8 +326,7 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
                                        "untrained" if len(mine) - iv.n == n_untrained else "without a value")
             else:
                 text = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine), "diverged")
-                row[name] = (f"{text[:-1]}, incl. {n_untrained} untrained)" if n_untrained and iv.n
-                             and text.endswith(")") else text)
+                row[name] = incl_untrained(text, iv.n, n_untrained)
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if not (table[c] == "-").all()]]
@@ -429,7 +430,7 @@ def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
         "- **modes at half their fair share**: modes holding at least half of their fair share (n / K) of the "
         "samples as high-quality ones. Modes captured credits a mode for one stray sample, so a structureless "
         "generator (uniform along the ring) captures all of them; it scores about 0 here (see the baselines).",
-        "- **HQ %**: share of the 2,500 samples that are high quality.",
+        "- **HQ %**: share of a run's generated samples that are high quality.",
         "- **reverse KL**: KL(p_HQ || uniform) = ln K − H(p_HQ) over the high-quality samples; 0 is a "
         "perfectly even spread, ln K all samples in one mode.",
         "- **kmeans coverage %**: the tutorial's definition: KMeans centres of the real data, a centre "

@@ -47,16 +47,25 @@ TUTORIAL_CLAIM = {
 }
 
 
-def _run_share(timings: dict) -> float | None:
-    t = timings.get("train_s")
-    return None if t is None else t / max(1, timings.get("ensemble_size") or 1)
+def _run_share(r: dict, by_id: dict) -> float | None:
+    """The run's own share of training seconds: train_s is the wall time of the whole ensemble the run
+    was trained in, and for a run trained on from a shorter one it includes that run's train_s, which
+    is counted with that record where it is present."""
+    t = r.get("timings") or {}
+    seconds = t.get("train_s")
+    if seconds is None:
+        return None
+    base = by_id.get((r.get("extended_from") or {}).get("id"))
+    if base is not None:
+        seconds -= (base.get("timings") or {}).get("train_s") or 0.0
+    return seconds / max(1, t.get("ensemble_size") or 1)
 
 
 def records_frame(records: list[dict]) -> pd.DataFrame:
     """One row per record: its configuration, status, how it ended, its outcomes and, per metric, the
     value it contributes to its cell (``ganbench.population.run_value``: every run counts) and, for modes
     captured, the value conditional on training (``m_modes_trained``, a labelled secondary column)."""
-    rows = []
+    rows, by_id = [], {r["id"]: r for r in records}
     for r in records:
         c = r["config"]
         row = {
@@ -65,8 +74,7 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             # an `--iters auto` run: its cap (0 otherwise), and the budget where it stopped
             "auto_cap": c.get("auto_cap") or 0,
             "stopped_at": (r.get("auto") or {}).get("stopped_at", c["iters"]),
-            # train_s is the wall time of the whole ensemble the run was trained in: share it out
-            "train_s": _run_share((r.get("timings") or {})),
+            "train_s": _run_share(r, by_id),
             **{f"m_{key}": run_value(r, key) for key, *_ in METRICS},
             "m_modes_trained": trained_value(r, "modes"),
             "state": run_state(r),
@@ -134,6 +142,12 @@ def count_cell(text: str, n: int, left_out: int, runs: int, why: str = "untraine
     if not n and left_out:
         return untrained_text(left_out, runs, why)
     return f"{text[:-1]}, {left_out} {why})" if left_out and text.endswith(")") else text
+
+
+def incl_untrained(text: str, n: int, untrained: int) -> str:
+    """A cell whose mean counts runs under the sanity gate (metrics other than class counts) says how
+    many: '0.45 [0.40, 0.50] (n = 5, incl. 2 untrained)'."""
+    return f"{text[:-1]}, incl. {untrained} untrained)" if untrained and n and text.endswith(")") else text
 
 
 def _by_modes(s: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import fig_trajectories
 from ganbench.baselines import saturated, saturates, score_baselines
 from ganbench.population import failed_to_train, run_value
-from ganbench.report_tables import (UNTRAINED_HQ, count_cell, margin_for, ordering_test, ordering_text,
+from ganbench.report_tables import (UNTRAINED_HQ, count_cell, incl_untrained, margin_for, ordering_test, ordering_text,
                                     outcome_rates)
 from ganbench.store import current_records, load_records
 from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
@@ -63,21 +63,25 @@ def _ours(records: list[dict], preset: Preset, variant: str, column) -> dict:
     and the metric's step (one mode) and range for ``ganbench.stats``."""
     recs = [r for r in records if r["config"]["variant"] == variant
             and preset.setting_of(r["config"]) == column.setting]
-    values, no_hq, untrained, missing = [], 0, 0, 0
+    values, no_hq, untrained, included, missing = [], 0, 0, 0, 0
     for r in recs:
         v = run_value(r, column.metric)
+        gated = failed_to_train(r) and r.get("status") != "diverged"
         if v is None:
-            if failed_to_train(r) and r.get("status") != "diverged":
+            if gated:
                 untrained += 1  # class counts of noise: withheld
             else:
                 missing += 1
             continue
         values.append(v * column.factor)
+        # an image run under the gate whose value counts: the cell says so, as REPORT.md's image tables
+        # do (on mixtures the outcomes table carries the untrained runs, as in REPORT.md)
+        included += gated and r["config"]["layout"] in IMAGE_DATASETS
         m = r.get("metrics") or {}
         no_hq += column.metric == "reverse_kl" and bool(m) and m.get("reverse_kl") is None
     modes = max((r["config"]["modes"] for r in recs), default=0)
     return {"runs": len(recs), "values": values, "missing": missing, "no_hq": no_hq, "untrained": untrained,
-            "untrained_included": sum(failed_to_train(r) and r.get("status") != "diverged" for r in recs) - untrained,
+            "untrained_included": included,
             "diverged": sum(r["status"] == "diverged" for r in recs),
             "step": metric_step(column.metric, modes, column.factor),
             "range": metric_range(column.metric, modes, column.factor)}
@@ -107,6 +111,7 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
                          "runs_without_value": ours["missing"] if ours else 0,
                          "runs_without_hq_sample": ours["no_hq"] if ours else 0,
                          "runs_untrained": ours["untrained"] if ours else 0,
+                         "runs_untrained_included": ours["untrained_included"] if ours else 0,
                          "diverged": ours["diverged"] if ours else 0,
                          "difference": None if v is None else v.difference,
                          "difference_lo": None if v is None or not math.isfinite(v.lo) else v.lo,
@@ -139,9 +144,10 @@ def _saturated(config: dict, metric: str) -> bool:
 
 
 def _ours_text(c, t) -> str:
-    return count_cell(interval_text(int(c.at[t, "n"]), c.at[t, "ours_mean"], c.at[t, "ours_lo"], c.at[t, "ours_hi"],
-                                    int(c.at[t, "decimals"])),
-                      int(c.at[t, "n"]), int(c.at[t, "runs_untrained"]), int(c.at[t, "runs"]))
+    n = int(c.at[t, "n"])
+    text = count_cell(interval_text(n, c.at[t, "ours_mean"], c.at[t, "ours_lo"], c.at[t, "ours_hi"],
+                                    int(c.at[t, "decimals"])), n, int(c.at[t, "runs_untrained"]), int(c.at[t, "runs"]))
+    return incl_untrained(text, n, int(c.at[t, "runs_untrained_included"]))
 
 
 def _table(preset: Preset, cells: pd.DataFrame, seeds: int) -> list[str]:

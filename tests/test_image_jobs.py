@@ -105,5 +105,7 @@ def test_the_tutorials_mnist_gan_preset_runs_draws_its_trajectory_and_samples_di
     assert rec["config"]["arch"] == "mnist-mlp" and rec["trajectory"]["step"] == [10, 12]
     text = (out / "REPRODUCTION.md").read_text()
     assert "## `mnist-gan`" in text and "reproduction_mnist-gan_custom-12_trajectory.png" in text
+    # 12 iterations are noise: classes withheld, and the confident share says it counts an untrained run
+    assert "untrained (1 of 1 runs)" in text and "(n = 1, incl. 1 untrained)" in text
     png = tmp_path / "digits.png"
     assert main(["sample", rec["id"], "-n", "16", "--results", str(out), "--out", str(png)]) == 0 and png.is_file()

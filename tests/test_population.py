@@ -143,3 +143,14 @@ def test_an_image_run_with_every_class_seen_is_credited_with_every_mode():
 
     assert outcomes(rec(10))["every mode"] and not outcomes(rec(9))["every mode"]
     assert not outcomes(rec(10, untrained=True))["every mode"]  # the gate: noise's labels credit nothing
+
+
+def test_training_time_counts_a_run_trained_on_from_a_shorter_one_once():
+    """An extension's train_s includes its base's (both parts of its training); the report's sum over
+    runs must not count the base's part twice when the base record is there too."""
+    base = {"id": "b", "timings": {"train_s": 100.0, "ensemble_size": 2}}
+    ext = {"id": "e", "timings": {"train_s": 100.0 + 60.0, "ensemble_size": 2}, "extended_from": {"id": "b"}}
+    from ganbench.report_tables import _run_share
+    assert _run_share(base, {}) == 50.0
+    assert _run_share(ext, {"b": base}) == 30.0  # its own 60 s, shared by 2 members
+    assert _run_share(ext, {}) == 80.0  # base record gone: the whole cumulative time is this run's
