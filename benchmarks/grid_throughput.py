@@ -35,8 +35,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.tutorial_loop import tutorial_train  # noqa: E402
-from ganbench.data import make_mixture  # noqa: E402
 from ganbench.config import plan_grid  # noqa: E402
+from ganbench.data import make_mixture  # noqa: E402
 from ganbench.machine import cpu_name  # noqa: E402
 from ganbench.variants import DEFAULT_VARIANTS  # noqa: E402
 
@@ -130,7 +130,8 @@ def _spread(r: dict) -> str:
     the tutorial's fastest)."""
     if r.get("repeat", 1) <= 1:
         return " |"
-    each = [f"{theirs / ours:.1f}x" for ours, theirs in zip(r["ganbench_wall_samples_s"], r["tutorial_estimated_samples_s"])]
+    each = [f"{theirs / ours:.1f}x" for ours, theirs
+            in zip(r["ganbench_wall_samples_s"], r["tutorial_estimated_samples_s"], strict=True)]
     return f" {', '.join(each)} ({r['repeat']} measurements) |"
 
 
@@ -152,13 +153,14 @@ def render(results) -> str:
                  "and several runs as a range (README.md, \"Speed benchmarks\"). Where a scenario was measured "
                  "more than once, ganbench's time is the median of its measurements, and the last column gives "
                  "each measurement's own speed-up.", "",
-                 "| scenario | command | runs | model-iterations | ganbench | tutorial loop | speed-up | each measurement |",
+                 "| scenario | command | runs | model-iterations | ganbench | tutorial loop | speed-up "
+                 "| each measurement |",
                  "|---|---|---|---|---|---|---|---|"]
         for r in results:
             g = r["grid"]
             lines.append(f"| {r.get('scenario', 'grid')} | `{r.get('command', '')}` | {g['runs']} | "
-                         f"{g['model_iterations']:,} | {r['ganbench_wall_s']:.0f} s | {r['tutorial_estimated_s']:.0f} s "
-                         f"| **{r['speedup']:.1f}x** |{_spread(r)}")
+                         f"{g['model_iterations']:,} | {r['ganbench_wall_s']:.0f} s | "
+                         f"{r['tutorial_estimated_s']:.0f} s | **{r['speedup']:.1f}x** |{_spread(r)}")
         per_iter = {k: v for r in results for k, v in r["tutorial_s_per_iter"].items()}
         m = results[0]["machine"]
         lines += ["", f"On {m['cores']} cores ({m['cpu']}, torch {m['torch']}), {results[0]['created']}.", "",

@@ -117,8 +117,8 @@ def main(argv=None) -> int:
     machine = f"{cpu_name()}, {BF16_UNITS[has_bf16_units()]}"
     lines = ["## Tried for the training step: bf16, torch.compile and fused Adam", "",
              f"{TABLE_INTRO}, one ensemble of {MEMBERS} on one thread (`python "
-             f"benchmarks/step_options.py --iters {a.iters}`, {datetime.now(timezone.utc).isoformat(timespec='seconds')}, "
-             f"{machine}):", "",
+             f"benchmarks/step_options.py --iters {a.iters}`, "
+             f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, {machine}):", "",
              "| variant | fp32 eager (ganbench) | bf16 autocast | fused Adam | torch.compile | compile time |",
              "|---|---|---|---|---|---|"]
     for v in a.variants:

@@ -8,12 +8,12 @@ measures it)."""
 import pytest
 import torch
 
+from benchmarks.tutorial_loop import lean_train, tutorial_train
 from ganbench.data import make_mixture
 from ganbench.losses import gradient_penalty
 from ganbench.nets import member_generators, mlp
 from ganbench.train import train_ensemble
 from ganbench.variants import DEFAULT_VARIANTS, Dims, get_variant
-from benchmarks.tutorial_loop import lean_train, tutorial_train
 
 K, STEPS = 5, 30
 MIX = make_mixture("ring", 8, seed=0)

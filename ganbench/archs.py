@@ -235,7 +235,8 @@ class DCGANSmallDArch(_ImageArch):
             nn.Flatten())
 
 
-ARCHS = {a.name: a for a in (MLPArch(), PacGANMLPArch(), VEEGAN_MLP, MNISTMLPArch(), DCGANArch(), DCGANSmallDArch(0.25), DCGANSmallDArch(0.5))}
+ARCHS = {a.name: a for a in (MLPArch(), PacGANMLPArch(), VEEGAN_MLP, MNISTMLPArch(), DCGANArch(),
+                             DCGANSmallDArch(0.25), DCGANSmallDArch(0.5))}
 
 IMAGE_ARCHS = [name for name, a in ARCHS.items() if isinstance(a, _ImageArch)]  # = ganbench.constants.IMAGE_ARCHS
 

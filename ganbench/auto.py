@@ -130,7 +130,7 @@ def run_auto(jobs: Sequence[RunConfig], plain: Sequence[RunConfig], out: Path,
         train(list(dict.fromkeys([*(plain if round_ == 0 else ()), *configs])), desc)
         tally["rounds"] += bool(active)
         still = []
-        for job, cfg in zip(active, configs):
+        for job, cfg in zip(active, configs, strict=True):
             rec, _ = _read_record(runs_dir(out) / f"{cfg.run_id}.json")
             if rec is None or rec["status"] == "failed":  # recorded as failed: the next command tries again
                 continue

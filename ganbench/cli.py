@@ -12,8 +12,19 @@ import sys
 from pathlib import Path
 
 from ganbench import __version__
-from ganbench.constants import (AUTO_CAP, AUTO_START, DEFAULT_ITERS, DEFAULT_VARIANTS, IMAGE_ARCHS, MAX_ITERS, MAX_N_EVAL,
-                                MAX_SAMPLES, MAX_SEEDS, METRICS, VARIANTS)
+from ganbench.constants import (
+    AUTO_CAP,
+    AUTO_START,
+    DEFAULT_ITERS,
+    DEFAULT_VARIANTS,
+    IMAGE_ARCHS,
+    MAX_ITERS,
+    MAX_N_EVAL,
+    MAX_SAMPLES,
+    MAX_SEEDS,
+    METRICS,
+    VARIANTS,
+)
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
 from ganbench.image_jobs import DATASETS
 from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
@@ -192,9 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=_positive("seeds", MAX_SEEDS), default=None,
                      help=f"seeds 0..N-1 per cell (default 5; with --preset, the budget's; at most {MAX_SEEDS:,})")
     run.add_argument("--iters", type=_iters, default=None,
-                     help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's otherwise), "
-                          "or auto: double it from --iters-start until the run settles or reaches --iters-cap "
-                          "(mixture grids)")
+                     help=f"generator iterations per run (default {DEFAULT_ITERS} on mixtures, the dataset's "
+                          "otherwise), or auto: double it from --iters-start until the run settles or reaches "
+                          "--iters-cap (mixture grids)")
     run.add_argument("--iters-start", type=_positive("iters-start", MAX_ITERS), default=None,
                      help=f"with --iters auto: the first budget (default {AUTO_START:,})")
     run.add_argument("--iters-cap", type=_positive("iters-cap", MAX_ITERS), default=None,
@@ -380,7 +391,8 @@ def _planned(args) -> list:
                              arch=args.arch, hparams=_hparams(args.set))
         except ValueError as e:
             if args.set and "has no hyperparameter" in str(e):
-                raise ValueError(f"{e} (--set applies to every variant of the grid: choose them with --variants)") from None
+                raise ValueError(f"{e} (--set applies to every variant of the grid: "
+                                 "choose them with --variants)") from None
             raise
     from ganbench.presets import get_preset
 
@@ -429,7 +441,6 @@ def _load_features(path: Path, what: str):
 def _check_npy_header(path: Path, what: str) -> None:
     """Refuse an .npy whose header is not a numeric array the file holds and this machine can load,
     before loading it: a header claiming 1e11 values was an allocation of 745 GiB."""
-    import numpy as np
     from numpy.lib import format as npy
 
     from ganbench.machine import memory_bytes
@@ -507,7 +518,8 @@ def cmd_report(args) -> int:
     if args.results.exists() and not args.results.is_dir():
         raise UsageError(f"--results {args.results} is a file, not a directory")
     if not (args.results / "runs").is_dir():
-        raise UsageError(f"no run records: {args.results / 'runs'} does not exist (run `ganbench run --results {args.results}` first)")
+        raise UsageError(f"no run records: {args.results / 'runs'} does not exist "
+                         f"(run `ganbench run --results {args.results}` first)")
     try:
         path = main_report(args.results)
     except ValueError as e:  # the results folder, tables/ or figures/ cannot be written
@@ -583,9 +595,10 @@ def _environment_text(e: BaseException) -> str:
         return "input nested too deeply to read; check the files given"
     where = " -> ".join(str(p) for p in (getattr(e, "filename", None), getattr(e, "filename2", None)) if p)
     reason = getattr(e, "strerror", None) or str(e) or e.__class__.__name__
-    hint = {28: "free some space or write elsewhere", 13: "choose a folder you can write (--results)",
-            30: "choose a folder you can write (--results)", 2: "check that the path exists",
-            36: "choose a shorter name", 40: "a symbolic link points back at itself: check the path"}.get(getattr(e, "errno", None), "")
+    hints = {28: "free some space or write elsewhere", 13: "choose a folder you can write (--results)",
+             30: "choose a folder you can write (--results)", 2: "check that the path exists",
+             36: "choose a shorter name", 40: "a symbolic link points back at itself: check the path"}
+    hint = hints.get(getattr(e, "errno", None), "")
     if not where and getattr(e, "errno", None) is not None:
         where = "the output"  # stdout or stderr: a full disk under `> file`
     return f"{reason}{': ' + where if where else ''}" + (f" ({hint})" if hint else "")

@@ -304,7 +304,8 @@ def validate(cfg: RunConfig) -> None:
     if cfg.std is not None and not (math.isfinite(cfg.std) and 0 < cfg.std <= MAX_STD):
         raise ValueError(f"std must be a positive number up to {MAX_STD:g}, got {cfg.std}")
     if cfg.precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(p or 'None' for p in PRECISIONS)}, got {cfg.precision!r}")
+        raise ValueError(f"precision must be one of {', '.join(p or 'None' for p in PRECISIONS)}, "
+                         f"got {cfg.precision!r}")
     if cfg.auto_cap is not None:
         if not cfg.is_mixture or cfg.preset is not None:
             raise ValueError("--iters auto goes with mixture grids only (not with --preset or --dataset): "
@@ -338,9 +339,9 @@ def plan_grid(variants: Sequence[str], layouts: Sequence[str], modes: Sequence[i
     if arch is not None and not set(images) & set(datasets):
         raise ValueError(f"arch {arch} is for the image datasets ({', '.join(images)}) and this grid has none: "
                          "add one (--dataset) or leave the architecture out")
-    configs = [RunConfig(variant=v, layout=l, modes=m, seed=s, iters=iters or DEFAULT_ITERS, std=std,
+    configs = [RunConfig(variant=v, layout=lay, modes=m, seed=s, iters=iters or DEFAULT_ITERS, std=std,
                          **({"n_eval": n_eval} if n_eval else {}))
-               for v in variants for l in layouts for m in modes for s in range(seeds)]
+               for v in variants for lay in layouts for m in modes for s in range(seeds)]
     configs += [dataset_config(v, d, s, iters, n_eval, arch if d in images else None)
                 for v in variants for d in datasets for s in range(seeds)]
     if hparams is not None:

@@ -16,7 +16,15 @@ from ganbench.executors import MAX_ATTEMPTS
 from ganbench.files import write_atomic, write_json_atomic
 from ganbench.machine import memory_bytes
 from ganbench.planner import ensembles, find_bases, peak_bytes
-from ganbench.store import check_writable, failed_record, finished_ids, load_records, runs_dir, set_aside_corrupt, store_lock
+from ganbench.store import (
+    check_writable,
+    failed_record,
+    finished_ids,
+    load_records,
+    runs_dir,
+    set_aside_corrupt,
+    store_lock,
+)
 
 EXECUTORS = ("local", "ray")
 

@@ -102,11 +102,13 @@ def eta_lines(pending: Sequence[RunConfig], records: Sequence[dict], workers: in
     if cpu < ETA_MIN_S and not unknown:
         return []
     busy = max(1, min(workers, groups))
-    where = "" if device in (None, "cpu") or str(device).startswith("cpu") else f" (timed on CPUs: on {device} it differs)"
+    where = ("" if device in (None, "cpu") or str(device).startswith("cpu")
+             else f" (timed on CPUs: on {device} it differs)")
     unknown_note = f"; {unknown:,} with no timing to go by" if unknown else ""
     lines = [f"{len(pending):,} run(s) to train: about {_duration(cpu)} of CPU time, {_duration(cpu / busy)} on {busy} "
              f"worker(s){where}{unknown_note}"]
     if cpu > WARN_CPU_HOURS * 3600:
-        lines.append(f"warning: this is past {WARN_CPU_HOURS} CPU-hours ({cpu / 3600:,.0f}); it goes on without asking: "
-                     "Ctrl-C stops it and keeps every finished run, and the same command continues it")
+        lines.append(f"warning: this is past {WARN_CPU_HOURS} CPU-hours ({cpu / 3600:,.0f}); "
+                     "it goes on without asking: Ctrl-C stops it and keeps every finished run, and the same "
+                     "command continues it")
     return lines

@@ -120,7 +120,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                     trajectory[k][m].append(t[m][i])
     on_eval, centres, point = None, None, None
     if first.is_mixture:
-        centres = [kmeans_centres(m.points, c.modes) for m, c in zip(mixtures, cfgs)]
+        centres = [kmeans_centres(m.points, c.modes) for m, c in zip(mixtures, cfgs, strict=True)]
         n_point = first.n_eval  # the same samples a run with a budget of `step` would be judged on
 
         def point(k, x):
@@ -210,7 +210,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     eval_s = time.perf_counter() - t0
     for r in records:
         r["timings"]["eval_s"] = eval_s / len(records)
-    return [(_clean(r), f) for r, f in zip(records, files)]
+    return [(_clean(r), f) for r, f in zip(records, files, strict=True)]
 
 
 def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import sys
+import threading
 from collections import deque
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Sequence
 
 from ganbench.config import RunConfig

@@ -17,7 +17,6 @@ import numpy as np
 
 from ganbench.images import iris_setosa, load_mnist, stacked_mnist, to_unit_range
 
-
 MAX_COMPARED = 5_000  # samples per side for FID / KID / PRDC / C2ST on images
 # The sanity gate: a digit is "confident" when the evaluator gives its label at least this probability;
 # a run whose share of confident digits is below UNTRAINED_RATIO x the real images' share is untrained

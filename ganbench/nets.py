@@ -20,8 +20,8 @@ need nothing (tests/test_training.py checks the whole property for every variant
 """
 from __future__ import annotations
 
-import math
 import contextlib
+import math
 from typing import Callable, Iterator, Sequence
 
 import torch
@@ -99,7 +99,7 @@ class EnsembleLinear(nn.Module):
 def mlp(gens: Sequence[torch.Generator], sizes: Sequence[int], out_act: nn.Module | None = None) -> nn.Sequential:
     """Linear layers of the given sizes with ReLU between them (and ``out_act`` after the last)."""
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(EnsembleLinear(gens, a, b))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())

@@ -129,7 +129,7 @@ def _mode_cols(setting: str, n: int, kl: bool = True) -> list[Column]:
 def _published(columns: list[Column], *values) -> dict:
     """Published values in column order; a value is (mean, se), a bare mean, or None (not published)."""
     out = {}
-    for col, v in zip(columns, values):
+    for col, v in zip(columns, values, strict=False):
         if v is not None:
             out[col.title] = v if isinstance(v, tuple) else (v, None)
     return out
@@ -147,11 +147,17 @@ PACGAN_2D = Preset(
     budgets={"paper": Budget(400_000, 10), "quick": Budget(1_000, 3)},
     overrides={"*": {"adam": {"lr": 1e-4, "betas": (0.8, 0.999)}}},
     columns=tuple(_pac_cols),
-    rows=(Row("GAN", "vanilla", _published(_pac_cols, (6.3, .5), (98.2, .2), (.45, .09), (17.3, .8), (94.8, .7), (.70, .07))),
-          Row("ALI", None, _published(_pac_cols, (6.6, .3), (97.6, .4), (.36, .04), (24.1, .4), (95.7, .6), (.14, .03))),
-          Row("PacGAN2", "pacgan2", _published(_pac_cols, (7.9, .1), (95.6, 2.), (.07, .03), (23.8, .7), (91.3, .8), (.13, .04))),
-          Row("PacGAN3", "pacgan3", _published(_pac_cols, (7.8, .1), (97.7, .3), (.10, .02), (24.6, .4), (94.2, .4), (.06, .02))),
-          Row("PacGAN4", "pacgan4", _published(_pac_cols, (7.8, .1), (95.9, 1.4), (.07, .02), (24.8, .2), (93.6, .6), (.04, .01)))),
+    # each row: the ring's three columns, then the grid's
+    rows=(Row("GAN", "vanilla", _published(_pac_cols, (6.3, .5), (98.2, .2), (.45, .09),
+                                           (17.3, .8), (94.8, .7), (.70, .07))),
+          Row("ALI", None, _published(_pac_cols, (6.6, .3), (97.6, .4), (.36, .04),
+                                      (24.1, .4), (95.7, .6), (.14, .03))),
+          Row("PacGAN2", "pacgan2", _published(_pac_cols, (7.9, .1), (95.6, 2.), (.07, .03),
+                                               (23.8, .7), (91.3, .8), (.13, .04))),
+          Row("PacGAN3", "pacgan3", _published(_pac_cols, (7.8, .1), (97.7, .3), (.10, .02),
+                                               (24.6, .4), (94.2, .4), (.06, .02))),
+          Row("PacGAN4", "pacgan4", _published(_pac_cols, (7.8, .1), (95.9, 1.4), (.07, .02),
+                                               (24.8, .2), (93.6, .6), (.04, .01)))),
     differences=("The hidden generator layers have a bias before BatchNorm (PacGAN's have none); BatchNorm "
                  "cancels it, so the networks compute the same functions.",
                  "Training points are drawn once per seed (100,000), as in PacGAN; batches are drawn with "
@@ -169,8 +175,9 @@ _VEEGAN_2D = {"arch": "veegan-mlp", "batch_size": 500, "n_train": 100_000, "n_ev
 VEEGAN_2D = Preset(
     name="veegan-2d",
     title="VEEGAN 2D ring and grid (Srivastava et al. 2017, Table 1)",
-    source="Srivastava, Valkov, Russell, Gutmann, Sutton, \"VEEGAN\", NeurIPS 2017, arXiv:1705.07761 (evaluation, 5 runs, published numbers); networks and optimiser from "
-           "unofficial ports of the VEEGAN 2-D notebook (the official file is not in our reference copy)",
+    source="Srivastava, Valkov, Russell, Gutmann, Sutton, \"VEEGAN\", NeurIPS 2017, arXiv:1705.07761 (evaluation, "
+           "5 runs, published numbers); networks and optimiser from unofficial ports of the VEEGAN 2-D notebook "
+           "(the official file is not in our reference copy)",
     settings=(Setting("ring", {**_RING, **_VEEGAN_2D}, ("vanilla",)),
               Setting("grid", {**_GRID, **_VEEGAN_2D}, ("vanilla",))),
     budgets={"paper": Budget(100_000, 5), "quick": Budget(3_000, 5)},  # paper: 100 epochs x 1,000 iterations
@@ -284,7 +291,7 @@ _CLAIMS = {"vanilla": (75, 50, 30, 15), "wgan-gp": (100, 88, 70, 45), "cond-wgan
 def _claim(variant: str) -> dict:
     """Each claim once: 4 and 8 modes on the tutorial's own blobs, 16 and 32 on rings (blobs stop at 9);
     the ring 4 and 8 columns show ours beside no claim."""
-    by_modes = dict(zip((4, 8, 16, 32), _CLAIMS[variant]))
+    by_modes = dict(zip((4, 8, 16, 32), _CLAIMS[variant], strict=True))
     return {c.title: (float(by_modes[m]), None) for c in _tut_cols
             if (m := int(c.setting.split()[1])) and (c.setting.startswith("blobs") or m > 9)}
 
@@ -372,8 +379,8 @@ def _sensitivity_settings() -> tuple[Setting, ...]:
     for modes in (8, 32):
         for hparams, variants in cells:
             text = hparams_json(hparams)
-            out.append(Setting(f"ring {modes}, {hparams_label(text)}", {**_SENSITIVITY_DATA, "modes": modes, "hparams": text},
-                               variants))
+            out.append(Setting(f"ring {modes}, {hparams_label(text)}",
+                               {**_SENSITIVITY_DATA, "modes": modes, "hparams": text}, variants))
     return tuple(out)
 
 

@@ -16,22 +16,49 @@ import pandas as pd
 from ganbench.baselines import BASELINES, STRUCTURELESS, saturated, saturates, score_baselines
 from ganbench.config import RunConfig
 from ganbench.constants import RUNAWAY_LOSS
-from ganbench.convergence import run_state
+from ganbench.convergence import SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ, run_state
 from ganbench.data import DEFAULT_STD
 from ganbench.files import track_writes, write_text_atomic
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS, GRID_SIDE, N_TSNE
-from ganbench.report_figures import (_fig_class_histograms, _fig_image_grids, _fig_iris, _fig_tsne, fig_losses,
-                                     fig_modes_vs_n, fig_samples, fig_trajectories)
-from ganbench.report_tables import (CLASS_METRICS, DISTRIBUTION_METRICS, IMAGE_METRICS, MODE_METRICS, RUN_STATES, incl_untrained,
-                                    SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ, _group, _md,
-                                    MODES_TRAINED, PAIRWISE_KEY, ordering_test, ordering_text, _seed_range, _states_table, _values, outcomes_table,
-                                    pairwise_comparisons, records_frame,
-                                    count_cell, outcome_rates, summarise, tutorial_comparison, untrained_text,
-                                    variant_order, wide_table)
-from ganbench.population import outcomes, run_value
+from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.image_jobs import GRID_SIDE, N_TSNE
+from ganbench.population import CLASS_METRICS, outcomes, run_value
+from ganbench.report_figures import (
+    _fig_class_histograms,
+    _fig_image_grids,
+    _fig_iris,
+    _fig_tsne,
+    fig_losses,
+    fig_modes_vs_n,
+    fig_samples,
+    fig_trajectories,
+)
+from ganbench.report_tables import (
+    DISTRIBUTION_METRICS,
+    IMAGE_METRICS,
+    MODE_METRICS,
+    MODES_TRAINED,
+    PAIRWISE_KEY,
+    RUN_STATES,
+    _group,
+    _md,
+    _seed_range,
+    _states_table,
+    _values,
+    count_cell,
+    incl_untrained,
+    ordering_test,
+    ordering_text,
+    outcome_rates,
+    outcomes_table,
+    pairwise_comparisons,
+    records_frame,
+    summarise,
+    tutorial_comparison,
+    variant_order,
+    wide_table,
+)
 from ganbench.stats import MIN_RUNS, interval, metric_range
 from ganbench.store import check_writable, current_records, load_records
-
 
 # --- sections ------------------------------------------------------------------------------------
 
@@ -192,7 +219,8 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                   f"seed {r['config']['seed']}: {r.get('error')}" for r in failed] + [""]
     if not records:
         elsewhere = [(what, f"[{name}]({name})") for what, name, theirs in
-                     (("published-protocol (preset) runs", "REPRODUCTION.md", lambda c: "preset" in c and "hparams" not in c),
+                     (("published-protocol (preset) runs", "REPRODUCTION.md",
+                       lambda c: "preset" in c and "hparams" not in c),
                       ("runs with hyperparameters of their own (`--set`, `sensitivity-2d`)", "SENSITIVITY.md",
                        lambda c: "hparams" in c)) if any(theirs(r["config"]) for r in loaded)]
         if elsewhere:
@@ -230,8 +258,9 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                   f"trained until settled (`--iters auto`: from {iters:,} generator iterations, doubling, up to "
                   f"{cap:,}; stopped at {_stops(recs)})")
         lines += [f"## {layout} layout{f' ({where})' if where else ''}, {budget}", ""]
-        waiting = [j for j in unfinished.values() if cap and (j.layout, j.resolved().std, j.iters, j.auto_cap,
-                                                              j.precision or "fp32") == (layout, std, iters, cap, precision)]
+        waiting = [j for j in unfinished.values()
+                   if cap and (j.layout, j.resolved().std, j.iters, j.auto_cap, j.precision or "fp32")
+                   == (layout, std, iters, cap, precision)]
         if waiting:  # the runs that settle early finish first: their numbers alone would be selected on the outcome
             lines += [f"{len(recs)} of {len(recs) + len(waiting)} runs of this `--iters auto` grid have finished; "
                       "the numbers are withheld until all of them have (re-run the same `ganbench run` command to go "
@@ -339,10 +368,11 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
              f"[95 % t-interval] (n seeds). A run is **untrained** when under half as many of its digits as of "
              f"real ones get the evaluator's label with probability >= 0.9 (noise, blobs): its class metrics "
              f"are withheld (cells say how many), its other metrics count and their cells say how many "
-             f"untrained runs they include; the failure rates have Wilson 95 % intervals. " + ("Metrics on the 4 raw features." if dataset == "iris" else
-                                "Classes by ganbench's MNIST evaluator (test accuracy "
-                                + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
-                                + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
+             f"untrained runs they include; the failure rates have Wilson 95 % intervals. "
+             + ("Metrics on the 4 raw features." if dataset == "iris" else
+                "Classes by ganbench's MNIST evaluator (test accuracy "
+                + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
+                + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
              "", _md(table, index=False), ""]
     if dataset == "iris":
         _fig_iris(recs, figures / f"iris_histograms_{tag}.png")
@@ -378,7 +408,8 @@ def _image_trajectories(dataset: str, tag: str, recs: list[dict], figures: Path)
                         ("modes", "confident_fraction")):
         lines += ["During training (evaluated on 10,000 samples at 10, 20, 50, 100, ... iterations and at the "
                   "budget; mean over seeds, shaded: 95 % t-interval): classes seen out of "
-                  f"{recs[0]['config']['modes']} and the share of digits the evaluator labels with probability >= 0.9.",
+                  f"{recs[0]['config']['modes']} and the share of digits the evaluator labels with probability >= 0.9 "
+                  "(dotted: the sanity gate; a run that ends under it is untrained).",
                   "", f"![trajectories](figures/trajectory_{tag}.png)", ""]
     return lines
 
@@ -390,7 +421,7 @@ def _budgets(df: pd.DataFrame) -> str:
     auto = df["auto_cap"].fillna(0) > 0
     fixed = ", ".join(map(str, sorted(df.loc[~auto, "iters"].unique())))
     ranges = ", ".join(f"until settled ({i:,} to {c:,})" for i, c in
-                       sorted(set(zip(df.loc[auto, "iters"], df.loc[auto, "auto_cap"].astype(int)))))
+                       sorted(set(zip(df.loc[auto, "iters"], df.loc[auto, "auto_cap"].astype(int), strict=True))))
     return " and ".join(x for x in (fixed, ranges) if x)
 
 
@@ -456,8 +487,10 @@ def _findings(s: pd.DataFrame, sat: dict[int, set], n_eval: int = 2_500) -> list
     for m, g in s.groupby("modes"):
         scores = score_baselines(g["layout"].iloc[0], int(m), float(g["std"].iloc[0]), n_eval)
         ranked = g.sort_values("modes_fair_mean", ascending=False)
-        fair = ", ".join(f"{r.variant} {r.modes_fair_mean:.1f}" for r in ranked.itertuples() if pd.notna(r.modes_fair_mean))
-        failing = ", ".join(f"{r.variant} {int(r.o_untrained)}/{int(r.runs)}" for r in ranked.itertuples() if r.o_untrained)
+        fair = ", ".join(f"{r.variant} {r.modes_fair_mean:.1f}" for r in ranked.itertuples()
+                         if pd.notna(r.modes_fair_mean))
+        failing = ", ".join(f"{r.variant} {int(r.o_untrained)}/{int(r.runs)}" for r in ranked.itertuples()
+                            if r.o_untrained)
         collapsed = ", ".join(f"{r.variant} {int(r.o_collapsed)}/{int(r.runs)}" for r in ranked.itertuples()
                               if r.o_collapsed)
         hq_floor = 100 * scores["structureless"]["hq_fraction"]
@@ -525,9 +558,8 @@ def _finish(out: Path, lines: list[str], skipped: list[str]) -> Path:
 def main_report(out: Path) -> Path:
     """REPORT.md, REPRODUCTION.md where there are presets' runs and SENSITIVITY.md where there are
     runs of our own experiments or with --set (ganbench.sensitivity); returns REPORT.md's path."""
-    from ganbench.reproduction import build_reproduction
-
     from ganbench.presets import PRESETS
+    from ganbench.reproduction import build_reproduction
     from ganbench.sensitivity import write_sensitivity
 
     problems: list[str] = []

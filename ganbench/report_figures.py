@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganbench.files import mark_written, write_atomic
-from ganbench.image_jobs import GRID_SIDE
 from ganbench.convergence import run_state
+from ganbench.files import mark_written, write_atomic
+from ganbench.image_jobs import GRID_SIDE, UNTRAINED_RATIO
 from ganbench.report_tables import _first_seed, _lowest_seed, variant_order
 from ganbench.stats import interval
+
 
 def _plt():
     import matplotlib
@@ -139,7 +140,7 @@ def fig_modes_vs_n(summary: pd.DataFrame, path: Path) -> None:
         s = summary[summary.variant == v].sort_values("modes")
         # error bars: the 95 % t-interval over all seeds, clipped to the metric's range
         pct = 100 / s.modes
-        for ax, key in zip(axes, ("modes_fair", "modes")):
+        for ax, key in zip(axes, ("modes_fair", "modes"), strict=True):
             ax.errorbar(s.modes, pct * s[f"{key}_mean"], marker="o", capsize=3, label=v,
                         yerr=_below_above(pct * s[f"{key}_mean"], pct * s[f"{key}_lo"], pct * s[f"{key}_hi"]))
     axes[0].set(xlabel="modes in the data", ylabel="% of modes at half their fair share",
@@ -171,11 +172,14 @@ def fig_trajectories(records: list[dict], path: Path, panels: dict[str, str] | N
     ({record id: panel title}, in the order of first appearance; records not in it are left out).
     False (and no file) when no record has a trajectory."""
     by: dict[tuple[str, object], list[tuple[dict, int]]] = {}
+    real: dict[object, list[float]] = {}  # image runs: the real digits' confident share, for the gate's line
     for r in records:
         t = r.get("trajectory")
         panel = r["config"]["modes"] if panels is None else panels.get(r["id"])
         if r["status"] == "ok" and t and len(t.get("step", [])) > 1 and panel is not None:
             by.setdefault((r["config"]["variant"], panel), []).append((t, r["config"]["modes"]))
+            if (r.get("metrics") or {}).get("real_confident_fraction") is not None:
+                real.setdefault(panel, []).append(r["metrics"]["real_confident_fraction"])
     if not by:
         return False
     plt = _plt()
@@ -196,6 +200,10 @@ def fig_trajectories(records: list[dict], path: Path, panels: dict[str, str] | N
                 ax.plot(first, mean, lw=1.2, color=f"C{color}", label=f"{v} (n = {len(trajs)})")
                 ax.fill_between(first, _or(np.array([iv.lo for iv in ivs]), mean),
                                 _or(np.array([iv.hi for iv in ivs]), mean), color=f"C{color}", alpha=0.15, lw=0)
+            if key == "confident_fraction" and real.get(name):
+                ax.axhline(100 * UNTRAINED_RATIO * float(np.mean(real[name])), color="k", ls=":", lw=1,
+                           label="sanity gate: under it, untrained")
+                ax.legend(fontsize=6)
             ax.set_xscale("log")
             ax.set_ylim(-3, 103)
             ax.grid(alpha=0.3)
@@ -281,8 +289,8 @@ def fig_losses(records: list[dict], path: Path) -> None:
                 continue
             steps = losses[0]["step"]
             for j, key in enumerate(("d", "g")):
-                ys = np.array([[np.nan if y is None else y for y in l[key]] for l in losses
-                               if len(l[key]) == len(steps)], dtype=float)
+                ys = np.array([[np.nan if y is None else y for y in run[key]] for run in losses
+                               if len(run[key]) == len(steps)], dtype=float)
                 with warnings.catch_warnings():  # a diverged run's all-None losses are a column of NaN
                     warnings.simplefilter("ignore", RuntimeWarning)
                     axes[i][j].plot(steps, np.nanmean(ys, axis=0), lw=1, label=f"{m} modes")
@@ -296,6 +304,13 @@ def fig_losses(records: list[dict], path: Path) -> None:
 
 
 # --- image and Iris datasets ------------------------------------------------------------------------
+
+def _gated(v: str, recs: list[dict]) -> str:
+    """A variant's panel title, flagged when the run it shows (the lowest seed) is under the sanity gate,
+    as the tables flag it."""
+    r = _first_seed(recs).get(v) or {}
+    return f"{v} (untrained)" if (r.get("metrics") or {}).get("untrained") else v
+
 
 def _artifacts(recs: list[dict], runs: Path, key: str) -> dict[str, np.ndarray]:
     """Per variant (lowest seed), the array ``key`` of its ``<id>.samples.npz``, where there is one."""
@@ -313,8 +328,8 @@ def _artifacts(recs: list[dict], runs: Path, key: str) -> dict[str, np.ndarray]:
 def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: int = GRID_SIDE) -> bool:
     """A grid of generated images per variant (lowest seed), from the <id>.samples.npz files: the first
     nrow x nrow of ``images``, or the whole ``class_grid`` of a conditional model (row i = class i)."""
-    from torchvision.utils import make_grid
     import torch
+    from torchvision.utils import make_grid
 
     grids = {}
     for v, imgs in _artifacts(recs, path.parent.parent / "runs", key).items():
@@ -325,9 +340,9 @@ def _fig_image_grids(recs: list[dict], path: Path, key: str = "images", nrow: in
     plt = _plt()
     size = 2.6 * nrow / 5
     fig, axes = plt.subplots(1, len(grids), figsize=(size * len(grids), size + 0.3), squeeze=False)
-    for ax, (v, g) in zip(axes[0], grids.items()):
+    for ax, (v, g) in zip(axes[0], grids.items(), strict=True):
         ax.imshow(g.squeeze() if g.shape[2] == 1 else g, cmap="gray" if g.shape[2] == 1 else None)
-        ax.set_title(v + (" (row i: class i)" if key == "class_grid" else ""), fontsize=9)
+        ax.set_title(_gated(v, recs) + (" (row i: class i)" if key == "class_grid" else ""), fontsize=9)
         ax.axis("off")
     _save(fig, path, dpi=90)
     return True
@@ -341,12 +356,12 @@ def _fig_tsne(recs: list[dict], path: Path) -> bool:
         return False
     plt = _plt()
     fig, axes = plt.subplots(1, len(embs), figsize=(2.8 * len(embs), 2.9), squeeze=False)
-    for ax, (v, e) in zip(axes[0], embs.items()):
+    for ax, (v, e) in zip(axes[0], embs.items(), strict=True):
         e = e.astype(float)
         n = len(e) // 2  # real first, then as many generated
         ax.scatter(e[:n, 0], e[:n, 1], s=3, c="0.6", label="real", lw=0)
         ax.scatter(e[n:, 0], e[n:, 1], s=3, c="C3", label="generated", lw=0)
-        ax.set_title(v, fontsize=9)
+        ax.set_title(_gated(v, recs), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0][0].legend(fontsize=7, markerscale=3, loc="best")
@@ -360,7 +375,7 @@ def _fig_class_histograms(recs: list[dict], path: Path) -> None:
     plt = _plt()
     picks = {v: r for v, r in _first_seed(recs).items() if r.get("metrics")}
     fig, axes = plt.subplots(1, max(1, len(picks)), figsize=(2.8 * max(1, len(picks)), 2.4), squeeze=False)
-    for ax, (v, r) in zip(axes[0], picks.items()):
+    for ax, (v, r) in zip(axes[0], picks.items(), strict=False):
         h = np.asarray(r["metrics"]["class_histogram"], dtype=float)
         h = h / max(h.sum(), 1)
         if len(h) > 20:

@@ -8,12 +8,20 @@ import numpy as np
 import pandas as pd
 
 from ganbench.constants import VARIANTS
+from ganbench.convergence import RUN_STATES, run_state
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.convergence import (RUN_STATES, SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ,
-                                  run_state)
-from ganbench.population import CLASS_METRICS, OUTCOMES, outcomes, run_value, trained_value
-from ganbench.stats import (MIN_RUNS, holm, interval, interval_text, metric_range, metric_step, permutation_p, verdict,
-                            wilson)
+from ganbench.population import OUTCOMES, outcomes, run_value, trained_value
+from ganbench.stats import (
+    MIN_RUNS,
+    holm,
+    interval,
+    interval_text,
+    metric_range,
+    metric_step,
+    permutation_p,
+    verdict,
+    wilson,
+)
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
 MODE_METRICS = [
@@ -70,7 +78,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
         c = r["config"]
         row = {
             "id": r["id"], "variant": c["variant"], "layout": c["layout"], "std": c["std"], "modes": c["modes"],
-            "precision": c.get("precision") or "fp32", "seed": c["seed"], "iters": c["iters"], "status": r.get("status"),
+            "precision": c.get("precision") or "fp32", "seed": c["seed"], "iters": c["iters"],
+            "status": r.get("status"),
             # an `--iters auto` run: its cap (0 otherwise), and the budget where it stopped
             "auto_cap": c.get("auto_cap") or 0,
             "stopped_at": (r.get("auto") or {}).get("stopped_at", c["iters"]),
@@ -103,7 +112,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     keys = ["layout", "std", "iters", "auto_cap", "precision", "variant", "modes"]
     rows = []
     for key_values, g in df.groupby(keys, sort=True):
-        row = dict(zip(keys, key_values))
+        row = dict(zip(keys, key_values, strict=True))
         row["runs"] = len(g)
         row["stopped_at_median"] = float(g["stopped_at"].median()) if "stopped_at" in g else np.nan
         row["diverged"] = int((g["status"] == "diverged").sum())
@@ -229,7 +238,8 @@ def tutorial_comparison(df: pd.DataFrame, saturated_at: dict[int, set] | None = 
             text = ("no verdict: saturated (a structureless generator covers 100 % here)" if label == "saturated"
                     else "-" if v is None else v.text(0))
             rows.append({"variant": variant, "modes": modes, "claimed %": claim, "mean": iv.mean if iv.n else np.nan,
-                         "measured % [95% CI] (n)": count_cell(iv.text(0), iv.n, len(mine) - iv.n, len(mine), "diverged"),
+                         "measured % [95% CI] (n)": count_cell(iv.text(0), iv.n, len(mine) - iv.n, len(mine),
+                                                               "diverged"),
                          "untrained": int((mine["state"] == "untrained").sum()) if "state" in mine else 0,
                          "difference (points)": "-" if not iv.n else f"{iv.mean - claim:+.0f}",
                          "verdict": text, "verdict_label": label})
@@ -287,7 +297,7 @@ def pairwise_comparisons(df: pd.DataFrame, key: str = PAIRWISE_KEY) -> pd.DataFr
         out.loc[idx, "p_holm"] = holm(out.loc[idx, "p"].tolist())
     out["result"] = [(f"too few runs (< {MIN_RUNS})" if pd.isna(p)
                       else f"{r.a} {'>' if r.mean_a > r.mean_b else '<'} {r.b}" if p < 0.05
-                      else "no detectable difference") for r, p in zip(out.itertuples(), out["p_holm"])]
+                      else "no detectable difference") for r, p in zip(out.itertuples(), out["p_holm"], strict=True)]
     return out
 
 
@@ -297,11 +307,12 @@ def ordering_test(values: dict[str, list[float]], order: list[str]) -> dict:
     (every pair significantly in the claimed direction), "reversed" (some pair significantly the other
     way), "too few runs" (a side under ``MIN_RUNS``) or "not shown" (no significant contradiction, but
     not every step is shown either). ``pairs``: (a, b, mean a, mean b, Holm p) per neighbouring pair."""
-    pairs = list(zip(order, order[1:]))
+    pairs = list(zip(order, order[1:], strict=False))
     if any(len(values.get(v, [])) < MIN_RUNS for v in order):
         return {"result": "too few runs", "pairs": []}
     ps = holm([permutation_p(values[a], values[b]) for a, b in pairs])
-    rows = [(a, b, float(np.mean(values[a])), float(np.mean(values[b])), p) for (a, b), p in zip(pairs, ps)]
+    rows = [(a, b, float(np.mean(values[a])), float(np.mean(values[b])), p)
+            for (a, b), p in zip(pairs, ps, strict=True)]
     if any(p < 0.05 and ma < mb for _, _, ma, mb, p in rows):
         result = "reversed"
     elif all(p < 0.05 and ma > mb for _, _, ma, mb, p in rows):
@@ -364,7 +375,12 @@ def _values(records: list[dict], field: str) -> str:
         by.setdefault(r["config"].get(field), set()).add(kind)
     if len(by) == 1:
         return str(next(iter(by)))
-    return ", ".join(f"{v} ({' and '.join(sorted(k))})" for v, k in sorted(by.items(), key=lambda kv: (not isinstance(kv[0], (int, float)), kv[0] if isinstance(kv[0], (int, float)) else 0, str(kv[0]))))
+
+    def order(kv):  # numbers first, by value; anything else after them, by its text
+        numeric = isinstance(kv[0], (int, float))
+        return (not numeric, kv[0] if numeric else 0, str(kv[0]))
+
+    return ", ".join(f"{v} ({' and '.join(sorted(k))})" for v, k in sorted(by.items(), key=order))
 
 
 def _seed_range(df: pd.DataFrame) -> str:

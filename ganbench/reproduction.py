@@ -13,16 +13,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
+from ganbench.baselines import saturated, saturates, score_baselines
+from ganbench.convergence import UNTRAINED_HQ
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.report_figures import fig_trajectories
-from ganbench.baselines import saturated, saturates, score_baselines
 from ganbench.population import failed_to_train, run_value
-from ganbench.report_tables import (UNTRAINED_HQ, count_cell, incl_untrained, margin_for, ordering_test, ordering_text,
-                                    outcome_rates)
-from ganbench.store import current_records, load_records
+from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
+from ganbench.report_figures import fig_trajectories
+from ganbench.report_tables import (
+    count_cell,
+    incl_untrained,
+    margin_for,
+    ordering_test,
+    ordering_text,
+    outcome_rates,
+)
 from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
+from ganbench.store import current_records, load_records
 
 # Every verdict label a cell can get (``ganbench.stats.verdict``, plus "saturated": no verdict).
 LABELS = ("agrees", "differs", "undecided", "too few runs", "saturated")
@@ -104,7 +111,8 @@ def compare_cells(preset: Preset, records: list[dict]) -> pd.DataFrame:
                 v = verdict(ours["values"], pub[0], pub[1], margin_for(col.metric, pub[0]), step=ours["step"],
                             bounds=ours["range"])
             rows.append({"row": row.label, "variant": row.variant, "column": col.title, "decimals": col.decimals,
-                         "published_mean": None if pub is None else pub[0], "published_se": None if pub is None else pub[1],
+                         "published_mean": None if pub is None else pub[0],
+                         "published_se": None if pub is None else pub[1],
                          "n": iv.n, "ours_mean": iv.mean if iv.n else None,
                          "ours_lo": iv.lo if iv.n > 1 else None, "ours_hi": iv.hi if iv.n > 1 else None,
                          "runs": ours["runs"] if ours else 0,
@@ -257,7 +265,8 @@ def _sentence(preset: Preset, row, cells: pd.DataFrame, budget_note: str = "") -
     no_hq = int(c["runs_without_hq_sample"].sum())
     gated = int(c.loc[c["ours_mean"].notna(), "runs_untrained"].sum())
     if gated:
-        text += f" ({gated} run-cell(s) were untrained and are left out of those columns' means: {_untrained_why(preset)}.)"
+        text += (f" ({gated} run-cell(s) were untrained and are left out of those columns' means: "
+                 f"{_untrained_why(preset)}.)")
     if gaps or diverged or no_hq:
         text += (f" ({diverged} run-cell(s) diverged and {gaps} had no value for a column: left out of the "
                  f"mean; {no_hq} run-cell(s) had no high-quality sample and count as reverse KL = ln K.)")
@@ -294,7 +303,8 @@ def _relative_section(preset: Preset, recs: list[dict]) -> list[str]:
             metric, measure = RELATIVE_METRIC[kind]
             if kind == "mixture" and not _saturated(setting.config, "modes"):
                 metric, measure = "modes", "modes captured (the paper's; not saturated here)"
-            values = {v: [x for r in recs if r["config"]["variant"] == v and preset.setting_of(r["config"]) == setting.name
+            values = {v: [x for r in recs
+                          if r["config"]["variant"] == v and preset.setting_of(r["config"]) == setting.name
                           and (x := run_value(r, metric)) is not None] for v in order}
             if not any(values.values()):
                 continue
@@ -369,9 +379,10 @@ def _trajectory_figure(preset: Preset, budget: str, recs: list[dict], figures: P
         ("kmeans_coverage",) if any(c.metric == "kmeans_coverage" for c in preset.columns) else ())
     if not fig_trajectories(recs, figures / name, panels, rows):
         return []
+    gate = " The dotted line is the sanity gate: a run that ends under it is untrained." if images else ""
     return ["During training (evaluated at 10, 20, 50, 100, ... iterations and at the budget; mean over seeds, "
             "shaded: 95 % t-interval): a curve still rising at the right end says the budget, not the method, "
-            "sets the number.", "", f"![trajectories](figures/{name})", ""]
+            f"sets the number.{gate}", "", f"![trajectories](figures/{name})", ""]
 
 
 def budget_key(config: dict) -> tuple[int, int, str]:

@@ -14,15 +14,36 @@ from __future__ import annotations
 
 from ganbench.config import DEFAULT_ITERS, MAX_STD, RECORD_SCHEMA, RunConfig, dataset_config, plan_grid, validate
 from ganbench.driver import EXECUTORS, Driver, run_grid
-from ganbench.evaluation import (EXPLODED, KID_SUBSETS, N_SCATTER, TRAJECTORY_METRICS, evaluate_ensemble,
-                                 mixture_metrics, run_ensemble, sample_divergence, trajectory_steps)
+from ganbench.evaluation import (
+    EXPLODED,
+    KID_SUBSETS,
+    N_SCATTER,
+    TRAJECTORY_METRICS,
+    evaluate_ensemble,
+    mixture_metrics,
+    run_ensemble,
+    sample_divergence,
+    trajectory_steps,
+)
 from ganbench.executors import MAX_ATTEMPTS, one_line
 from ganbench.files import write_atomic, write_json_atomic, write_text_atomic
 from ganbench.planner import MAX_ENSEMBLE, MAX_ENSEMBLE_DATA, Group, ensembles, find_bases
 from ganbench.sampling import MAX_GRID, find_record, sample_run
-from ganbench.store import (StoreBusy, check_output_file, check_writable, current_records, failed_record,
-                            finished_ids, is_record, load_records, record_problem, runs_dir, set_aside_corrupt,
-                            store_lock, versions)
+from ganbench.store import (
+    StoreBusy,
+    check_output_file,
+    check_writable,
+    current_records,
+    failed_record,
+    finished_ids,
+    is_record,
+    load_records,
+    record_problem,
+    runs_dir,
+    set_aside_corrupt,
+    store_lock,
+    versions,
+)
 
 __all__ = ["DEFAULT_ITERS", "EXECUTORS", "EXPLODED", "KID_SUBSETS", "MAX_ATTEMPTS", "MAX_ENSEMBLE", "MAX_ENSEMBLE_DATA",
            "MAX_GRID", "MAX_STD", "N_SCATTER", "RECORD_SCHEMA", "TRAJECTORY_METRICS", "Driver", "Group", "RunConfig",

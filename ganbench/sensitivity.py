@@ -1,8 +1,8 @@
 """SENSITIVITY.md: how much each variant's result depends on its hyperparameters.
 
 A method failing under one setting is a fact about the setting (WGAN-GP with lambda 10 and Adam 2e-4
-(0, 0.9), the WGAN-GP class's own, against gan_toy.py's lambda 0.1 and Adam 1e-4 (0.5, 0.9)). In the spirit of Lucic et al.
-2018, "Are GANs Created Equal?", each variant gets a small, equal tuning budget (the
+(0, 0.9), the WGAN-GP class's own, against gan_toy.py's lambda 0.1 and Adam 1e-4 (0.5, 0.9)). In the
+spirit of Lucic et al. 2018, "Are GANs Created Equal?", each variant gets a small, equal tuning budget (the
 ``sensitivity-2d`` preset, ``ganbench.presets``), and the report gives the spread over settings as
 well as over seeds.
 
@@ -28,9 +28,9 @@ from ganbench.convergence import UNTRAINED_HQ
 from ganbench.data import DEFAULT_STD
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.population import outcomes, run_value
 from ganbench.presets import BUDGET_ORDER, EXPERIMENTS
 from ganbench.report_figures import _plt, _save, cached_figure
-from ganbench.population import outcomes, run_value
 from ganbench.stats import interval, interval_text, metric_range, wilson
 from ganbench.store import current_records
 
@@ -142,17 +142,20 @@ def spread_frame(cells: pd.DataFrame) -> pd.DataFrame:
 def _cells_md(cells: pd.DataFrame) -> str:
     shown = pd.DataFrame({
         "variant": cells["variant"], "K": cells["modes"],
-        "setting": [s + (f" ({o})" if o else "") for s, o in zip(cells["setting"], cells["optimiser"])],
+        "setting": [s + (f" ({o})" if o else "")
+                    for s, o in zip(cells["setting"], cells["optimiser"], strict=True)],
         "runs": cells["runs"],
         "modes at half fair share": [interval_text(n, m, lo, hi, 1) for n, m, lo, hi in
-                                     zip(cells["runs"], cells["modes_mean"], cells["modes_lo"], cells["modes_hi"])],
+                                     zip(cells["runs"], cells["modes_mean"], cells["modes_lo"], cells["modes_hi"],
+                                         strict=True)],
         "modes captured (saturated)": [interval_text(n, m, lo, hi, 1) for n, m, lo, hi in
                                        zip(cells["runs"], cells["captured_mean"], cells["captured_lo"],
-                                           cells["captured_hi"])],
+                                           cells["captured_hi"], strict=True)],
         "HQ %": [interval_text(n, m, lo, hi, 1) for n, m, lo, hi in
-                 zip(cells["runs"], cells["hq_mean"], cells["hq_lo"], cells["hq_hi"])],
+                 zip(cells["runs"], cells["hq_mean"], cells["hq_lo"], cells["hq_hi"], strict=True)],
         "untrained": [f"{k} of {n} ({100 * k / n:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}])" for k, n, lo, hi in
-                      zip(cells["untrained"], cells["runs"], cells["untrained_lo"], cells["untrained_hi"])],
+                      zip(cells["untrained"], cells["runs"], cells["untrained_lo"], cells["untrained_hi"],
+                          strict=True)],
         "diverged": cells["diverged"]})
     return shown.to_markdown(index=False)
 
@@ -168,13 +171,14 @@ def _spread_md(spread: pd.DataFrame) -> str:
     shown = pd.DataFrame({
         "variant": spread["variant"], "K": spread["modes"], "settings": spread["settings"],
         "best by modes (mean)": [setting(*a) for a in zip(spread["best setting (modes)"], spread["best modes"],
-                                                          spread["best untrained"])],
+                                                          spread["best untrained"], strict=True)],
         "worst by modes (mean)": [setting(*a) for a in zip(spread["worst setting (modes)"], spread["worst modes"],
-                                                           spread["worst untrained"])],
+                                                           spread["worst untrained"], strict=True)],
         "range": spread["range over settings"].map(f),
         "SD over settings": spread["SD over settings"].map(f),
         "SD over seeds": spread["SD over seeds"].map(f),
-        "best by HQ (mean %)": [f"{s} ({f(h)})" for s, h in zip(spread["best setting (HQ)"], spread["best HQ %"])]})
+        "best by HQ (mean %)": [f"{s} ({f(h)})"
+                                for s, h in zip(spread["best setting (HQ)"], spread["best HQ %"], strict=True)]})
     return shown.to_markdown(index=False)
 
 
@@ -184,8 +188,8 @@ def _short_setting(label: str) -> str:
 
 @cached_figure
 def _figure(records: list[dict], path: Path, setting_order: list[str], code: str) -> bool:
-    """Modes at half their fair share by setting, one point per seed (hollow: untrained; x: diverged), a bar at the mean;
-    a panel per K. Drawn again only when the records, the order or this module's code change."""
+    """Modes at half their fair share by setting, one point per seed (hollow: untrained; x: diverged), a bar at
+    the mean; a panel per K. Drawn again only when the records, the order or this module's code change."""
     cells = _ordered(cells_frame(records), setting_order)
     plt = _plt()
     ks = sorted(cells["modes"].unique())
@@ -196,7 +200,7 @@ def _figure(records: list[dict], path: Path, setting_order: list[str], code: str
     n_cols = max(len(cells[cells["modes"] == k]) for k in ks)
     fig, axes = plt.subplots(len(ks), 1, figsize=(max(6.0, 0.42 * n_cols + 2), 4.4 * len(ks)), squeeze=False)
     colours = {v: plt.get_cmap("tab10")(i) for i, v in enumerate(VARIANTS)}
-    for ax, k in zip(axes[:, 0], ks):
+    for ax, k in zip(axes[:, 0], ks, strict=True):
         sub = cells[cells["modes"] == k].reset_index(drop=True)
         for x, row in sub.iterrows():
             vals = by_cell[(row["variant"], row["setting"], k)]
@@ -210,7 +214,7 @@ def _figure(records: list[dict], path: Path, setting_order: list[str], code: str
             ax.plot([x - 0.3, x + 0.3], [row["modes_mean"]] * 2, "-", color="black", lw=1.2)
         ax.set_xticks(range(len(sub)))
         ax.set_xticklabels([_short_setting(s) for s in sub["setting"]], rotation=55, ha="right", fontsize=7)
-        for tick, v in zip(ax.get_xticklabels(), sub["variant"]):
+        for tick, v in zip(ax.get_xticklabels(), sub["variant"], strict=False):
             tick.set_color(colours.get(v, "grey"))
         ax.set_ylim(-0.5, k * 1.15 + 0.5)
         ax.axhline(k, color="grey", lw=0.5, ls=":")
@@ -218,8 +222,8 @@ def _figure(records: list[dict], path: Path, setting_order: list[str], code: str
     handles = [plt.Line2D([], [], marker="o", ls="", color=colours.get(v, "grey"), label=v)
                for v in dict.fromkeys(cells["variant"])]
     axes[0, 0].legend(handles=handles, fontsize=7, loc="upper left", ncol=len(handles))
-    axes[0, 0].set_title("Modes at half their fair share by setting: a point per seed (hollow: untrained, x: diverged), bar: mean",
-                         fontsize=9)
+    axes[0, 0].set_title("Modes at half their fair share by setting: a point per seed (hollow: untrained, "
+                         "x: diverged), bar: mean", fontsize=9)
     _save(fig, path, dpi=100)
     return True
 
@@ -292,7 +296,8 @@ def sensitivity_lines(records: list[dict], out: Path) -> list[str]:
 
 
 def _remove_stale(tables: Path, figures: Path, keep: set[str]) -> None:
-    for folder, pattern in ((tables, "sensitivity_*.md"), (tables, "sensitivity_*.csv"), (figures, "sensitivity_*.png")):
+    for folder, pattern in ((tables, "sensitivity_*.md"), (tables, "sensitivity_*.csv"),
+                            (figures, "sensitivity_*.png")):
         for path in folder.glob(pattern):
             if path.stem not in keep:
                 path.unlink()

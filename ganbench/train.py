@@ -219,9 +219,11 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
     start = 0
     if resume:
         start = resume[0]["iters"]
-        _load_opt_state(opt_g, G, stack_members([r["opt_g"] for r in resume], list(_names(G, resume[0]["opt_g"]))), device)
-        _load_opt_state(opt_d, D, stack_members([r["opt_d"] for r in resume], list(_names(D, resume[0]["opt_d"]))), device)
-        for g, r in zip(gens, resume):
+        _load_opt_state(opt_g, G, stack_members([r["opt_g"] for r in resume], list(_names(G, resume[0]["opt_g"]))),
+                        device)
+        _load_opt_state(opt_d, D, stack_members([r["opt_d"] for r in resume], list(_names(D, resume[0]["opt_d"]))),
+                        device)
+        for g, r in zip(gens, resume, strict=True):
             g.set_state(r["rng"])
     draws = _Draws(torch.as_tensor(np.stack(points), device=device),
                    torch.as_tensor(np.stack(labels), device=device), gens, dims.latent_dim, dims.n_classes)
@@ -242,8 +244,8 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
         g_sum = torch.tensor([r["g_sum"] for r in resume], device=device)
         runaway = [r["runaway"] for r in resume]
         out.loss_steps = list(resume[0]["loss_steps"])
-        out.d_losses = [list(row) for row in zip(*[r["d_losses"] for r in resume])]
-        out.g_losses = [list(row) for row in zip(*[r["g_losses"] for r in resume])]
+        out.d_losses = [list(row) for row in zip(*[r["d_losses"] for r in resume], strict=False)]
+        out.g_losses = [list(row) for row in zip(*[r["g_losses"] for r in resume], strict=False)]
     limit = runaway_threshold(dims.data_dim)
 
     def log(step: int, count: int) -> None:
@@ -309,7 +311,7 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
     if start == iters and iters % log_every:  # resumed at its own budget: close the short window again
         log(iters - 1, iters % log_every)
     out.diverged_step, out.diverged_reason = [], []
-    for bad_at, runaway_at in zip(first_bad.tolist(), runaway):
+    for bad_at, runaway_at in zip(first_bad.tolist(), runaway, strict=True):
         if bad_at >= 0 and (runaway_at is None or bad_at < runaway_at):
             out.diverged_step.append(int(bad_at)), out.diverged_reason.append("non-finite loss")
         elif runaway_at is not None:

@@ -72,10 +72,10 @@ def pytest_sessionfinish(session, exitstatus):
              f"Made by `scripts/reliability.sh` on {date.today().isoformat()}: the fault tests (each injects a fault "
              "and checks that every job ends with exactly one valid record, or a failed record saying why) and the "
              "property-based bad-input tests (hypothesis, derandomized: the same cases every run), and the "
-             "hostile-environment catalogue (tests/test_hostile.py: a full or read-only disk on a real tmpfs, /dev/full, "
-             "a closed pipe, paths the system refuses, no Ray, files and records whose sizes lie, grids past the "
-             "machine's memory or the run cap, misleading messages): each case one line on stderr with exit code 1 "
-             "(the environment) or 2 (the input), nothing half-written.", "",
+             "hostile-environment catalogue (tests/test_hostile.py: a full or read-only disk on a real tmpfs, "
+             "/dev/full, a closed pipe, paths the system refuses, no Ray, files and records whose sizes lie, grids "
+             "past the machine's memory or the run cap, misleading messages): each case one line on stderr with exit "
+             "code 1 (the environment) or 2 (the input), nothing half-written.", "",
              f"**{passed} of {len(_outcomes)} tests passed.** {_hostile_line()}", "",
              "## Bad input: generated cases tried", "",
              "| kind | cases | expected |", "|---|---:|---|"]

@@ -8,7 +8,6 @@ from ganbench.train import generate, train_ensemble
 from ganbench.variants import DEFAULT_VARIANTS, Dims, get_variant
 
 
-
 def image_data(channels, n=48, seed=0):
     rng = np.random.default_rng(seed)
     return rng.uniform(-1, 1, (n, channels * 784)).astype(np.float32), rng.integers(0, 10, n)

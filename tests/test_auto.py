@@ -48,7 +48,8 @@ def test_a_run_that_settles_stops_there_and_its_record_is_the_concrete_one_under
         for key in ("status", "metrics", "trajectory", "samples", "losses", "variant_params"):
             assert rec[key] == there[key], key
         assert rec["trajectory"]["step"][-1] == 40
-        assert (tmp_path / "runs" / f"{job.run_id}.pt").read_bytes() == (tmp_path / "runs" / f"{stop.run_id}.pt").read_bytes()
+        assert ((tmp_path / "runs" / f"{job.run_id}.pt").read_bytes()
+                == (tmp_path / "runs" / f"{stop.run_id}.pt").read_bytes())
         assert not (tmp_path / "runs" / f"{auto.concrete(job, 2).run_id}.json").exists()  # 80 never trained
     assert read(tmp_path, plain.run_id)["status"] == "ok"
     loaded = load_records(tmp_path)
@@ -138,7 +139,8 @@ def test_store_checks_the_auto_field(tmp_path, monkeypatch):
     (["--iters", "0"], "iters must be at least 1, got 0"),
     (["--iters", "auto", "--iters-start", "0"], "iters-start must be at least 1, got 0"),
     (["--iters", "auto", "--iters-cap", "x"], "iters-cap must be a whole number"),
-    (["--iters", "auto", "--iters-start", "200", "--iters-cap", "100"], "--iters-cap (100) must be at least --iters-start (200)"),
+    (["--iters", "auto", "--iters-start", "200", "--iters-cap", "100"],
+     "--iters-cap (100) must be at least --iters-start (200)"),
     (["--iters", "auto", "--iters-start", "20000"], "--iters-cap (16,000) must be at least --iters-start (20,000)"),
     (["--iters-start", "100"], "--iters-start goes with --iters auto only"),
     (["--iters", "500", "--iters-cap", "1000"], "--iters-cap goes with --iters auto only"),
@@ -156,7 +158,8 @@ def test_bad_auto_options_are_one_line_and_exit_code_2(args, expect, tmp_path, c
 def test_iters_auto_through_the_cli(tmp_path, capsys):
     out = tmp_path / "auto"
     args = ["run", "--variants", "vanilla", "--modes", "4", "--seeds", "2", "--iters", "auto", "--iters-start", "20",
-            "--iters-cap", "40", "--n-eval", "200", "--jobs", "1", "--no-progress", "--no-report", "--results", str(out)]
+            "--iters-cap", "40", "--n-eval", "200", "--jobs", "1", "--no-progress", "--no-report",
+            "--results", str(out)]
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "--iters auto: " in err and ("in 1 round(s)" in err or "in 2 round(s)" in err)

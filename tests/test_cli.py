@@ -381,7 +381,8 @@ def test_the_cpu_is_read_from_cpuinfo(tmp_path, monkeypatch):
     (PermissionError(13, "Permission denied", "/theirs/runs/.lock"),
      "Permission denied: /theirs/runs/.lock (choose a folder you can write (--results))"),
     (ConnectionError("could not reach the Ray cluster at auto"), "could not reach the Ray cluster at auto"),
-    (OSError(28, "No space left on device"), "No space left on device: the output (free some space or write elsewhere)"),
+    (OSError(28, "No space left on device"),
+     "No space left on device: the output (free some space or write elsewhere)"),
 ])
 def test_an_environment_failure_is_one_line_and_exit_code_1(error, expect, monkeypatch, capsys):
     """Issue 26: the machine saying no (a full disk, another user's store, no Ray) is one line, exit 1."""

@@ -82,8 +82,8 @@ def test_bad_feature_arrays_are_one_line_value_errors(which, bad, side):
     if which in ("feature_stats", "classifier_score"):
         side = "fake"  # one-argument functions
     a, b = (bad, GOOD) if side == "real" else (GOOD, bad)
-    if which == "feature_stats" and isinstance(bad, np.ndarray) and bad.dtype == np.float64 and bad.ndim == 2 and bad.size \
-            and np.isfinite(bad).all() and np.abs(bad).max() <= MAX_ABS:
+    if which == "feature_stats" and isinstance(bad, np.ndarray) and bad.dtype == np.float64 and bad.ndim == 2 \
+            and bad.size and np.isfinite(bad).all() and np.abs(bad).max() <= MAX_ABS:
         return  # a narrower array is bad only beside another one
     TRIED["bad feature arrays"] += 1
     _one_line_value_error(lambda: FEATURE_FUNCS[which](a, b))
@@ -130,9 +130,9 @@ def test_mode_stats_rejects_bad_scales(std, which):
 
 @settings(max_examples=150)
 @given(labels=st.one_of(st.lists(st.integers(-5, 20), min_size=1, max_size=10).filter(
-           lambda l: min(l) < 0 or max(l) >= 4),
+           lambda xs: min(xs) < 0 or max(xs) >= 4),
        st.just([]), st.lists(st.floats(allow_nan=True), min_size=1, max_size=5).filter(
-           lambda l: any(not float(x).is_integer() if np.isfinite(x) else True for x in l)),
+           lambda xs: any(not float(x).is_integer() if np.isfinite(x) else True for x in xs)),
        st.just([[0, 1]]), st.just(["a"])))
 def test_bad_labels_are_one_line_value_errors(labels):
     TRIED["bad labels"] += 1

@@ -100,7 +100,8 @@ def test_a_read_only_store_is_one_line(small_disk, capsys):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk.path)], check=True)
     capsys.readouterr()
     # refused up front, as a folder the user cannot write (the user's choice: exit code 2)
-    _one_line(capsys, 2, main([*TINY, "--seeds", "2", "--results", str(out)]), f"output directory {out} is not writable")
+    _one_line(capsys, 2, main([*TINY, "--seeds", "2", "--results", str(out)]),
+              f"output directory {out} is not writable")
     _one_line(capsys, 2, main(["report", "--results", str(out)]), f"{out} is not writable")
 
 
@@ -252,7 +253,8 @@ def test_a_grid_past_the_run_cap_is_refused_before_planning(capsys, tmp_path):
 
 
 def test_n_eval_past_the_machine_memory_is_refused_with_the_size_and_the_limit(capsys, tmp_path, monkeypatch):
-    argv = ["run", "--dataset", "iris", "--seeds", "2", "--n-eval", "1000000", "--no-progress", "--results", str(tmp_path)]
+    argv = ["run", "--dataset", "iris", "--seeds", "2", "--n-eval", "1000000", "--no-progress",
+            "--results", str(tmp_path)]
     monkeypatch.setattr("ganbench.driver.memory_bytes", lambda: 2 ** 30)
     _one_line(capsys, 2, main(argv), "GiB at once", "this machine has 1.0 GiB", "lower --n-eval or --jobs")
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("*.json"))

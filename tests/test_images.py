@@ -104,7 +104,7 @@ def test_the_evaluator_learns_a_few_steps_and_is_deterministic(mnist_dir):
     recipe = Recipe(epochs=3, batch_size=32, seed=0)
     a = train_evaluator(train, recipe)
     b = train_evaluator(train, recipe)
-    for pa, pb in zip(a.parameters(), b.parameters()):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert np.array_equal(pa.detach().numpy(), pb.detach().numpy())
     assert accuracy(a, test) > 0.5  # the bars are easy: chance is 0.1
 
@@ -117,7 +117,7 @@ def test_the_evaluator_is_cached_by_its_recipe(mnist_dir, tmp_path):
     assert len(files) == 1 and 0 <= info1["test_accuracy"] <= 1
     m2, info2 = load_or_train(train, test, recipe, cache=tmp_path / "cache", progress=False)
     assert info2 == info1
-    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+    for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
         assert np.array_equal(p1.detach().numpy(), p2.detach().numpy())
     load_or_train(train, test, Recipe(epochs=1, batch_size=64, seed=1), cache=tmp_path / "cache", progress=False)
     assert len(list((tmp_path / "cache" / "evaluators").glob("*.pt"))) == 2

@@ -74,7 +74,8 @@ def imports(name: str) -> dict[str, bool]:
             elif isinstance(child, ast.ImportFrom):
                 base = child.module or ""
                 if child.level:
-                    base = ".".join(package.split(".")[:len(package.split(".")) - child.level + 1] + ([base] if base else []))
+                    base = ".".join(package.split(".")[:len(package.split(".")) - child.level + 1]
+                                    + ([base] if base else []))
                 targets = [f"{base}.{a.name}" for a in child.names]
             for t in targets:
                 if t == "ganbench" or t.startswith("ganbench."):

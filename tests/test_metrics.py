@@ -6,9 +6,23 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.metrics import (FIDReference, c2st, class_entropy, class_histogram, classifier_score,
-                              density_coverage, feature_stats, fid, fid_infinity, frechet_distance, kid,
-                              load_stats, prdc, precision_recall, save_stats)
+from ganbench.metrics import (
+    FIDReference,
+    c2st,
+    class_entropy,
+    class_histogram,
+    classifier_score,
+    density_coverage,
+    feature_stats,
+    fid,
+    fid_infinity,
+    frechet_distance,
+    kid,
+    load_stats,
+    prdc,
+    precision_recall,
+    save_stats,
+)
 
 pytorch_fid = pytest.importorskip("pytorch_fid.fid_score")
 prdc_ref = pytest.importorskip("prdc")
@@ -272,9 +286,9 @@ def test_c2st_p_value_follows_the_normal_approximation():
 def test_c2st_splits_each_class_in_halves_so_the_test_half_is_balanced(n, monkeypatch):
     """Train and test each hold half of the reals and half of the fakes (odd n: the extra point of each
     class trains), so a classifier that always says "real" scores exactly 0.5; k = floor(sqrt(n_train))."""
-    from sklearn.dummy import DummyClassifier
-
     import sys
+
+    from sklearn.dummy import DummyClassifier
 
     c2st_module = sys.modules["ganbench.metrics.c2st"]  # the package's name c2st is the function
     knn = c2st_module._classifier("knn", 2 * ((n + 1) // 2), 0)

@@ -7,7 +7,6 @@ import pytest
 
 from ganbench.baselines import BASELINES, baseline_samples, saturated, score_baselines
 from ganbench.convergence import settle_window, trajectory_state
-from ganbench.data import make_mixture
 from ganbench.metrics.modes import mode_stats, modes_at_fair_share
 from ganbench.population import outcomes, run_value, trained_value
 from ganbench.report_tables import outcomes_table, records_frame, summarise, wide_table
@@ -76,9 +75,9 @@ def test_the_fair_share_measure_separates_a_learnt_ring_from_a_structureless_one
     # a learnt ring: the modes, somewhat wider than the data's (HQ ~ 87 %), evenly weighted
     rng = np.random.default_rng(1)
     learnt = mix.centers[rng.integers(0, k, n)] + 0.015 * rng.standard_normal((n, 2))
-    s, l = mode_stats(structureless, mix.centers, 0.01), mode_stats(learnt, mix.centers, 0.01)
-    assert s["modes"] == k and l["modes"] == k          # modes captured cannot tell them apart ...
-    assert s["modes_fair"] <= 0.1 * k and l["modes_fair"] >= 0.9 * k   # ... the fair-share measure can
+    s, lt = mode_stats(structureless, mix.centers, 0.01), mode_stats(learnt, mix.centers, 0.01)
+    assert s["modes"] == k and lt["modes"] == k         # modes captured cannot tell them apart ...
+    assert s["modes_fair"] <= 0.1 * k and lt["modes_fair"] >= 0.9 * k  # ... the fair-share measure can
     scores = score_baselines("ring", k, 0.01)
     assert saturated(scores, "modes", k) and saturated(scores, "kmeans_coverage", k)
     assert not saturated(scores, "modes_fair", k) and not saturated(scores, "hq_fraction", k)

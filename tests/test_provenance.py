@@ -78,7 +78,7 @@ def test_the_report_intro_counts_versions_cpus_and_seeds_over_all_its_records():
                + [rec("mnist", s, "0.3.1", "AMD EPYC 9R14") for s in range(2)])
     df = pd.DataFrame([{"variant": "vanilla", "layout": r["config"]["layout"], "modes": 10, "iters": 1, "seed": s,
                         "std": 0.01 if r["config"]["layout"] == "ring" else None, "precision": "fp32",
-                        "train_s": 1.0} for r, s in zip(records, [0, 1, 2, 3, 4, 0, 1])])
+                        "train_s": 1.0} for r, s in zip(records, [0, 1, 2, 3, 4, 0, 1], strict=True)])
     line = _intro(df, records)[0]
     assert "2–5 seeds per cell" in line
     assert "ganbench 0.2.0 (5 runs), 0.3.1 (2 runs); torch 2.14.1;" in line

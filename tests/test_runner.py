@@ -16,8 +16,8 @@ from scipy import stats as sps
 from ganbench import evaluation, executors, planner, store
 from ganbench.config import RunConfig, plan_grid, validate
 from ganbench.driver import run_grid
-from ganbench.report import build_report
 from ganbench.evaluation import N_SCATTER
+from ganbench.report import build_report
 from ganbench.store import load_records
 
 # Tiny jobs: the machinery is what is under test here, not the GANs.
@@ -188,7 +188,8 @@ def test_corrupt_and_foreign_files_are_reported_by_name_and_skipped(tmp_path):
     run_grid(tiny_grid(variants=("vanilla",), modes=(4,)), tmp_path, progress=False)
     (tmp_path / "runs" / "truncated.json").write_text('{"schema": "ganbench.run/1", "id"')
     (tmp_path / "runs" / "foreign.json").write_text('{"hello": 1}')
-    (tmp_path / "runs" / "half.json").write_text('{"schema": "ganbench.run/1", "id": "x", "config": {"variant": "vanilla"}}')
+    (tmp_path / "runs" / "half.json").write_text('{"schema": "ganbench.run/1", "id": "x", '
+                                                 '"config": {"variant": "vanilla"}}')
     warnings = []
     assert len(load_records(tmp_path, warn=warnings.append)) == 2
     for name in ("truncated.json", "foreign.json", "half.json"):
@@ -206,7 +207,8 @@ def test_the_report_writes_tables_figures_and_the_tutorial_comparison(tmp_path):
         table = (tmp_path / "tables" / f"{name}_{tag}.md").read_text()
         assert "| vanilla" in table and "| wgan-gp" in table and "4 modes" in table and "8 modes" in table
     assert "(n = 2)" in (tmp_path / "tables" / f"fid_{tag}.md").read_text()
-    assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith("layout,std,iters,auto_cap,precision,variant,modes,runs")
+    assert (tmp_path / "tables" / f"{tag}.csv").read_text().startswith(
+        "layout,std,iters,auto_cap,precision,variant,modes,runs")
     for fig in ("modes_vs_n", "samples", "losses"):
         assert (tmp_path / "figures" / f"{fig}_{tag}.png").stat().st_size > 1000
         assert f"figures/{fig}_{tag}.png" in report
@@ -223,7 +225,8 @@ def test_a_report_redraws_only_the_figures_whose_inputs_changed(tmp_path, monkey
     assert figs and all(rf._stored_digest(f) for f in figs)
     drawn = []
     real_save = rf._save
-    monkeypatch.setattr(rf, "_save", lambda fig, file, **kw: (drawn.append(Path(file).name), real_save(fig, file, **kw)))
+    monkeypatch.setattr(rf, "_save",
+                        lambda fig, file, **kw: (drawn.append(Path(file).name), real_save(fig, file, **kw)))
     build_report(tmp_path)
     assert drawn == []  # nothing changed: every figure is already there
     figs[0].write_bytes(figs[0].read_bytes()[:100])  # a torn file is drawn again
@@ -422,7 +425,8 @@ def test_a_trajectory_point_is_the_run_trained_to_that_budget():
             i = traj["step"].index(budget)
             for m in evaluation.TRAJECTORY_METRICS:
                 assert traj[m][i] == short["metrics"][m], (variant, budget, m)
-        assert [traj[m][-1] for m in evaluation.TRAJECTORY_METRICS] == [rec["metrics"][m] for m in evaluation.TRAJECTORY_METRICS]
+        assert ([traj[m][-1] for m in evaluation.TRAJECTORY_METRICS]
+                == [rec["metrics"][m] for m in evaluation.TRAJECTORY_METRICS])
 
 
 def test_exploded_or_non_finite_samples_mark_a_run_diverged():
@@ -465,9 +469,8 @@ def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_giv
 
 
 def test_a_folder_of_preset_runs_points_to_reproduction_and_the_intro_states_each_batch(tmp_path):
-    from ganbench.report_tables import _seed_range, _values
-
     from ganbench.presets import get_preset
+    from ganbench.report_tables import _seed_range, _values
 
     job = get_preset("tutorial").jobs("quick", seeds=1, iters=2)[0]
     run_grid([job], tmp_path, progress=False)
@@ -476,8 +479,8 @@ def test_a_folder_of_preset_runs_points_to_reproduction_and_the_intro_states_eac
     recs = [{"config": {"layout": "mnist", "batch_size": 64}}, {"config": {"layout": "ring", "batch_size": 128}}]
     assert _values(recs, "batch_size") == "64 (images and tables), 128 (mixtures)"
     assert _values(recs[:1], "batch_size") == "64"
-    df = pd.DataFrame([{"variant": "vanilla", "layout": l, "std": 0.0, "modes": 10, "iters": 1, "seed": s}
-                       for l, seeds in (("mnist", 2), ("ring", 5)) for s in range(seeds)])
+    df = pd.DataFrame([{"variant": "vanilla", "layout": lay, "std": 0.0, "modes": 10, "iters": 1, "seed": s}
+                       for lay, seeds in (("mnist", 2), ("ring", 5)) for s in range(seeds)])
     assert _seed_range(df) == "2–5"
 
 

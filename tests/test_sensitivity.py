@@ -1,7 +1,6 @@
 """Per-run hyperparameter overrides (RunConfig.hparams, `ganbench run --set`), the sensitivity-2d
 panel, and its report section (SENSITIVITY.md)."""
 import json
-import math
 
 import numpy as np
 import pytest
@@ -205,7 +204,8 @@ def test_the_section_counts_untrained_and_diverged_runs_in_the_population(tmp_pa
     assert "2 of 4 (50 %" in text and "total failure" in text
     # the spread table: gan_toy's setting is the best, lambda 10 with our optimiser the worst
     spread_line = next(line for line in text.splitlines() if line.startswith("| wgan-gp") and "(7.0)" in line)
-    assert spread_line.index("gp_lambda 0.1, Adam 1e-4 (0.5, 0.9)") < spread_line.index("gp_lambda 10, Adam 2e-4 (0, 0.9)")
+    assert (spread_line.index("gp_lambda 0.1, Adam 1e-4 (0.5, 0.9)")
+            < spread_line.index("gp_lambda 10, Adam 2e-4 (0, 0.9)"))
     assert (tmp_path / "tables" / "sensitivity_quick.csv").is_file()
     assert (tmp_path / "tables" / "sensitivity_quick.md").is_file()
     assert (tmp_path / "figures" / "sensitivity_quick.png").is_file()

@@ -2,8 +2,8 @@
 free references."""
 import math
 
-import pytest
 import numpy as np
+import pytest
 from scipy import stats as sps
 
 from ganbench.stats import holm, interval, metric_range, verdict, welch_p

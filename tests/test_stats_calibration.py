@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from ganbench import stats
-from ganbench.stats import (MIN_RUNS, mean_interval, permutation_p, verdict, welch_p, wilson)
+from ganbench.stats import MIN_RUNS, mean_interval, permutation_p, verdict, welch_p, wilson
 
 K = 8  # modes
 

@@ -50,7 +50,8 @@ def check_int(value, name: str, lo: int, hi: int | None = None, what_hi: str = "
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be a whole number, got {value!r}")
     if value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {what_hi or hi}" + (f" ({hi})" if what_hi else "") if hi is not None else f"at least {lo}"
+        bound = (f"between {lo} and {what_hi or hi}" + (f" ({hi})" if what_hi else "") if hi is not None
+                 else f"at least {lo}")
         raise ValueError(f"{name} must be {bound}, got {value}")
     return int(value)
 

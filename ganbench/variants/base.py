@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
-if TYPE_CHECKING:  # torch is imported where a variant builds or trains networks, not where a config
-    import torch   # or a report only asks for its hyperparameters (its params(), a run's identity)
+# torch is imported where a variant builds or trains networks, not where a config or a report only asks
+# for its hyperparameters (its params(), a run's identity)
+if TYPE_CHECKING:
+    import torch
     from torch import nn
 
 
