@@ -16,18 +16,17 @@ from ganbench.constants import (
     AUTO_CAP,
     AUTO_START,
     DEFAULT_ITERS,
-    DEFAULT_VARIANTS,
     IMAGE_ARCHS,
     MAX_ITERS,
     MAX_N_EVAL,
     MAX_SAMPLES,
     MAX_SEEDS,
     METRICS,
-    VARIANTS,
 )
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
 from ganbench.image_jobs import DATASETS
 from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
+from ganbench.variants import DEFAULT_VARIANTS, VARIANTS, settable_hyperparameters
 
 # Heavy modules (torch, scikit-learn) are imported by the commands that need them, so that
 # `ganbench --help` answers at once.
@@ -75,10 +74,20 @@ def _iters(text: str) -> int | str:
     return _positive("iters", MAX_ITERS)(text)
 
 
-# `--set NAME=VALUE`: the hyperparameters a grid may override (ganbench.config.HPARAMS), by dotted name
-_SET_NAMES = {"gp_lambda": "a number", "n_critic": "a whole number", "n_kernels": "a whole number",
-              "kernel_dim": "a whole number", "adam.lr": "a number", "adam.betas": "two numbers, e.g. 0.5,0.9",
-              "adam_d.lr": "a number", "adam_d.betas": "two numbers, e.g. 0.5,0.9"}
+def _set_names() -> dict[str, str]:
+    """`--set NAME=VALUE`: the hyperparameters a grid may override (the variants' settable ones), by
+    dotted name, and what each value must be."""
+    out = {}
+    by_kind = sorted(settable_hyperparameters().items(), key=lambda kv: kv[1].kind == "adam")  # optimisers last
+    for name, spec in by_kind:
+        if spec.kind == "adam":
+            out.update({f"{name}.lr": "a number", f"{name}.betas": "two numbers, e.g. 0.5,0.9"})
+        else:
+            out[name] = {"int": "a whole number", "float": "a number"}[spec.kind]
+    return out
+
+
+_SET_NAMES = _set_names()
 
 
 def _setting(text: str) -> tuple[str, object]:
@@ -185,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --preset: the published number of iterations and seeds (paper) or a "
                           "reduced one that fits a CPU (quick, the default)")
     run.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
-                     metavar="VARIANT", help=f"GAN variants (default: all five; choose from {', '.join(VARIANTS)})")
+                     metavar="VARIANT",
+                     help=f"GAN variants (default: {', '.join(DEFAULT_VARIANTS)}; choose from {', '.join(VARIANTS)})")
     run.add_argument("--layout", nargs="+", default=None, choices=LAYOUTS, metavar="LAYOUT",
                      help=f"mixture layouts ({', '.join(LAYOUTS)}; default ring, none when --dataset is given)")
     run.add_argument("--dataset", nargs="+", default=[], choices=list(DATASETS), metavar="DATASET",

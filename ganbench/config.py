@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 from ganbench.constants import CONFIG_LIMITS, DEFAULT_ITERS, MAX_RUNS, MAX_SEEDS
 from ganbench.data import DEFAULT_STD, check_layout
 from ganbench.image_jobs import DATASETS
+from ganbench.variants import settable_hyperparameters
 
 if TYPE_CHECKING:
     from ganbench.variants import Dims, Variant
@@ -23,14 +24,11 @@ RECORD_SCHEMA = "ganbench.run/1"
 PRECISIONS = (None, "bf16")  # RunConfig.precision: None is fp32
 MAX_STD = 100.0
 
-# The hyperparameters a run may override (RunConfig.hparams), and what each holds; a variant takes the
-# ones it has (gp_lambda: the WGAN-GPs; n_kernels, kernel_dim: minibatch discrimination).
-HPARAMS = {"adam": "adam", "adam_d": "adam", "n_critic": "int", "gp_lambda": "float", "n_kernels": "int",
-           "kernel_dim": "int"}
+# The hyperparameters a run may override (RunConfig.hparams), what each holds and its largest value:
+# each variant declares its own (ganbench.variants.base.HParam), and a variant takes the ones it has.
+HPARAMS = {name: spec.kind for name, spec in settable_hyperparameters().items()}
+HPARAM_MAX = {name: spec.maximum for name, spec in settable_hyperparameters().items() if spec.maximum is not None}
 ADAM_KEYS = ("lr", "betas")
-# Beyond these a run would take days (n_critic) or ask for hundreds of GB (minibatch discrimination's
-# tensor is batch x n_kernels x kernel_dim). Ours are 5, 8 and 4 (Salimans et al.'s kernels: 100 x 5).
-HPARAM_MAX = {"n_critic": 100, "n_kernels": 4096, "kernel_dim": 1024, "gp_lambda": 1e6}
 
 
 def _number(name: str, v, whole: bool = False) -> float | int:
@@ -115,7 +113,7 @@ def apply_hparams(variant: Variant, text: str) -> Variant:
             v = {**base, **v}
             v = {"lr": v["lr"], "betas": tuple(v["betas"])}
         changed[name] = v
-    return variant.with_overrides(**{**variant.__dict__, **changed})  # keeps the preset's overrides
+    return variant.with_overrides(**changed)  # on top of the preset's overrides
 
 
 def _short(x: float) -> str:

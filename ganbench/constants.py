@@ -2,8 +2,6 @@
 ``ganbench --help`` starts at once. The registries they name must agree with them (tests/test_cli.py
 checks)."""
 
-VARIANTS = ("vanilla", "wgan-gp", "cond-wgan-gp", "minibatch", "pacgan", "pacgan2", "pacgan3", "pacgan4")
-DEFAULT_VARIANTS = VARIANTS[:5]  # the default grid (pacgan2/3/4 are selectable by name)
 IMAGE_ARCHS = ("mnist-mlp", "dcgan", "dcgan-small-d", "dcgan-half-d")  # ganbench.archs's image networks
 METRICS = ("fid", "kid", "prdc", "c2st")  # ganbench.metrics.suite
 DEFAULT_ITERS = 1500  # generator iterations of a mixture run

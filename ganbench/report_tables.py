@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from ganbench.constants import VARIANTS
 from ganbench.convergence import RUN_STATES, run_state
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.population import OUTCOMES, outcomes, run_value, trained_value
@@ -22,6 +21,7 @@ from ganbench.stats import (
     verdict,
     wilson,
 )
+from ganbench.variants import VARIANTS
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals).
 MODE_METRICS = [

@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 
 from ganbench.config import hparams_label
-from ganbench.constants import VARIANTS
 from ganbench.convergence import UNTRAINED_HQ
 from ganbench.data import DEFAULT_STD
 from ganbench.files import write_text_atomic
@@ -33,6 +32,7 @@ from ganbench.presets import BUDGET_ORDER, EXPERIMENTS
 from ganbench.report_figures import _plt, _save, cached_figure
 from ganbench.stats import interval, interval_text, metric_range, wilson
 from ganbench.store import current_records
+from ganbench.variants import VARIANTS
 
 _CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # a figure is redrawn when this changes
 

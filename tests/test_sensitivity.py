@@ -115,7 +115,7 @@ def test_set_gives_every_run_of_the_grid_the_overrides(tmp_path):
 
 @pytest.mark.parametrize("args,expect", [
     (["--set", "gp_lambda=0.1"], "vanilla has no hyperparameter gp_lambda"),   # the default grid has vanilla
-    (["--variants", "wgan-gp", "--set", "lambda=1"], "give NAME=VALUE with NAME one of gp_lambda"),
+    (["--variants", "wgan-gp", "--set", "lambda=1"], "give NAME=VALUE with NAME one of n_critic, gp_lambda"),
     (["--variants", "wgan-gp", "--set", "gp_lambda"], "give NAME=VALUE"),
     (["--variants", "wgan-gp", "--set", "gp_lambda=big"], "gp_lambda must be a number, got 'big'"),
     (["--variants", "wgan-gp", "--set", "adam.betas=0.5"], "adam.betas must be two numbers"),

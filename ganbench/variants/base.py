@@ -37,10 +37,30 @@ def _adam(cfg: dict) -> dict:
     return {"lr": cfg["lr"], "betas": list(cfg["betas"])}
 
 
+@dataclass(frozen=True)
+class HParam:
+    """A hyperparameter of a variant: how ``--set`` reads it and a run's identity holds it."""
+
+    kind: str                      # "int", "float", "adam" ({lr, betas}), "bool" or "choice"
+    maximum: float | None = None   # the largest value --set accepts (beyond it a run takes days or the memory)
+    settable: bool = True          # --set NAME=VALUE may change it (structural ones, pack say, stay fixed)
+    applies: str | None = None     # in the identity only while this boolean hyperparameter is true
+
+
+# Class attributes of a variant that are not hyperparameters. Every other public, non-method class
+# attribute must be declared in ``hyperparameters`` (checked when the class is made), so that whatever
+# changes training is in ``params()`` and the run id by construction, never by a hand-kept list.
+NOT_HYPERPARAMETERS = frozenset({"name", "hyperparameters", "mixture_overrides", "critic_step_cost",
+                                 "generator_step_cost", "default_grid", "rank"})
+
+
 class Variant:
-    """Base class. Subclasses set ``name`` and override the loss methods (and ``build`` if needed)."""
+    """Base class. Subclasses set ``name`` and override the loss methods (and ``build`` if needed); a
+    new hyperparameter is a class attribute declared in the subclass's own ``hyperparameters``."""
 
     name: ClassVar[str]
+    rank: ClassVar[int] = 100             # where it sorts in tables and --help (ties: by name)
+    default_grid: ClassVar[bool] = False  # in `ganbench run`'s default grid (the five of the tutorial)
     conditional: ClassVar[bool] = False   # G and D see labels
     # A conditional variant's fake labels: "real" (the real batch's labels, for the critic's fakes and,
     # in the generator step, the last critic batch's: the tutorial's scheme, which keeps a fake and
@@ -50,6 +70,16 @@ class Variant:
     pack: ClassVar[int] = 1               # samples drawn per discriminator input (PacGAN's m)
     adam: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
     adam_d: ClassVar[dict | None] = None  # the discriminator's Adam when it differs from the generator's
+    # This class's own hyperparameters (a subclass lists only the ones it adds; ``all_hyperparameters``
+    # merges them). Beyond the maxima a run would take days (n_critic).
+    hyperparameters: ClassVar[dict[str, HParam]] = {
+        "adam": HParam("adam"),
+        "adam_d": HParam("adam"),  # None (and absent from the identity) unless set
+        "n_critic": HParam("int", maximum=100),
+        "conditional": HParam("bool", settable=False),
+        "fake_labels": HParam("choice", settable=False, applies="conditional"),
+        "pack": HParam("int", settable=False),
+    }
     # Hyperparameters that replace the above on 2-D mixtures outside presets (the default grid): a
     # variant whose paper gives separate settings for its 2-D toys says so here (WGAN-GP: gan_toy.py's).
     mixture_overrides: ClassVar[dict] = {}
@@ -59,28 +89,49 @@ class Variant:
     critic_step_cost: ClassVar[float] = 0.6      # one discriminator step
     generator_step_cost: ClassVar[float] = 0.4   # one generator step
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declared = cls.all_hyperparameters()
+        for key, value in vars(cls).items():
+            if (key.startswith("_") or key in NOT_HYPERPARAMETERS or key in declared or callable(value)
+                    or isinstance(value, (property, classmethod, staticmethod))):
+                continue
+            raise TypeError(f"{cls.__name__}.{key}: declare it in {cls.__name__}.hyperparameters (it changes "
+                            "training, so it belongs in the run id) or add it to NOT_HYPERPARAMETERS")
+
+    @classmethod
+    def all_hyperparameters(cls) -> dict[str, HParam]:
+        """Every hyperparameter of this variant: its own and its bases', the nearest declaration first."""
+        out: dict[str, HParam] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(vars(klass).get("hyperparameters", {}))
+        return out
+
     def step_cost(self) -> float:
         """One iteration's relative cost (vanilla = 1); packing m samples adds ~30 % per extra sample."""
         return (self.critic_step_cost * self.n_critic + self.generator_step_cost) * (1 + 0.3 * (self.pack - 1))
 
     def params(self) -> dict:
-        """Every hyperparameter that changes training: part of a run's identity (its record hash)."""
-        out = {"name": self.name, "conditional": self.conditional, "n_critic": self.n_critic,
-               "pack": self.pack, "adam": _adam(self.adam)}
-        if self.adam_d is not None:  # absent unless set, so that the ids of earlier records hold
-            out["adam_d"] = _adam(self.adam_d)
-        if self.conditional:
-            out["fake_labels"] = self.fake_labels
+        """Every hyperparameter that changes training: part of a run's identity (its record hash). Unset
+        ones (None) and ones not in play (``HParam.applies``) are absent, so that the ids of records made
+        before they existed hold."""
+        out: dict = {"name": self.name}
+        for key, spec in self.all_hyperparameters().items():
+            value = getattr(self, key)
+            if value is None or (spec.applies and not getattr(self, spec.applies)):
+                continue
+            out[key] = _adam(value) if spec.kind == "adam" else value
         return out
 
     def with_overrides(self, **overrides) -> "Variant":
         """A copy with some hyperparameters replaced (a published protocol's optimiser, say); each
-        name must be one this variant has."""
-        unknown = [k for k in overrides if not hasattr(self, k)]
+        name must be one of its declared hyperparameters, so that the change is in its run id."""
+        have = self.all_hyperparameters()
+        unknown = [k for k in overrides if k not in have]
         if unknown:
-            raise ValueError(f"{self.name} has no hyperparameter {', '.join(unknown)}")
+            raise ValueError(f"{self.name} has no hyperparameter {', '.join(unknown)}: it has {', '.join(have)}")
         copy = type(self)()
-        copy.__dict__.update(overrides)
+        copy.__dict__.update({**self.__dict__, **overrides})  # on top of this instance's own overrides
         return copy
 
     # --- networks -------------------------------------------------------------------------------

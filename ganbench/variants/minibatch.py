@@ -1,17 +1,19 @@
 """minibatch: the vanilla GAN whose discriminator has a minibatch-discrimination layer before its
 output (Salimans et al. 2016, section 3.2), so it can tell a batch of near-identical samples apart."""
+from ganbench.variants.base import HParam
 from ganbench.variants.vanilla import Vanilla
 
 
 class Minibatch(Vanilla):
     name = "minibatch"
+    rank = 3
     n_kernels, kernel_dim = 8, 4
+    # beyond these the layer's tensor (batch x n_kernels x kernel_dim) asks for hundreds of GB; Salimans
+    # et al.'s kernels: 100 x 5
+    hyperparameters = {"n_kernels": HParam("int", maximum=4096), "kernel_dim": HParam("int", maximum=1024)}
     # the layer's pairwise L1 distances make an iteration ~2.3 vanilla ones (the default grid at 8 and 32
     # modes, 1,000 iterations, ensembles of 10 on 2 cores: 44 s against 19.2 s)
     critic_step_cost, generator_step_cost = 1.45, 0.85
-
-    def params(self):
-        return {**super().params(), "n_kernels": self.n_kernels, "kernel_dim": self.kernel_dim}
 
     def build(self, gens, dims):
         from ganbench.nets import MinibatchDiscrimination  # torch: see ganbench.variants.base

@@ -19,6 +19,7 @@ def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
 
 class PacGAN(Variant):
     name = "pacgan"
+    rank, default_grid = 4, True
     pack = 2
 
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
@@ -33,5 +34,8 @@ class PacGAN(Variant):
 
 
 def packed(m: int) -> type[PacGAN]:
-    """The PacGAN variant with m packed samples, registered as ``pacgan{m}``."""
-    return type(f"PacGAN{m}", (PacGAN,), {"name": f"pacgan{m}", "pack": m})
+    """The PacGAN variant with m packed samples, ``pacgan{m}`` (selectable by name, not in the default grid)."""
+    return type(f"PacGAN{m}", (PacGAN,), {"name": f"pacgan{m}", "pack": m, "rank": 4 + m, "default_grid": False})
+
+
+PacGAN2, PacGAN3, PacGAN4 = packed(2), packed(3), packed(4)

@@ -4,6 +4,7 @@ from ganbench.variants.base import Variant
 
 class Vanilla(Variant):
     name = "vanilla"
+    rank, default_grid = 0, True
 
     def d_loss(self, D, real, fake, real_labels, fake_labels, gens):
         from ganbench.losses import ns_d_loss  # torch: see ganbench.variants.base

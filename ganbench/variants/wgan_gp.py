@@ -5,19 +5,18 @@ On 2-D mixtures (the default grid) it takes the settings of the paper's own toy 
 lambda 0.1, Adam 1e-4 with betas (0.5, 0.9). With Algorithm 1's lambda 10 it does not train on 2-D rings
 at all (final HQ 0-3 % in every run of the sensitivity panel, results/SENSITIVITY.md), which says
 nothing about WGAN-GP and mode collapse; with lambda 0.1 it does. Presets keep their own settings."""
-from ganbench.variants.base import Variant
+from ganbench.variants.base import HParam, Variant
 
 
 class WGANGP(Variant):
     name = "wgan-gp"
+    rank, default_grid = 1, True
+    hyperparameters = {"gp_lambda": HParam("float", maximum=1e6)}
     n_critic = 5
     critic_step_cost = 1.0  # the gradient penalty's double backward: 5 critic steps + G ~ 5.4 vanilla iterations
     adam = {"lr": 2e-4, "betas": (0.0, 0.9)}
     gp_lambda = 10.0
     mixture_overrides = {"gp_lambda": 0.1, "adam": {"lr": 1e-4, "betas": (0.5, 0.9)}}  # gan_toy.py
-
-    def params(self):
-        return {**super().params(), "gp_lambda": self.gp_lambda}
 
     def discriminator(self, gens, dims, feature_layer=None):
         from ganbench.nets import first_order_activations  # torch: see ganbench.variants.base
