@@ -3,7 +3,6 @@
 checks)."""
 
 IMAGE_ARCHS = ("mnist-mlp", "dcgan", "dcgan-small-d", "dcgan-half-d")  # ganbench.archs's image networks
-METRICS = ("fid", "kid", "prdc", "c2st")  # ganbench.metrics.suite
 DEFAULT_ITERS = 1500  # generator iterations of a mixture run
 AUTO_START = 1000   # `--iters auto`: the first budget (doubled each round) ...
 AUTO_CAP = 16_000   # ... and the largest (ganbench.auto)

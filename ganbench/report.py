@@ -21,6 +21,7 @@ from ganbench.data import DEFAULT_STD
 from ganbench.files import track_writes, write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.image_jobs import GRID_SIDE, N_TSNE
+from ganbench.metric_spec import metric_range
 from ganbench.population import CLASS_METRICS, outcomes, run_value
 from ganbench.report_figures import (
     _fig_class_histograms,
@@ -57,7 +58,7 @@ from ganbench.report_tables import (
     variant_order,
     wide_table,
 )
-from ganbench.stats import MIN_RUNS, interval, metric_range
+from ganbench.stats import MIN_RUNS, interval
 from ganbench.store import check_writable, current_records, load_records
 
 # --- sections ------------------------------------------------------------------------------------

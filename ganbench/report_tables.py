@@ -9,39 +9,23 @@ import pandas as pd
 
 from ganbench.convergence import RUN_STATES, run_state
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.metric_spec import columns, metric_range, metric_step
 from ganbench.population import OUTCOMES, outcomes, run_value, trained_value
 from ganbench.stats import (
     MIN_RUNS,
     holm,
     interval,
     interval_text,
-    metric_range,
-    metric_step,
     permutation_p,
     verdict,
     wilson,
 )
 from ganbench.variants import VARIANTS
 
-# Columns of the summary tables: (record metric key, column name, scale for display, decimals).
-MODE_METRICS = [
-    ("modes", "modes captured", 1.0, 1),
-    ("modes_fair", "modes at half their fair share", 1.0, 1),
-    ("hq_fraction", "HQ %", 100.0, 1),
-    ("reverse_kl", "reverse KL", 1.0, 2),
-    ("kmeans_coverage", "kmeans coverage %", 100.0, 0),
-]
-
-DISTRIBUTION_METRICS = [
-    ("fid", "FID (lower is better)", 1.0, 3),
-    ("kid_mean", "KID x 1000 (lower is better)", 1000.0, 2),
-    ("precision", "precision (k = 3)", 1.0, 2),
-    ("recall", "recall (k = 3)", 1.0, 2),
-    ("density", "density (k = 5)", 1.0, 2),
-    ("coverage", "coverage (k = 5)", 1.0, 2),
-    ("c2st_accuracy", "C2ST accuracy (k-NN; 0.5 = indistinguishable)", 1.0, 2),
-]
-
+# Columns of the summary tables: (record metric key, column name, scale for display, decimals), from
+# the metric table (ganbench.metric_spec).
+MODE_METRICS = columns("modes")
+DISTRIBUTION_METRICS = columns("distribution")
 METRICS = MODE_METRICS + DISTRIBUTION_METRICS
 # The secondary column, conditional on training (``ganbench.population.trained_value``), labelled as such.
 MODES_TRAINED = ("modes_trained", "modes captured, trained runs only (secondary)", 1.0, 1)
@@ -338,12 +322,7 @@ def _md(df: pd.DataFrame, index: bool = True) -> str:
 
 # --- image and Iris datasets ------------------------------------------------------------------------
 
-IMAGE_METRICS = [  # (record key, column, scale, decimals)
-    ("modes", "classes seen", 1.0, 1), ("kl_to_uniform", "KL to uniform", 1.0, 2),
-    ("classifier_score", "classifier score", 1.0, 2), ("fid", "FID", 1.0, 2), ("kid_mean", "KID x 1000", 1000.0, 1),
-    ("precision", "precision", 1.0, 2), ("recall", "recall", 1.0, 2), ("density", "density", 1.0, 2),
-    ("coverage", "coverage", 1.0, 2), ("c2st_accuracy", "C2ST accuracy", 1.0, 2),
-]
+IMAGE_METRICS = columns("image")  # (record key, column, scale, decimals)
 
 
 def _group(records: list[dict], keys: tuple[str, ...]) -> dict:

@@ -17,6 +17,7 @@ from ganbench.baselines import saturated, saturates, score_baselines
 from ganbench.convergence import UNTRAINED_HQ
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.metric_spec import metric_range, metric_step
 from ganbench.population import failed_to_train, run_value
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.report_figures import fig_trajectories
@@ -28,7 +29,7 @@ from ganbench.report_tables import (
     ordering_text,
     outcome_rates,
 )
-from ganbench.stats import interval, interval_text, metric_range, metric_step, verdict
+from ganbench.stats import interval, interval_text, verdict
 from ganbench.store import current_records, load_records
 
 # Every verdict label a cell can get (``ganbench.stats.verdict``, plus "saturated": no verdict).

@@ -27,10 +27,11 @@ from ganbench.convergence import UNTRAINED_HQ
 from ganbench.data import DEFAULT_STD
 from ganbench.files import write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.metric_spec import metric_range
 from ganbench.population import outcomes, run_value
 from ganbench.presets import BUDGET_ORDER, EXPERIMENTS
 from ganbench.report_figures import _plt, _save, cached_figure
-from ganbench.stats import interval, interval_text, metric_range, wilson
+from ganbench.stats import interval, interval_text, wilson
 from ganbench.store import current_records
 from ganbench.variants import VARIANTS
 

@@ -7,9 +7,9 @@ verdict's tests are valid for any distribution on the metric's range, not only a
 - ``interval``: mean and Student-t 95 % interval over seeds, for the tables. With all seeds alike the
   sample SD is 0, yet n seeds cannot rule out a seed in n/3 landing one step (one mode) away (the rule
   of three): the half-width is never below 3 x step / n. Its ends are clipped to the values the
-  metric can take (``metric_range``). It describes the seeds; it does not decide verdicts.
+  metric can take (``metric_spec.metric_range``). It describes the seeds; it does not decide verdicts.
 - ``mean_interval``: a confidence interval for the mean that holds at any n for any distribution on
-  ``bounds`` (``metric_range``): Waudby-Smith & Ramdas' hedged betting interval ("Estimating means of
+  ``bounds`` (``metric_spec.metric_range``): Waudby-Smith & Ramdas' hedged betting interval ("Estimating means of
   bounded random variables by betting", JRSS-B 2024; predictable plug-in bets for a fixed n, capped
   at 9/10 of the wealth, over the values in the given (seed) order, so it is deterministic). A metric
   not bounded on both sides falls back to the Student-t interval above (valid only near normality).
@@ -58,35 +58,6 @@ def _finite(values: Sequence[float]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
-def metric_step(metric: str, modes: int, scale: float = 1.0) -> float:
-    """One step of a metric in display units (``scale`` x its unit): one mode captured, or one mode of
-    kmeans coverage; 0 for continuous metrics. The tie rule's ``step`` (``interval``, ``verdict``)."""
-    return {"modes": 1.0, "modes_fair": 1.0, "modes_trained": 1.0,
-            "kmeans_coverage": scale / modes if modes else 0.0}.get(metric, 0.0)
-
-
-# Metrics bounded in [0, 1] (in units; x scale in display units) and in [0, ln K] (nats over K modes).
-UNIT_METRICS = {"hq_fraction", "kmeans_coverage", "precision", "recall", "coverage", "c2st_accuracy"}
-LOG_K_METRICS = {"reverse_kl", "kl_to_uniform"}
-NON_NEGATIVE = {"fid", "density"}
-
-
-def metric_range(metric: str, modes: int, scale: float = 1.0) -> tuple[float, float]:
-    """The values a metric can take, in display units (``scale`` x its unit); (-inf, inf) for one not
-    known to be bounded (KID's unbiased estimate can be negative). ``modes``: K, the modes (classes)."""
-    if metric in UNIT_METRICS:
-        return 0.0, scale
-    if metric in ("modes", "modes_fair", "modes_trained"):  # counts of the K modes
-        return 0.0, float(modes) if modes else math.inf
-    if metric in LOG_K_METRICS:
-        return 0.0, math.log(modes) * scale if modes else math.inf
-    if metric == "classifier_score":  # exp(mutual information): 1 .. K
-        return 1.0, float(modes) if modes else math.inf
-    if metric in NON_NEGATIVE:
-        return 0.0, math.inf
-    return -math.inf, math.inf
-
-
 @dataclass(frozen=True)
 class Interval:
     n: int
@@ -128,7 +99,7 @@ def _sd(xs: list[float]) -> float:
 def interval(values: Sequence[float], step: float = 0.0,
              bounds: tuple[float, float] = (-math.inf, math.inf)) -> Interval:
     """Mean and t-interval of the finite values; ``step``: the metric's resolution, ``bounds``: its
-    range (``metric_step``, ``metric_range``; see module doc)."""
+    range (``metric_spec.metric_step``, ``metric_range``; see module doc)."""
     xs = _finite(values)
     n = len(xs)
     if n == 0:
@@ -379,7 +350,7 @@ def _where(percentile: float, n: int) -> str:
 def verdict(values: Sequence[float], published: float, published_se: float | None, margin: float,
             step: float = 0.0, bounds: tuple[float, float] = (-math.inf, math.inf)) -> Verdict:
     """Our seeds' ``values`` (in seed order) against ``published`` (its SE, or None when it has none)
-    with an equivalence ``margin`` (same units). ``bounds``: the metric's range (``metric_range``; the
+    with an equivalence ``margin`` (same units). ``bounds``: the metric's range (``metric_spec.metric_range``; the
     tests are valid at small n only when it is finite on both sides); ``step``: its resolution, used
     only by the Student-t fallback for unbounded metrics. See the module docstring."""
     if not margin >= 0:

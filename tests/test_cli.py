@@ -262,9 +262,14 @@ def test_the_driver_of_a_run_never_imports_torch_or_scikit_learn(tmp_path):
 def test_the_parsers_names_agree_with_the_registries():
     from ganbench import constants
     from ganbench.archs import IMAGE_ARCHS
-    from ganbench.metrics.suite import SUITE
+    from ganbench.cli import METRICS
+    from ganbench.metric_spec import FAMILIES
+    from ganbench.metric_spec import METRICS as COLUMNS
+
     assert tuple(IMAGE_ARCHS) == constants.IMAGE_ARCHS
-    assert SUITE == constants.METRICS
+    assert METRICS == ("fid", "kid", "prdc", "c2st")
+    # every value a family records has its row (how tables show it, its range), but the auxiliary ones
+    assert {k for f in FAMILIES for k in f.keys} - {m.key for m in COLUMNS} == {"kid_std", "c2st_p_value"}
 
 
 def test_a_tiny_grid_end_to_end_through_the_cli(tmp_path, capsys):

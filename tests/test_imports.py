@@ -15,7 +15,7 @@ LAYERS = [
     # 0: data, numbers and files, nothing of ganbench above them
     {"ganbench", "ganbench.constants", "ganbench.data", "ganbench.stats", "ganbench.nets", "ganbench.images",
      "ganbench.files", "ganbench.machine", "ganbench.adam", "ganbench.metrics", "ganbench.metrics.*",
-     "ganbench.convergence", "ganbench.baselines"},
+     "ganbench.convergence", "ganbench.baselines", "ganbench.metric_spec"},
     # 1: networks, training, the image datasets' evaluation
     {"ganbench.archs", "ganbench.losses", "ganbench.variants", "ganbench.variants.*", "ganbench.train",
      "ganbench.features", "ganbench.evaluator", "ganbench.image_jobs"},

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from ganbench.stats import holm, interval, metric_range, verdict, welch_p
+from ganbench.metric_spec import metric_range
+from ganbench.stats import holm, interval, verdict, welch_p
 
 
 def test_the_interval_is_students_t_and_states_n():

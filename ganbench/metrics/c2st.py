@@ -65,3 +65,9 @@ def c2st(real, fake, classifier: str = "knn", seed: int = 0) -> dict:
     acc = float((clf.predict(x_test) == y_test).mean())
     p = float(ndtr(-(acc - 0.5) / math.sqrt(1 / (4 * n_test))))
     return {"accuracy": acc, "p_value": p, "n_test": n_test}
+
+
+def c2st_values(real, fake, seed: int = 0, kid_subsets: int = 100) -> dict:
+    """The suite's "c2st" (ganbench.metric_spec): {c2st_accuracy, c2st_p_value} of the k-NN classifier."""
+    c = c2st(real, fake, seed=seed)
+    return {"c2st_accuracy": c["accuracy"], "c2st_p_value": c["p_value"]}

@@ -190,6 +190,11 @@ def fid(real, fake) -> float:
     return frechet_distance(*feature_stats(r), *feature_stats(f))
 
 
+def fid_values(real, fake, seed: int = 0, kid_subsets: int = 100) -> dict:
+    """The suite's "fid" (ganbench.metric_spec): {fid}."""
+    return {"fid": fid(real, fake)}
+
+
 def fid_infinity(real, fake, n_points: int = 15, min_size: int | None = None, seed: int = 0) -> dict:
     """FID extrapolated to infinitely many fake samples (Chong & Forsyth 2020, "Effectively Unbiased
     FID and Inception Score and where to find them"): FID_n ~ FID_inf + k / n. FID of random subsets

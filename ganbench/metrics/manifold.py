@@ -128,3 +128,16 @@ def manifold_metrics(real, fake) -> dict:
     """Precision / recall (k = 3, ``d <= r``) and density / coverage (k = 5, ``d < r``), each with its
     reference's defaults, from one pass: what ``ganbench.metrics.compare`` reports."""
     return _prdc_core(real, fake, (3, False), (5, True))
+
+
+def prdc_values(real, fake, seed: int = 0, kid_subsets: int = 100) -> dict:
+    """The suite's "prdc" (ganbench.metric_spec): precision / recall (k = 3) and density / coverage (k = 5)."""
+    try:
+        return manifold_metrics(real, fake)
+    except ValueError as e:
+        if not str(e).startswith("k must be"):
+            raise
+        # the caller chose no k: say what the fixed ones need
+        raise ValueError(f"prdc needs at least 6 real and 4 fake samples (precision / recall use each sample's "
+                         f"3rd nearest neighbour, density / coverage a real sample's 5th), got {len(real)} real "
+                         f"and {len(fake)} fake") from None
