@@ -23,7 +23,7 @@ from ganbench.constants import (
     MAX_SEEDS,
 )
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
-from ganbench.image_jobs import DATASETS
+from ganbench.image_jobs import DATASETS, needs_mnist
 from ganbench.metric_spec import SUITE as METRICS
 from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
 from ganbench.variants import DEFAULT_VARIANTS, VARIANTS, settable_hyperparameters
@@ -283,7 +283,7 @@ def cmd_run(args) -> int:
         configs = _plan(args)
         if args.data_dir is not None:
             _check_data_dir(args.data_dir)
-        if any(c.layout in ("mnist", "stacked-mnist") for c in configs):
+        if needs_mnist(c.layout for c in configs):
             from ganbench.images import load_mnist
 
             load_mnist(args.data_dir)  # fail now, with the message naming where MNIST was looked for

@@ -149,8 +149,9 @@ def _train(configs: Sequence[RunConfig], out: Path, counts: dict, desc: str, job
         bar.update(skipped)
         if not pending:
             return skipped
-        if any(c.layout in ("mnist", "stacked-mnist") for c in pending):
-            from ganbench.image_jobs import load_evaluator
+        from ganbench.image_jobs import load_evaluator, needs_mnist
+
+        if needs_mnist(c.layout for c in pending):
 
             load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
         records = load_records(out)

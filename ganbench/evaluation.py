@@ -103,7 +103,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
         data = [(m.points, m.labels) for m in mixtures]
     else:
         data = [image_jobs.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
-        if first.layout != "iris":
+        if image_jobs.needs_mnist([first.layout]):
             evaluator, evaluator_info = image_jobs.load_evaluator(data_dir)
     # what a trajectory point holds: the mode metrics on mixtures, class metrics on images (none on Iris)
     tracked = TRAJECTORY_METRICS if first.is_mixture else image_jobs.IMAGE_TRAJECTORY if evaluator else ()
@@ -191,9 +191,9 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                     artifacts["tsne"] = image_jobs.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
             if class_grid is not None:
                 artifacts["class_grid"] = image_jobs.sample_images(class_grid[k], cfg.layout, n=len(class_grid[k]))
-            if first.layout == "iris":
+            if dims.image is None:  # a table's generated rows (Iris): the report's histograms
                 rec["samples"] = scatter_points(x)
-            evaluation = {"features": "raw" if first.layout == "iris" else "mnist-cnn",
+            evaluation = {"features": image_jobs.DATASETS[first.layout].features,
                           "compared_samples": min(cfg.n_eval, image_jobs.MAX_COMPARED) if cfg.preset is None else 0}
         rec["evaluation"] = {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, len(data[k][0])),
                              "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, **evaluation}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganbench.images import iris_setosa, load_mnist, stacked_mnist, to_unit_range
+from ganbench.images import IRIS_FEATURES, iris_setosa, load_mnist, stacked_mnist, to_unit_range
 
 MAX_COMPARED = 5_000  # samples per side for FID / KID / PRDC / C2ST on images
 # The sanity gate: a digit is "confident" when the evaluator gives its label at least this probability;
@@ -30,6 +30,9 @@ GRID_SIDE = 5  # the report's sample grid is GRID_SIDE x GRID_SIDE images of a r
 
 @dataclass(frozen=True)
 class DatasetDefaults:
+    """A dataset other than a 2-D mixture: its defaults and what every other module asks of it (no
+    module outside this one branches on a dataset's name)."""
+
     classes: int            # the "modes" of the dataset
     image: tuple | None     # (C, H, W), or None for tables
     data_dim: int
@@ -39,6 +42,13 @@ class DatasetDefaults:
     n_eval: int
     iters: int              # the default CPU budget, in generator iterations
     batch_size: int = 64
+    evaluator: bool = True  # judged by the MNIST evaluator (classes and its features): needs MNIST
+    columns: tuple[str, ...] | None = None  # a table's feature names (`ganbench sample` CSV header), in its units
+
+    @property
+    def features(self) -> str:
+        """The feature space of its FID / KID / PRDC / C2ST: the evaluator's, or the raw features."""
+        return "mnist-cnn" if self.evaluator else "raw"
 
 
 DATASETS = {
@@ -47,17 +57,23 @@ DATASETS = {
     # Unrolled GAN's small-discriminator setting; VEEGAN / PacGAN evaluate 26,000 samples
     "stacked-mnist": DatasetDefaults(1000, (3, 28, 28), 3 * 784, "dcgan-small-d", 256, 25_600, 26_000, 300),
     # the tutorial's Iris GAN: the 50 setosa flowers, small MLPs
-    "iris": DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 1000),
+    "iris": DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 1000, evaluator=False, columns=IRIS_FEATURES),
 }
+
+
+def needs_mnist(layouts) -> bool:
+    """Whether jobs on these layouts (datasets or mixtures) read MNIST and its evaluator."""
+    return any(DATASETS[name].evaluator for name in layouts if name in DATASETS)
 
 
 def training_data(dataset: str, seed: int, n_train: int, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     """(points (N, data_dim) float32 in [-1, 1], labels (N,) int64) for one run."""
-    if dataset == "iris":
+    d = DATASETS[dataset]
+    if d.image is None:  # Iris, the one table
         x = iris_setosa()
         return x, np.zeros(len(x), dtype=np.int64)
     digits = load_mnist(data_dir)
-    if dataset == "mnist":
+    if d.image[0] == 1:
         idx = np.random.default_rng(seed).permutation(len(digits.labels))[:n_train]
         return to_unit_range(digits.images[idx]).reshape(len(idx), -1), digits.labels[idx]
     images, labels = stacked_mnist(digits, n_train, seed)
@@ -82,7 +98,7 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     from ganbench.metrics import class_entropy, classifier_score, compare
     from ganbench.metrics.suite import compare_matched, matched_subset
 
-    if dataset == "iris":
+    if not DATASETS[dataset].evaluator:  # a table: the distribution metrics on its raw features
         return compare_matched(real, fake, seed=seed, kid_subsets=kid_subsets)
     real = matched_subset(real, len(fake), seed)
     import torch

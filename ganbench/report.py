@@ -370,12 +370,13 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
              f"real ones get the evaluator's label with probability >= 0.9 (noise, blobs): its class metrics "
              f"are withheld (cells say how many), its other metrics count and their cells say how many "
              f"untrained runs they include; the failure rates have Wilson 95 % intervals. "
-             + ("Metrics on the 4 raw features." if dataset == "iris" else
+             + (f"Metrics on the {IMAGE_DATASETS[dataset].data_dim} raw features."
+                if not IMAGE_DATASETS[dataset].evaluator else
                 "Classes by ganbench's MNIST evaluator (test accuracy "
                 + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
                 + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
              "", _md(table, index=False), ""]
-    if dataset == "iris":
+    if IMAGE_DATASETS[dataset].image is None:  # a table: per-feature histograms
         _fig_iris(recs, figures / f"iris_histograms_{tag}.png")
         lines += [f"![real and generated feature histograms](figures/iris_histograms_{tag}.png)", ""]
     else:
@@ -444,7 +445,7 @@ def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
     train_h = df.train_s.fillna(0).sum() / 3600
     return [
         f"{len(df)} runs: variants {', '.join(variant_order(df.variant.unique()))}; "
-        f"layouts {', '.join(sorted(df.layout.unique()))}; modes {', '.join(map(str, sorted(df.modes.unique())))}; "
+        f"data {', '.join(sorted(df.layout.unique()))}; modes {', '.join(map(str, sorted(df.modes.unique())))}; "
         f"{_seed_range(df)} seeds per cell; budgets {_budgets(df)} generator "
         f"iterations. Training time summed over runs: {train_h:.2f} CPU-hours. Made with "
         f"ganbench {made_with('ganbench')}; torch {made_with('torch', counts=False)}; "

@@ -82,11 +82,12 @@ def sample_run(results: Path, run: str, n: int, path: Path, label: int | None = 
         title = f"{cfg.variant}, {cfg.layout} of {cfg.modes} modes, seed {cfg.seed}: {n:,} new samples"
         write_atomic(path, lambda f: fig_sample_scatter(x, centres, title, f), binary=True)
     else:
-        from ganbench.images import IRIS_FEATURES, iris_units
+        from ganbench.image_jobs import DATASETS
+        from ganbench.images import iris_units
 
-        iris = cfg.layout == "iris"
-        header = IRIS_FEATURES if iris else [f"x{i}" for i in range(x.shape[1])]
-        write_atomic(path, lambda f: np.savetxt(f, iris_units(x) if iris else x, delimiter=",", comments="",
+        columns = DATASETS[cfg.layout].columns if cfg.layout in DATASETS else None
+        header = columns or [f"x{i}" for i in range(x.shape[1])]
+        write_atomic(path, lambda f: np.savetxt(f, iris_units(x) if columns else x, delimiter=",", comments="",
                                                 header=",".join(header)))
     return path
 
