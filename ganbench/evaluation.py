@@ -76,6 +76,13 @@ def mixture_metrics(x: np.ndarray, mix, centres: np.ndarray) -> dict:
     return out
 
 
+def mixture_record_metrics(x: np.ndarray, mix, centres: np.ndarray, seed: int) -> dict:
+    """A mixture run's record metrics: the mode metrics, then the metrics layer on the raw 2-D points
+    against as many training points. ``ganbench score`` calls this too, so that a user's samples get
+    the numbers a run's record would."""
+    return {**mixture_metrics(x, mix, centres), **compare_matched(mix.points, x, seed=seed, kid_subsets=KID_SUBSETS)}
+
+
 def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None) -> list[dict]:
     """Train the jobs (same ensemble key, different seeds) together and return one record each."""
     return [rec for rec, _ in evaluate_ensemble(configs, device, data_dir, with_files=False)]
@@ -165,15 +172,12 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                           "g": loss_values(row[k] for row in trained.g_losses)}}
         if first.is_mixture:
             mix = mixtures[k]
-            final = mixture_metrics(x, mix, centres[k]) if not diverged else {}
+            if not diverged:
+                rec["metrics"] = mixture_record_metrics(x, mix, centres[k], cfg.seed)
             trajectory[k]["step"].append(cfg.iters)
             for m in TRAJECTORY_METRICS:
-                trajectory[k][m].append(final.get(m))
+                trajectory[k][m].append((rec["metrics"] or {}).get(m))
             rec["trajectory"] = trajectory[k]
-            if not diverged:
-                rec["metrics"] = final
-                # the metrics layer on the raw 2-D points, against as many training points
-                rec["metrics"].update(compare_matched(mix.points, x, seed=cfg.seed, kid_subsets=KID_SUBSETS))
             rec.update({"samples": scatter_points(x), "centers": mix.centers.tolist(),
                         "mode_std": mix.std})
             evaluation = {"hq_threshold_std": 3.0, "kmeans_radius": 0.1}

@@ -66,3 +66,37 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_json_atomic(path: Path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
+
+
+def check_npy_header(path: Path, what: str) -> None:
+    """Refuse an .npy whose header is not a numeric array the file holds and this machine can load,
+    before loading it: a header claiming 1e11 values was an allocation of 745 GiB. ValueError names
+    what is wrong."""
+    from numpy.lib import format as npy
+
+    from ganbench.machine import memory_bytes
+
+    try:
+        with open(path, "rb") as f:
+            version = npy.read_magic(f)
+            shape, _, dtype = (npy.read_array_header_1_0(f) if version == (1, 0) else npy.read_array_header_2_0(f))
+            offset = f.tell()
+        if not all(type(n) is int and n >= 0 for n in shape):  # (True, 4), (2.5,): numpy's own errors read badly
+            raise ValueError(f"shape {shape}")
+    except (ValueError, EOFError, TypeError, OverflowError) as e:  # not an .npy (an .npz is a zip: below)
+        if path.read_bytes()[:2] == b"PK":
+            raise ValueError(f"{what} file {path} is an .npz archive, not an .npy array") from None
+        raise ValueError(f"{what} file {path} is not a readable .npy array ({e.__class__.__name__})") from None
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise ValueError(f"{what} file {path} holds {dtype} values: give an array of real numbers (float or int)")
+    n = 1
+    for size in shape:
+        n *= size
+    need, have = n * dtype.itemsize, path.stat().st_size - offset
+    if need != have:  # fewer: numpy would load the header's rows and drop the rest without a word
+        raise ValueError(f"{what} file {path} is {'truncated' if need > have else 'longer than its header says'} "
+                         f"(or its header is wrong): the header says {shape} ({need:,} bytes), the file holds {have:,}")
+    memory = memory_bytes()
+    if memory and n * 8 > memory // 2:  # scored as float64
+        raise ValueError(f"{what} file {path} holds {n:,} values ({n * 8 / 2 ** 30:,.1f} GiB as float64), more than "
+                         f"half this machine's memory ({memory / 2 ** 30:,.1f} GiB): give a subset of rows")

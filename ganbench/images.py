@@ -136,6 +136,12 @@ def iris_setosa() -> np.ndarray:
     return (2 * (x - lo) / (hi - lo) - 1).astype(np.float32)
 
 
+def iris_scaled(x_cm: np.ndarray) -> np.ndarray:
+    """Flowers in centimetres scaled as ``iris_setosa`` scales them (the inverse of ``iris_units``)."""
+    _, lo, hi = _setosa_range()
+    return 2 * (np.asarray(x_cm, dtype=np.float64) - lo) / (hi - lo) - 1
+
+
 def iris_units(x: np.ndarray) -> np.ndarray:
     """Samples scaled as ``iris_setosa``'s back to centimetres."""
     _, lo, hi = _setosa_range()
