@@ -116,11 +116,11 @@ def test_a_runaway_loss_is_divergence_even_when_finite():
     v = get_variant("vanilla")
 
     class Runaway(type(v)):
-        calls = 0
+        _calls = 0  # a counter of the test, not a hyperparameter (private names are not)
 
         def d_loss(self, D, real, fake, real_labels, fake_labels, gens=None):
-            Runaway.calls += 1
-            scale = torch.tensor([1.0, 1.0 if Runaway.calls <= 6 else 1e4])
+            Runaway._calls += 1
+            scale = torch.tensor([1.0, 1.0 if Runaway._calls <= 6 else 1e4])
             return super().d_loss(D, real, fake, real_labels, fake_labels, gens) * scale
 
     out = train_ensemble(Runaway(), [EASY.points] * 2, [EASY.labels] * 2, [0, 1], DIMS, iters=12,
@@ -138,11 +138,11 @@ def test_a_large_generator_loss_alone_is_not_divergence_but_a_non_finite_one_is(
 
     def offset_from(start, value):
         class Offset(type(v)):
-            calls = 0
+            _calls = 0
 
             def g_loss(self, D, fake, fake_labels):
-                Offset.calls += 1
-                shift = torch.tensor([0.0, 0.0 if Offset.calls <= start else value])
+                Offset._calls += 1
+                shift = torch.tensor([0.0, 0.0 if Offset._calls <= start else value])
                 return super().g_loss(D, fake, fake_labels) + shift
         return Offset()
 

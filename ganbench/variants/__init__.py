@@ -1,26 +1,53 @@
 """The registry of GAN variants, by name. Adding a variant is one file in this folder: a ``Variant``
 subclass with a ``name`` (and ``rank``, ``default_grid`` and its own ``hyperparameters`` where it has
-them). Every module here is imported and every such class in it registered; nothing else lists them."""
+them). Every module here is imported and every such class in it registered; nothing else lists them.
+An installed package adds its own through the ``ganbench.variants`` entry-point group."""
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 from ganbench.variants.base import Dims, HParam, Variant
 
+ENTRY_POINTS = "ganbench.variants"  # an installed package's variants: `name = "module:Class"` in this group
+
+
+def _plugins() -> list[type[Variant]]:
+    """The Variant classes installed packages offer under ENTRY_POINTS. One that does not load, or is
+    not a named Variant subclass, is left out with one line on stderr: a broken plugin must not stop
+    ganbench (its own variants, or --help)."""
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in entry_points(group=ENTRY_POINTS):
+        try:
+            cls = ep.load()
+            if not (isinstance(cls, type) and issubclass(cls, Variant) and "name" in vars(cls)):
+                raise TypeError(f"{ep.value} is not a Variant subclass with a name")
+        except Exception as e:  # noqa: BLE001 - any failure of someone else's code: say it, go on
+            print(f"ganbench: warning: variant plugin {ep.name!r} ({ep.value}) left out: "
+                  f"{e.__class__.__name__}: {e}", file=sys.stderr)
+            continue
+        out.append(cls)
+    return out
+
 
 def _discover() -> dict[str, Variant]:
-    """Every Variant subclass with its own ``name`` defined in a module of this package, by (rank, name)."""
-    found: dict[str, type[Variant]] = {}
+    """Every Variant subclass with its own ``name`` defined in a module of this package, then the
+    installed plugins' (ENTRY_POINTS), by (rank, name)."""
+    classes: list[type[Variant]] = []
     for info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{info.name}")
-        for obj in vars(module).values():
-            if (isinstance(obj, type) and issubclass(obj, Variant) and "name" in vars(obj)
-                    and obj.__module__ == module.__name__):
-                if obj.name in found and found[obj.name] is not obj:
-                    raise TypeError(f"two variants are named {obj.name!r}: {found[obj.name].__name__} and "
-                                    f"{obj.__name__}")
-                found[obj.name] = obj
+        classes += [obj for obj in vars(module).values()
+                    if isinstance(obj, type) and issubclass(obj, Variant) and "name" in vars(obj)
+                    and obj.__module__ == module.__name__]
+    found: dict[str, type[Variant]] = {}
+    for cls in classes + _plugins():
+        if cls.name in found and found[cls.name] is not cls:
+            raise TypeError(f"two variants are named {cls.name!r}: {found[cls.name].__module__}."
+                            f"{found[cls.name].__name__} and {cls.__module__}.{cls.__name__}")
+        found[cls.name] = cls
     return {cls.name: cls() for cls in sorted(found.values(), key=lambda c: (c.rank, c.name))}
 
 

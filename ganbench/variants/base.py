@@ -59,8 +59,8 @@ class Variant:
     new hyperparameter is a class attribute declared in the subclass's own ``hyperparameters``."""
 
     name: ClassVar[str]
-    rank: ClassVar[int] = 100             # where it sorts in tables and --help (ties: by name)
-    default_grid: ClassVar[bool] = False  # in `ganbench run`'s default grid (the five of the tutorial)
+    rank: ClassVar[int] = 100             # where it sorts in tables and --help (ties: by name); not inherited
+    default_grid: ClassVar[bool] = False  # in `ganbench run`'s default grid (the tutorial's five); not inherited
     conditional: ClassVar[bool] = False   # G and D see labels
     # A conditional variant's fake labels: "real" (the real batch's labels, for the critic's fakes and,
     # in the generator step, the last critic batch's: the tutorial's scheme, which keeps a fake and
@@ -91,6 +91,10 @@ class Variant:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # where it sorts and whether it is in the default grid are the class's own, never inherited:
+        # a variant made from vanilla's class is not vanilla's place in the tables
+        cls.rank = vars(cls).get("rank", 100)
+        cls.default_grid = vars(cls).get("default_grid", False)
         declared = cls.all_hyperparameters()
         for key, value in vars(cls).items():
             if (key.startswith("_") or key in NOT_HYPERPARAMETERS or key in declared or callable(value)

@@ -9,7 +9,7 @@ from ganbench.variants.wgan_gp import WGANGP
 
 class CondWGANGP(WGANGP):
     name = "cond-wgan-gp"
-    rank = 2
+    rank, default_grid = 2, True
     conditional = True
     fake_labels = "real"
     critic_step_cost = 1.25  # ~6.6 vanilla iterations: the label embedding, and ensembles of one mode count

@@ -6,7 +6,7 @@ from ganbench.variants.vanilla import Vanilla
 
 class Minibatch(Vanilla):
     name = "minibatch"
-    rank = 3
+    rank, default_grid = 3, True
     n_kernels, kernel_dim = 8, 4
     # beyond these the layer's tensor (batch x n_kernels x kernel_dim) asks for hundreds of GB; Salimans
     # et al.'s kernels: 100 x 5
