@@ -7,175 +7,49 @@ the Markdown; the tables are computed in ``ganbench.report_tables``, the figures
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import pandas as pd
 
-from ganbench.baselines import BASELINES, STRUCTURELESS, saturated, saturates, score_baselines
-from ganbench.config import RunConfig
+from ganbench.baselines import score_baselines
 from ganbench.constants import RUNAWAY_LOSS
-from ganbench.convergence import SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ, run_state
 from ganbench.data import DEFAULT_STD
 from ganbench.files import track_writes, write_text_atomic
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.image_jobs import GRID_SIDE, N_TSNE
-from ganbench.metric_spec import metric_range
-from ganbench.population import CLASS_METRICS, outcomes, run_value
 from ganbench.report_figures import (
-    _fig_class_histograms,
-    _fig_image_grids,
-    _fig_iris,
-    _fig_tsne,
     fig_losses,
     fig_modes_vs_n,
     fig_samples,
     fig_trajectories,
 )
+from ganbench.report_images import _image_section
+from ganbench.report_sections import (
+    _baselines_section,
+    _convergence_section,
+    _outcomes_section,
+    _pairwise_section,
+    _stops,
+    auto_round_ids,
+)
 from ganbench.report_tables import (
     DISTRIBUTION_METRICS,
-    IMAGE_METRICS,
     MODE_METRICS,
     MODES_TRAINED,
     PAIRWISE_KEY,
-    RUN_STATES,
     _group,
     _md,
     _seed_range,
-    _states_table,
     _values,
-    count_cell,
-    incl_untrained,
     ordering_test,
     ordering_text,
-    outcome_rates,
-    outcomes_table,
-    pairwise_comparisons,
     records_frame,
     summarise,
     tutorial_comparison,
     variant_order,
     wide_table,
 )
-from ganbench.stats import MIN_RUNS, interval
 from ganbench.store import check_writable, current_records, load_records
-
-# --- sections ------------------------------------------------------------------------------------
-
-def _convergence_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
-    t = _states_table(s)
-    write_text_atomic(tables / f"states_{tag}.md", _md(t) + "\n")
-    n = {st: int(s[f"state_{st}"].sum()) for st in RUN_STATES}
-    return ["### How the runs ended", "",
-            "Each run is judged from its own trajectory (evaluated during training at 10, 20, 50, 100, ... "
-            f"iterations): **untrained** if under {UNTRAINED_HQ:.0%} of its final samples are high quality, "
-            f"**settled** if, over a window spanning at least a doubling of iterations and {SETTLED_POINTS} or more "
-            f"trajectory points (from the last point at or below half the budget), modes captured moved by at most "
-            f"{SETTLED_MODES:.0%} of the modes (at least 1) and HQ by at most {SETTLED_HQ * 100:.0f} points, else "
-            "**changing** (its numbers describe this budget, not the variant; `ganbench run --iters auto` trains "
-            f"until runs settle). Here: {n['settled']} settled, {n['changing']} changing, {n['untrained']} untrained, "
-            f"{n['diverged']} diverged.", "", _md(t), ""]
-
-
-def _outcomes_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
-    t = outcomes_table(s)
-    write_text_atomic(tables / f"outcomes_{tag}.md", _md(t) + "\n")
-    return ["### Outcomes: how often each variant fails", "",
-            f"Every run is in its cell's numbers; failures are outcomes with their own rates (k/n: share "
-            f"[Wilson 95 % interval]): **untrained** (final HQ under {UNTRAINED_HQ:.0%}), **collapsed** (all "
-            "high-quality samples in at most one mode, or the samples a point: spread under one mode's SD), "
-            "**diverged** (its mode metrics count as total failure: 0 modes, 0 % HQ, reverse KL ln K), and "
-            "**every mode**, a trained run with all K modes at half their fair share (modes captured is saturated: "
-            "see the baselines).", "", _md(t), ""]
-
-
-def auto_round_ids(records: list[dict], out: Path | None = None) -> tuple[set[str], dict[str, RunConfig]]:
-    """The ids of the concrete records that are rounds of an ``--iters auto`` job (``ganbench.auto``), and
-    the auto jobs marked in ``out`` that have no auto record yet (unfinished), by id."""
-    from ganbench.auto import auto_jobs, round_budgets
-
-    jobs = auto_jobs(out) if out is not None else {}
-    for r in records:
-        if r.get("auto"):
-            try:
-                jobs.setdefault(r["id"], RunConfig(**r["config"]))
-            except (TypeError, ValueError):
-                continue
-    rounds = {replace(job, iters=b, auto_cap=None).run_id for job in jobs.values() for b in round_budgets(job)}
-    finished = {r["id"] for r in records if r.get("auto")}
-    return rounds, {i: j for i, j in jobs.items() if i not in finished}
-
-
-def _stops(recs: list[dict]) -> str:
-    """Where the auto runs of a section stopped and why: '1,000-16,000 (median 4,000); 12 settled, 3 at the cap'."""
-    stops = sorted(int((r.get("auto") or {}).get("stopped_at") or r["config"]["iters"]) for r in recs)
-    if not stops:
-        return "-"
-    reasons: dict[str, int] = {}
-    for r in recs:
-        why = (r.get("auto") or {}).get("reason", "?")
-        reasons[why] = reasons.get(why, 0) + 1
-    median = stops[len(stops) // 2]
-    said = {"settled": "settled", "cap": "at the cap", "diverged": "diverged"}
-    where = f"{stops[0]:,}" if stops[0] == stops[-1] else f"{stops[0]:,}-{stops[-1]:,}, median {median:,}"
-    return (f"{where}; "
-            + ", ".join(f"{k} {said.get(w, w)}" for w, k in sorted(reasons.items())))
-
-
-def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
-    comp = pairwise_comparisons(df)
-    if comp.empty:
-        return []
-    write_text_atomic(tables / f"pairwise_{PAIRWISE_KEY}_{tag}.csv", comp.to_csv(index=False))
-    shown = comp.copy()
-    tested = shown["p"].notna()
-    found = shown[shown["p_holm"] < 0.05]
-    for col, name in (("p", "p (permutation)"), ("p_holm", "p (Holm, per K)"), ("p_min", "smallest p possible")):
-        shown[name] = shown[col].map(lambda p: "-" if pd.isna(p) else f"{p:.3g}")
-    shown = shown[["modes", "a", "b", "n_a", "n_b", "p (permutation)", "p (Holm, per K)", "smallest p possible",
-                   "result"]]
-    return ["### Which variants differ from vanilla", "",
-            f"Modes at half their fair share (the mode measure no baseline saturates), each variant against "
-            f"vanilla at each number of modes over every run: an exact permutation test of the difference in "
-            f"means, Holm-corrected within each K (5 % family-wise per K; a side under {MIN_RUNS} runs is not "
-            f"tested). {len(found)} of {int(tested.sum())} differences survive the correction; 'no detectable "
-            "difference' is not evidence that two variants are alike.", "", _md(shown, index=False), ""]
-
-
-BASELINE_METRICS = [("modes", "modes captured", 1.0, 0), ("modes_fair", "modes at half fair share", 1.0, 0),
-                    ("hq_fraction", "HQ %", 100.0, 1), ("reverse_kl", "reverse KL", 1.0, 2),
-                    ("kmeans_coverage", "kmeans coverage %", 100.0, 0)]
-
-
-def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, tables: Path,
-                       tag: str) -> tuple[list[str], dict]:
-    """The baselines' scores per K (``ganbench.baselines``), and which metrics they saturate there."""
-    rows, sat = [], {}
-    for k in modes:
-        scores = score_baselines(layout, int(k), float(std), n_eval)
-        sat[int(k)] = {key for key, *_ in BASELINE_METRICS if saturated(scores, key, int(k))}
-        for kind in BASELINES:
-            rows.append({"modes": int(k), "baseline": kind,
-                         **{name: f"{scores[kind][key] * scale:.{dec}f}" + (" (saturates)" if kind in STRUCTURELESS
-                                                                            and saturates(scores, kind, key, int(k))
-                                                                            else "")
-                            for key, name, scale, dec in BASELINE_METRICS}})
-    table = pd.DataFrame(rows).fillna("")
-    write_text_atomic(tables / f"baselines_{tag}.md", _md(table, index=False) + "\n")
-    saturated_where = {name: [k for k in sat if key in sat[k]] for key, name, *_ in BASELINE_METRICS}
-    said = "; ".join(f"{name} at K = {', '.join(map(str, ks))}" for name, ks in saturated_where.items() if ks)
-    lines = ["### Baselines: can each metric tell?", "",
-             f"Four reference generators scored with the same metrics and {n_eval:,} samples: the **real data** "
-             "(the ceiling), a **structureless** generator with the data's support and no modes (on a ring: "
-             "uniform in angle with the data's radial spread; on a grid: uniform over the cells around the "
-             "centres), **uniform noise** over the data's box, and a **single point** on one centre. A metric "
-             "on which a structureless baseline scores within a margin of the real data (a tenth of the modes, "
-             "5 points, 0.05 nats) cannot tell a learnt mixture from none at that K: it is marked **saturated** "
-             "and gives no verdict there. " + (f"Saturated here: {said}." if said else "None is saturated here."),
-             "", _md(table, index=False), ""]
-    return lines, sat
-
 
 # --- the whole report ------------------------------------------------------------------------------
 
@@ -334,86 +208,6 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
     for (dataset, iters), recs in sorted(_group(image_records, ("layout", "iters")).items()):
         lines += _image_section(dataset, iters, recs, tables, figures)
     return _finish(out, lines, skipped)
-
-
-# --- image and Iris datasets ------------------------------------------------------------------------
-
-def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, figures: Path) -> list[str]:
-    tag = f"{dataset}_{iters}"
-    rows = []
-    for variant in variant_order({r["config"]["variant"] for r in recs}):
-        mine = [r for r in recs if r["config"]["variant"] == variant]
-        n_untrained = sum(outcomes(r)["untrained"] for r in mine)
-        row = {"variant": variant, "runs": len(mine), **outcome_rates(mine)}
-        for key, name, scale, dec in IMAGE_METRICS:
-            # One rule for every table (ganbench.population): class metrics of a run under the sanity gate
-            # are withheld (the evaluator's labels of noise); its other metrics count, and the cell says so.
-            values = [v * scale for r in mine if (v := run_value(r, key)) is not None]
-            iv = interval(values, step=1.0 if key == "modes" else 0.0,
-                          bounds=metric_range(key, recs[0]["config"].get("modes") or 0, scale))
-            if key in CLASS_METRICS:
-                row[name] = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine),
-                                       "untrained" if len(mine) - iv.n == n_untrained else "without a value")
-            else:
-                text = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine), "diverged")
-                row[name] = incl_untrained(text, iv.n, n_untrained)
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    table = table[[c for c in table.columns if not (table[c] == "-").all()]]
-    write_text_atomic(tables / f"{tag}.md", _md(table, index=False) + "\n")
-    write_text_atomic(tables / f"{tag}.csv", table.to_csv(index=False))
-    arch = recs[0]["config"].get("arch")
-    acc = next((r["metrics"].get("evaluator_test_accuracy") for r in recs if r.get("metrics")), None)
-    lines = [f"## {dataset}, {iters} generator iterations", "",
-             f"Architecture `{arch}`, {recs[0]['evaluation']['n_samples']} generated samples per run, mean "
-             f"[95 % t-interval] (n seeds). A run is **untrained** when under half as many of its digits as of "
-             f"real ones get the evaluator's label with probability >= 0.9 (noise, blobs): its class metrics "
-             f"are withheld (cells say how many), its other metrics count and their cells say how many "
-             f"untrained runs they include; the failure rates have Wilson 95 % intervals. "
-             + (f"Metrics on the {IMAGE_DATASETS[dataset].data_dim} raw features."
-                if not IMAGE_DATASETS[dataset].evaluator else
-                "Classes by ganbench's MNIST evaluator (test accuracy "
-                + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
-                + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
-             "", _md(table, index=False), ""]
-    if IMAGE_DATASETS[dataset].image is None:  # a table: per-feature histograms
-        _fig_iris(recs, figures / f"iris_histograms_{tag}.png")
-        lines += [f"![real and generated feature histograms](figures/iris_histograms_{tag}.png)", ""]
-    else:
-        if _fig_image_grids(recs, figures / f"grids_{tag}.png", nrow=GRID_SIDE):  # an option: in the figure's digest
-            lines += [f"![generated samples per variant](figures/grids_{tag}.png)", ""]
-        if _fig_image_grids(recs, figures / f"class_grids_{tag}.png", key="class_grid", nrow=10):
-            lines += ["Conditional models, ten samples of each class asked for (row i = class i):", "",
-                      f"![class-by-row samples of conditional models](figures/class_grids_{tag}.png)", ""]
-        if _fig_tsne(recs, figures / f"tsne_{tag}.png"):
-            lines += [f"t-SNE of {N_TSNE} real (grey) and {N_TSNE} generated (red) samples in the evaluator's "
-                      "features, one embedding per run: generated points that cover only some of the real "
-                      "clusters show mode collapse.", "", f"![t-SNE of real and generated](figures/tsne_{tag}.png)", ""]
-        _fig_class_histograms(recs, figures / f"classes_{tag}.png")
-        lines += [f"![class histogram per variant](figures/classes_{tag}.png)", ""]
-        lines += _image_trajectories(dataset, tag, recs, figures)
-    return lines
-
-
-def _image_trajectories(dataset: str, tag: str, recs: list[dict], figures: Path) -> list[str]:
-    """How the runs ended (``convergence.run_state`` on their trajectories of classes seen and confident
-    share, the sanity gate for untrained) and the trajectory figure; nothing for runs made before image
-    trajectories."""
-    states = [run_state(r) for r in recs]
-    if all(s == "no trajectory" for s in states):
-        return []
-    counts = ", ".join(f"{n} {s}" for s in RUN_STATES if (n := states.count(s)))
-    lines = [f"How the runs ended ({counts}): *settled* when, from half the budget on, classes seen moved by at "
-             "most one class in ten (10 % of the modes) and the confident share by at most 10 points; *untrained* "
-             "by the sanity gate.", ""]
-    if fig_trajectories(recs, figures / f"trajectory_{tag}.png", {r["id"]: dataset for r in recs},
-                        ("modes", "confident_fraction")):
-        lines += ["During training (evaluated on 10,000 samples at 10, 20, 50, 100, ... iterations and at the "
-                  "budget; mean over seeds, shaded: 95 % t-interval): classes seen out of "
-                  f"{recs[0]['config']['modes']} and the share of digits the evaluator labels with probability >= 0.9 "
-                  "(dotted: the sanity gate; a run that ends under it is untrained).",
-                  "", f"![trajectories](figures/trajectory_{tag}.png)", ""]
-    return lines
 
 
 def _budgets(df: pd.DataFrame) -> str:

@@ -174,7 +174,7 @@ def test_the_report_hides_every_round_and_withholds_an_unfinished_auto_grid(tmp_
     """Issue 25: the runs of an auto grid that settle early finish first, so a report of the finished ones
     alone would be selected on the outcome; the rounds of every marked job are hidden, finished or not."""
     from ganbench.auto import concrete, mark_jobs
-    from ganbench.report import auto_round_ids
+    from ganbench.report_sections import auto_round_ids
 
     jobs = [RunConfig(variant="vanilla", layout="ring", modes=8, seed=s, iters=100, auto_cap=400) for s in (0, 1)]
     mark_jobs(tmp_path, jobs)

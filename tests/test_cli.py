@@ -262,7 +262,7 @@ def test_the_driver_of_a_run_never_imports_torch_or_scikit_learn(tmp_path):
 def test_the_parsers_names_agree_with_the_registries():
     from ganbench import constants
     from ganbench.archs import IMAGE_ARCHS
-    from ganbench.cli import METRICS
+    from ganbench.cli_parser import METRICS
     from ganbench.metric_spec import FAMILIES
     from ganbench.metric_spec import METRICS as COLUMNS
 

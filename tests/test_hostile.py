@@ -16,8 +16,8 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from ganbench import cli
 from ganbench.cli import main
+from ganbench.variants import VARIANTS
 
 CLI = [sys.executable, "-m", "ganbench"]
 TINY = ["run", "--variants", "vanilla", "--modes", "4", "--seeds", "1", "--iters", "20", "--n-eval", "200",
@@ -247,7 +247,7 @@ def test_a_record_with_sizes_past_the_limits_is_named_and_set_aside(field, value
 
 
 def test_a_grid_past_the_run_cap_is_refused_before_planning(capsys, tmp_path):
-    argv = ["run", "--variants", *cli.VARIANTS, "--layout", "ring", "grid", "--modes", *map(str, range(2, 65)),
+    argv = ["run", "--variants", *VARIANTS, "--layout", "ring", "grid", "--modes", *map(str, range(2, 65)),
             "--seeds", "10000", "--results", str(tmp_path)]
     _one_line(capsys, 2, main(argv), "this grid has 10,080,000 runs", "at most 100,000")
 

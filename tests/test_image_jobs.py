@@ -71,7 +71,7 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
 
 def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for_it():
     from ganbench.image_jobs import sanity_gate
-    from ganbench.report import _image_section
+    from ganbench.report_images import _image_section
 
     real = np.full((100, 1), 0.99)
     assert sanity_gate(np.full((100, 1), 0.95), real)["untrained"] is False

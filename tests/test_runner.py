@@ -333,7 +333,8 @@ def test_untrained_runs_count_in_every_cell_and_variants_are_compared_over_all_r
     """Issue 25: an untrained run (final HQ under 5 %) stays in its cell's population (its mode count is
     what its samples give) and is counted as a rate; the pairwise tests are permutation tests over every
     run, on modes at half their fair share, and a side under 5 runs is not tested."""
-    from ganbench.report import _findings, _pairwise_section
+    from ganbench.report import _findings
+    from ganbench.report_sections import _pairwise_section
     from ganbench.report_tables import records_frame, summarise, wide_table
 
     def rec(variant, seed, modes, hq):

@@ -1,0 +1,110 @@
+"""REPORT.md's sections of image and Iris runs: one per (dataset, budget), its table, sample grids,
+t-SNE, class histograms and trajectories (``ganbench.report`` puts them in the report)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ganbench.convergence import run_state
+from ganbench.files import write_text_atomic
+from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.image_jobs import GRID_SIDE, N_TSNE
+from ganbench.metric_spec import metric_range
+from ganbench.population import CLASS_METRICS, outcomes, run_value
+from ganbench.report_figures import (
+    _fig_class_histograms,
+    _fig_image_grids,
+    _fig_iris,
+    _fig_tsne,
+    fig_trajectories,
+)
+from ganbench.report_tables import (
+    IMAGE_METRICS,
+    RUN_STATES,
+    _md,
+    count_cell,
+    incl_untrained,
+    outcome_rates,
+    variant_order,
+)
+from ganbench.stats import interval
+
+# --- image and Iris datasets ------------------------------------------------------------------------
+
+def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, figures: Path) -> list[str]:
+    tag = f"{dataset}_{iters}"
+    rows = []
+    for variant in variant_order({r["config"]["variant"] for r in recs}):
+        mine = [r for r in recs if r["config"]["variant"] == variant]
+        n_untrained = sum(outcomes(r)["untrained"] for r in mine)
+        row = {"variant": variant, "runs": len(mine), **outcome_rates(mine)}
+        for key, name, scale, dec in IMAGE_METRICS:
+            # One rule for every table (ganbench.population): class metrics of a run under the sanity gate
+            # are withheld (the evaluator's labels of noise); its other metrics count, and the cell says so.
+            values = [v * scale for r in mine if (v := run_value(r, key)) is not None]
+            iv = interval(values, step=1.0 if key == "modes" else 0.0,
+                          bounds=metric_range(key, recs[0]["config"].get("modes") or 0, scale))
+            if key in CLASS_METRICS:
+                row[name] = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine),
+                                       "untrained" if len(mine) - iv.n == n_untrained else "without a value")
+            else:
+                text = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine), "diverged")
+                row[name] = incl_untrained(text, iv.n, n_untrained)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table = table[[c for c in table.columns if not (table[c] == "-").all()]]
+    write_text_atomic(tables / f"{tag}.md", _md(table, index=False) + "\n")
+    write_text_atomic(tables / f"{tag}.csv", table.to_csv(index=False))
+    arch = recs[0]["config"].get("arch")
+    acc = next((r["metrics"].get("evaluator_test_accuracy") for r in recs if r.get("metrics")), None)
+    lines = [f"## {dataset}, {iters} generator iterations", "",
+             f"Architecture `{arch}`, {recs[0]['evaluation']['n_samples']} generated samples per run, mean "
+             f"[95 % t-interval] (n seeds). A run is **untrained** when under half as many of its digits as of "
+             f"real ones get the evaluator's label with probability >= 0.9 (noise, blobs): its class metrics "
+             f"are withheld (cells say how many), its other metrics count and their cells say how many "
+             f"untrained runs they include; the failure rates have Wilson 95 % intervals. "
+             + (f"Metrics on the {IMAGE_DATASETS[dataset].data_dim} raw features."
+                if not IMAGE_DATASETS[dataset].evaluator else
+                "Classes by ganbench's MNIST evaluator (test accuracy "
+                + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
+                + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
+             "", _md(table, index=False), ""]
+    if IMAGE_DATASETS[dataset].image is None:  # a table: per-feature histograms
+        _fig_iris(recs, figures / f"iris_histograms_{tag}.png")
+        lines += [f"![real and generated feature histograms](figures/iris_histograms_{tag}.png)", ""]
+    else:
+        if _fig_image_grids(recs, figures / f"grids_{tag}.png", nrow=GRID_SIDE):  # an option: in the figure's digest
+            lines += [f"![generated samples per variant](figures/grids_{tag}.png)", ""]
+        if _fig_image_grids(recs, figures / f"class_grids_{tag}.png", key="class_grid", nrow=10):
+            lines += ["Conditional models, ten samples of each class asked for (row i = class i):", "",
+                      f"![class-by-row samples of conditional models](figures/class_grids_{tag}.png)", ""]
+        if _fig_tsne(recs, figures / f"tsne_{tag}.png"):
+            lines += [f"t-SNE of {N_TSNE} real (grey) and {N_TSNE} generated (red) samples in the evaluator's "
+                      "features, one embedding per run: generated points that cover only some of the real "
+                      "clusters show mode collapse.", "", f"![t-SNE of real and generated](figures/tsne_{tag}.png)", ""]
+        _fig_class_histograms(recs, figures / f"classes_{tag}.png")
+        lines += [f"![class histogram per variant](figures/classes_{tag}.png)", ""]
+        lines += _image_trajectories(dataset, tag, recs, figures)
+    return lines
+
+
+def _image_trajectories(dataset: str, tag: str, recs: list[dict], figures: Path) -> list[str]:
+    """How the runs ended (``convergence.run_state`` on their trajectories of classes seen and confident
+    share, the sanity gate for untrained) and the trajectory figure; nothing for runs made before image
+    trajectories."""
+    states = [run_state(r) for r in recs]
+    if all(s == "no trajectory" for s in states):
+        return []
+    counts = ", ".join(f"{n} {s}" for s in RUN_STATES if (n := states.count(s)))
+    lines = [f"How the runs ended ({counts}): *settled* when, from half the budget on, classes seen moved by at "
+             "most one class in ten (10 % of the modes) and the confident share by at most 10 points; *untrained* "
+             "by the sanity gate.", ""]
+    if fig_trajectories(recs, figures / f"trajectory_{tag}.png", {r["id"]: dataset for r in recs},
+                        ("modes", "confident_fraction")):
+        lines += ["During training (evaluated on 10,000 samples at 10, 20, 50, 100, ... iterations and at the "
+                  "budget; mean over seeds, shaded: 95 % t-interval): classes seen out of "
+                  f"{recs[0]['config']['modes']} and the share of digits the evaluator labels with probability >= 0.9 "
+                  "(dotted: the sanity gate; a run that ends under it is untrained).",
+                  "", f"![trajectories](figures/trajectory_{tag}.png)", ""]
+    return lines
