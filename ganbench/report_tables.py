@@ -17,10 +17,10 @@ from ganbench.stats import (
     interval,
     interval_text,
     permutation_p,
-    verdict,
     wilson,
 )
 from ganbench.variants import VARIANTS
+from ganbench.verdicts import verdict
 
 # Columns of the summary tables: (record metric key, column name, scale for display, decimals), from
 # the metric table (ganbench.metric_spec).
@@ -203,7 +203,7 @@ def margin_for(metric: str, published: float) -> float:
 
 def tutorial_comparison(df: pd.DataFrame, saturated_at: dict[int, set] | None = None) -> pd.DataFrame:
     """The tutorial's claimed kmeans coverage beside ours over every run, for the variants and sizes it
-    names, with a verdict (``ganbench.stats.verdict``; ``margin_for``; the claim has no SE, so it is
+    names, with a verdict (``ganbench.verdicts.verdict``; ``margin_for``; the claim has no SE, so it is
     tested as a mean and as one run). Where a structureless baseline saturates kmeans coverage at that
     K (``saturated_at``: K -> saturated metrics), there is no verdict. ``mean`` is numeric (NaN where we
     have no run); the other columns are for display."""

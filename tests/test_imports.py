@@ -15,7 +15,7 @@ LAYERS = [
     # 0: data, numbers and files, nothing of ganbench above them
     {"ganbench", "ganbench.constants", "ganbench.data", "ganbench.stats", "ganbench.nets", "ganbench.images",
      "ganbench.files", "ganbench.machine", "ganbench.adam", "ganbench.metrics", "ganbench.metrics.*",
-     "ganbench.convergence", "ganbench.baselines", "ganbench.metric_spec"},
+     "ganbench.convergence", "ganbench.baselines", "ganbench.metric_spec", "ganbench.verdicts"},
     # 1: networks, training, the image datasets' evaluation
     {"ganbench.archs", "ganbench.losses", "ganbench.variants", "ganbench.variants.*", "ganbench.train",
      "ganbench.features", "ganbench.evaluator", "ganbench.image_jobs"},
@@ -29,6 +29,7 @@ LAYERS = [
     {"ganbench.executors"},
     # 6: the driver, and what reads the store
     {"ganbench.driver", "ganbench.auto", "ganbench.sampling", "ganbench.scoring", "ganbench.reproduction",
+     "ganbench.reproduction_cells",
      "ganbench.report", "ganbench.report_tables", "ganbench.report_figures", "ganbench.report_images",
      "ganbench.report_sections", "ganbench.population",
      "ganbench.sensitivity"},
@@ -167,3 +168,11 @@ def test_the_store_and_the_configs_load_without_torch():
     code = ("import sys, ganbench.store, ganbench.config, ganbench.presets; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+MAX_LINES = 450  # a module longer than this holds more than one idea: split it where the ideas part
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_is_longer_than_its_limit(name):
+    assert len(MODULES[name].read_text().splitlines()) <= MAX_LINES

@@ -14,7 +14,7 @@ from ganbench.config import RunConfig
 from ganbench.data import make_mixture
 from ganbench.nets import EnsembleBatchNorm, Maxout, member_generators
 from ganbench.presets import PRESETS, get_preset
-from ganbench.reproduction import compare_cells
+from ganbench.reproduction_cells import compare_cells
 from ganbench.train import generate, train_ensemble
 from ganbench.variants import Dims
 from test_training import assert_member_is_the_lone_run
@@ -191,7 +191,8 @@ def test_the_reproduction_table_gives_intervals_and_verdicts():
 def test_untrained_image_runs_give_no_class_count_in_the_reproduction_table():
     """Stacked MNIST at a budget where the evaluator is not confident on the samples (the sanity gate,
     ganbench.image_jobs): "untrained (k of n runs)", no mean, no verdict; a trained run's count stays."""
-    from ganbench.reproduction import _ours_text, _sentence
+    from ganbench.reproduction import _sentence
+    from ganbench.reproduction_cells import _ours_text
 
     preset = get_preset("stacked-mnist")
     jobs = [c for c in preset.jobs("quick") if c.variant == "vanilla"]
@@ -219,7 +220,7 @@ def test_untrained_image_runs_give_no_class_count_in_the_reproduction_table():
 def test_untrained_2d_runs_count_in_the_reproduction_table():
     """Issue 25: a 2-D run under 5 % HQ (a line through the ring) stays in its cell: its mode count is what
     its samples give; the failure is a rate elsewhere, not a reason to leave it out."""
-    from ganbench.reproduction import _ours_text
+    from ganbench.reproduction_cells import _ours_text
 
     preset = get_preset("pacgan-2d")
     jobs = [c for c in preset.jobs("quick", seeds=5) if c.variant == "vanilla" and c.layout == "ring"]

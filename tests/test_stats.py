@@ -7,7 +7,8 @@ import pytest
 from scipy import stats as sps
 
 from ganbench.metric_spec import metric_range
-from ganbench.stats import holm, interval, verdict, welch_p
+from ganbench.stats import holm, interval, welch_p
+from ganbench.verdicts import verdict
 
 
 def test_the_interval_is_students_t_and_states_n():

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from ganbench import stats
-from ganbench.stats import MIN_RUNS, mean_interval, permutation_p, verdict, welch_p, wilson
+from ganbench import verdicts
+from ganbench.stats import MIN_RUNS, mean_interval, permutation_p, welch_p, wilson
+from ganbench.verdicts import verdict
 
 K = 8  # modes
 
@@ -54,7 +55,7 @@ def test_a_claim_drawn_from_our_own_process_rarely_differs(name, monkeypatch):
     at n = 40 (the next test) one more run differs at 0.0085 / 0 / 0 / 0.045. The mean test alone
     (our interval excluding the claim) is at 0-0.022 against the true mean, but at 0.26-0.94 against
     one more run on the bimodal and the mixture: why a bare claim must also pass the rank test."""
-    monkeypatch.setattr(stats, "_seeds_needed", lambda *a: None)  # the label does not depend on it
+    monkeypatch.setattr(verdicts, "_seeds_needed", lambda *a: None)  # the label does not depend on it
     draw, mean, bounds, margin = PROCESSES[name]
     seen = {}
 
@@ -81,7 +82,7 @@ def test_at_40_runs_a_claim_that_is_one_more_run_still_rarely_differs(monkeypatc
     """From 39 runs the rank test can reject (a claim beyond all of ours): the intersection with the
     mean test keeps the rate under 5 % (measured: 0.0085, 0, 0, 0.045; the continuous mixture is at
     the rank test's own 2 / 41 = 0.049 times the share its mean test also rejects)."""
-    monkeypatch.setattr(stats, "_seeds_needed", lambda *a: None)
+    monkeypatch.setattr(verdicts, "_seeds_needed", lambda *a: None)
     for i, (draw, _, bounds, margin) in enumerate(PROCESSES.values()):
         rng = np.random.default_rng([25, 40, i])
         rate = np.mean([verdict(list(x[:40]), float(x[40]), None, margin, bounds=bounds).label == "differs"
