@@ -9,8 +9,8 @@ import json
 import math
 import os
 import platform
+import typing
 from contextlib import contextmanager
-from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -57,14 +57,25 @@ _NUMBER, _NONE = (float, int), type(None)
 _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", dict: "an object", list: "a list",
                _NONE: "null"}
 # What the report, the reproduction report and ``sample_run`` read from a record; the config's types
-# are RunConfig's (its annotations, as strings).
+# are RunConfig's (its type hints).
 _RECORD_TYPES = {"id": (str,), "status": (str,), "config": (dict,)}
 _RECORD_TYPES_OPTIONAL = {"metrics": (dict, _NONE), "trajectory": (dict,), "losses": (dict,), "timings": (dict,),
                           "evaluation": (dict,), "versions": (dict,), "variant_params": (dict,), "samples": (list,),
                           "centers": (list,), "diverged_step": (int, _NONE), "auto": (dict,)}
 _CONFIG_REQUIRED = ("variant", "layout", "modes", "seed", "iters", "std")
-_CONFIG_TYPES = {f.name: {"int": (int,), "str": (str,), "float | None": (*_NUMBER, _NONE),
-                          "str | None": (str, _NONE), "int | None": (int, _NONE)}[f.type] for f in fields(RunConfig)}
+
+
+def json_types(hint) -> tuple[type, ...]:
+    """The JSON value types a field annotated ``hint`` may hold in a record: ``float | None`` ->
+    (float, int, NoneType) (JSON writes 2.0 as 2), ``str`` -> (str,)."""
+    out: list[type] = []
+    for t in typing.get_args(hint) or (hint,):
+        out += list(_NUMBER) if t is float else [t]
+    return tuple(dict.fromkeys(out))
+
+
+# from RunConfig's type hints, so that a new field of any type is checked as it is declared
+_CONFIG_TYPES = {name: json_types(hint) for name, hint in typing.get_type_hints(RunConfig).items()}
 # An `--iters auto` record's ``auto`` (ganbench.auto.auto_record): where and why it stopped.
 _AUTO_TYPES = {"start": (int,), "cap": (int,), "stopped_at": (int,), "reason": (str,), "state": (str,),
                "budgets": (list,), "run": (str,)}

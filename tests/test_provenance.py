@@ -83,3 +83,24 @@ def test_the_report_intro_counts_versions_cpus_and_seeds_over_all_its_records():
     assert "2–5 seeds per cell" in line
     assert "ganbench 0.2.0 (5 runs), 0.3.1 (2 runs); torch 2.14.1;" in line
     assert "CPU not recorded (5 runs), AMD EPYC 9R14 (2 runs)." in line
+
+
+def test_the_record_check_takes_the_configs_types_from_its_type_hints():
+    """A new RunConfig field of any type is checked as declared (a float field once made
+    `import ganbench.store` fail: the types were a hand-kept table of annotation strings)."""
+    import typing
+    from dataclasses import dataclass, fields
+
+    from ganbench.config import RunConfig
+    from ganbench.store import _CONFIG_TYPES, json_types
+
+    @dataclass
+    class Later:
+        temperature: float = 1.0
+        verbose: bool = False
+        note: str | None = None
+
+    hints = typing.get_type_hints(Later)
+    assert json_types(hints["temperature"]) == (float, int)  # JSON writes 2.0 as 2
+    assert json_types(hints["verbose"]) == (bool,) and json_types(hints["note"]) == (str, type(None))
+    assert set(_CONFIG_TYPES) == {f.name for f in fields(RunConfig)}
