@@ -161,13 +161,14 @@ def _planned(args) -> list:
                 raise ValueError(f"{e} (--set applies to every variant of the grid: "
                                  "choose them with --variants)") from None
             raise
+    from ganbench.config import preset_jobs
     from ganbench.presets import get_preset
 
     given = [f"--{name.replace('_', '-')}" for name in _PRESET_FIXES if getattr(args, name) not in (None, [])]
     if given:
         raise ValueError(f"--preset {args.preset} fixes the grid itself; drop {', '.join(given)} "
                          "(only --budget, --seeds and --iters go with a preset)")
-    return get_preset(args.preset).jobs(args.budget or "quick", seeds=args.seeds, iters=args.iters)
+    return preset_jobs(get_preset(args.preset), args.budget or "quick", seeds=args.seeds, iters=args.iters)
 
 
 def _check_data_dir(path: Path) -> None:

@@ -108,7 +108,7 @@ def _hparams(settings: list | None) -> str | None:
     """The --set options as RunConfig.hparams (canonical JSON); ValueError for a value out of range."""
     if not settings:
         return None
-    from ganbench.config import hparams_json
+    from ganbench.hparams import hparams_json
 
     overrides: dict = {}
     for name, value in settings:  # a name given twice: the last one holds

@@ -78,27 +78,6 @@ class Preset:
         overrides = {**self.overrides.get("*", {}), **self.overrides.get(name, {})}
         return base.with_overrides(**overrides) if overrides else base
 
-    def jobs(self, budget: str = "quick", seeds: int | None = None, iters: int | None = None) -> list:
-        """The preset's RunConfigs for a budget; ``seeds`` / ``iters`` replace the budget's (the
-        budget's name then becomes "custom" where the iterations differ)."""
-        from ganbench.config import RunConfig, check_run_count, validate
-
-        if budget not in self.budgets:
-            raise ValueError(f"unknown budget {budget!r}: choose from {', '.join(self.budgets)}")
-        b = self.budgets[budget]
-        check_run_count(sum(len(s.variants) for s in self.settings) * (seeds or b.seeds))
-        out = []
-        for setting in self.settings:
-            for v in setting.variants:
-                n_iters = iters or b.iters_for(v)
-                label = budget if n_iters == b.iters_for(v) else "custom"
-                for seed in range(seeds or b.seeds):
-                    cfg = RunConfig(variant=v, seed=seed, iters=n_iters, preset=self.name, budget=label,
-                                    **setting.config)
-                    validate(cfg)
-                    out.append(cfg)
-        return out
-
     def setting_of(self, config: dict) -> str | None:
         """The name of the setting a record's config belongs to."""
         for s in self.settings:
@@ -363,7 +342,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (PACGAN_2D, VEEGAN_2D, WGAN_GP_
 def _sensitivity_settings() -> tuple[Setting, ...]:
     """Each hyperparameter setting of the panel, at 8 and 32 modes. Every setting states every
     hyperparameter it varies (lambda and the optimiser), so its runs' ids hold if a default changes."""
-    from ganbench.config import hparams_json, hparams_label
+    from ganbench.hparams import hparams_json, hparams_label
 
     ours = {"lr": 2e-4, "betas": [0.0, 0.9]}      # the WGAN-GP class's own (Algorithm 1's betas)
     gan_toy = {"lr": 1e-4, "betas": [0.5, 0.9]}   # gan_toy.py's

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.config import hparams_label
 from ganbench.convergence import UNTRAINED_HQ
 from ganbench.data import DEFAULT_STD
 from ganbench.files import write_text_atomic
+from ganbench.hparams import hparams_label
 from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.metric_spec import metric_range
 from ganbench.population import outcomes, run_value

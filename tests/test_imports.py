@@ -19,10 +19,10 @@ LAYERS = [
     # 1: networks, training, the image datasets' evaluation
     {"ganbench.archs", "ganbench.losses", "ganbench.variants", "ganbench.variants.*", "ganbench.train",
      "ganbench.features", "ganbench.evaluator", "ganbench.image_jobs"},
-    # 2: a job's configuration and id
-    {"ganbench.config"},
-    # 3: the presets (built of configs) and the record store
-    {"ganbench.presets", "ganbench.store"},
+    # 2: hyperparameter overrides, and the presets (settings, budgets, the papers' tables)
+    {"ganbench.hparams", "ganbench.presets"},
+    # 3: a job's configuration and id (a preset's jobs too), and the record store
+    {"ganbench.config", "ganbench.store"},
     # 4: one ensemble evaluated; ensembles planned
     {"ganbench.evaluation", "ganbench.planner", "ganbench.eta"},
     # 5: where ensembles run
@@ -33,17 +33,14 @@ LAYERS = [
      "ganbench.report", "ganbench.report_tables", "ganbench.report_figures", "ganbench.report_images",
      "ganbench.report_sections", "ganbench.population",
      "ganbench.sensitivity"},
-    # 7: entry points, and the compatibility facade nothing imports
-    {"ganbench.cli", "ganbench.cli_parser", "ganbench.__main__", "ganbench.runner"},
+    # 7: entry points
+    {"ganbench.cli", "ganbench.cli_parser", "ganbench.__main__"},
 ]
 
-# The one import against the layers, kept inside a function: a config with a preset takes the preset's
-# hyperparameters (RunConfig.variant_obj), and a preset is a list of configs. It must stay lazy, so
-# that no cycle arises when modules load; it is left out of the cycle and layer checks below.
-# The package's public ``ganbench.score`` is the other: it imports ganbench.scoring when called.
-LAZY_UPWARD = {("ganbench.config", "ganbench.presets"), ("ganbench", "ganbench.scoring")}
+# The one import against the layers, kept inside a function: the package's public ``ganbench.score``
+# imports ganbench.scoring when called. It is left out of the cycle and layer checks below.
+LAZY_UPWARD = {("ganbench", "ganbench.scoring")}
 
-FACADE = "ganbench.runner"
 
 
 def module_name(path: Path) -> str:
@@ -148,20 +145,6 @@ def test_the_allowed_upward_import_stays_inside_a_function():
     for a, b in LAZY_UPWARD:
         assert b in GRAPH[a], f"{a} no longer imports {b}: drop it from LAZY_UPWARD"
         assert GRAPH[a][b] is False, f"{a} imports {b} at module level: that is an import cycle when loading"
-
-
-def test_nothing_in_ganbench_imports_the_runner_facade():
-    assert not [a for a, b in edges(include_lazy_upward=True) if b == FACADE]
-
-
-def test_the_facade_re_exports_each_name_from_where_it_lives():
-    from ganbench import runner
-
-    for name in runner.__all__:
-        obj = getattr(runner, name)
-        home = getattr(obj, "__module__", None)
-        if home is not None and home.startswith("ganbench."):
-            assert home != FACADE, f"{name} is defined in the facade"
 
 
 def test_the_store_and_the_configs_load_without_torch():

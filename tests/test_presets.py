@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ganbench.cli import main
-from ganbench.config import RunConfig
+from ganbench.config import RunConfig, preset_jobs
 from ganbench.data import make_mixture
 from ganbench.nets import EnsembleBatchNorm, Maxout, member_generators
 from ganbench.presets import PRESETS, get_preset
@@ -21,7 +21,7 @@ from test_training import assert_member_is_the_lone_run
 
 
 def _by_setting(preset, budget="paper"):
-    jobs = get_preset(preset).jobs(budget)
+    jobs = preset_jobs(get_preset(preset), budget)
     return jobs, {(c.layout, c.modes, c.variant) for c in jobs}
 
 
@@ -74,7 +74,7 @@ def test_the_other_presets_carry_their_protocols():
     sm, _ = _by_setting("stacked-mnist")
     assert {(c.n_eval, c.n_train, c.arch) for c in sm} == {(26_000, 128_000, "dcgan")}
 
-    tut = get_preset("tutorial").jobs("paper")
+    tut = preset_jobs(get_preset("tutorial"), "paper")
     assert {(c.layout, c.modes) for c in tut} == {("blobs", 4), ("blobs", 8)} | {("ring", m) for m in (4, 8, 16, 32)}
     # 500 epochs x 79 batches; the WGAN-GP generators step at batches 0, 5, ..., 75 (16 an epoch), and
     # the tutorial judges coverage on 10,000 samples
@@ -85,11 +85,12 @@ def test_the_other_presets_carry_their_protocols():
 def test_every_preset_plans_valid_distinct_runs_and_says_its_budget():
     for preset in PRESETS.values():
         for budget in ("quick", "paper"):
-            jobs = preset.jobs(budget)
+            jobs = preset_jobs(preset, budget)
             assert len({c.run_id for c in jobs}) == len(jobs)
             assert {c.budget for c in jobs} == {budget} and {c.preset for c in jobs} == {preset.name}
-        assert all(q.iters <= p.iters for q, p in zip(preset.jobs("quick"), preset.jobs("paper"), strict=False))
-    assert {c.budget for c in get_preset("pacgan-2d").jobs("quick", iters=7)} == {"custom"}
+        quick, paper = preset_jobs(preset, "quick"), preset_jobs(preset, "paper")
+        assert all(q.iters <= p.iters for q, p in zip(quick, paper, strict=False))
+    assert {c.budget for c in preset_jobs(get_preset("pacgan-2d"), "quick", iters=7)} == {"custom"}
 
 
 def test_a_plain_run_keeps_its_id_from_before_presets():
@@ -195,7 +196,7 @@ def test_untrained_image_runs_give_no_class_count_in_the_reproduction_table():
     from ganbench.reproduction_cells import _ours_text
 
     preset = get_preset("stacked-mnist")
-    jobs = [c for c in preset.jobs("quick") if c.variant == "vanilla"]
+    jobs = [c for c in preset_jobs(preset, "quick") if c.variant == "vanilla"]
 
     def rec(cfg, untrained, modes):
         return {**cfg.identity(), "id": cfg.run_id, "status": "ok",
@@ -223,7 +224,7 @@ def test_untrained_2d_runs_count_in_the_reproduction_table():
     from ganbench.reproduction_cells import _ours_text
 
     preset = get_preset("pacgan-2d")
-    jobs = [c for c in preset.jobs("quick", seeds=5) if c.variant == "vanilla" and c.layout == "ring"]
+    jobs = [c for c in preset_jobs(preset, "quick", seeds=5) if c.variant == "vanilla" and c.layout == "ring"]
 
     def rec(cfg, hq, modes):
         return {**cfg.identity(), "id": cfg.run_id, "status": "ok",
@@ -296,6 +297,6 @@ def test_wgan_gp_takes_gan_toy_settings_on_mixtures_and_presets_keep_their_own()
         assert mix.gp_lambda == 0.1 and mix.adam == {"lr": 1e-4, "betas": (0.5, 0.9)}
         img = dataset_config(v, "mnist", 0).variant_obj()
         assert img.gp_lambda == 10.0 and img.adam == {"lr": 2e-4, "betas": (0.0, 0.9)}
-        tut = next(c for c in get_preset("tutorial").jobs("paper") if c.variant == v).variant_obj()
+        tut = next(c for c in preset_jobs(get_preset("tutorial"), "paper") if c.variant == v).variant_obj()
         assert tut.gp_lambda == 10.0 and tut.adam == {"lr": 2e-4, "betas": (0.0, 0.9)}
     assert RunConfig(variant="vanilla", layout="ring", modes=8, seed=0).variant_obj().params()["adam"]["lr"] == 2e-4

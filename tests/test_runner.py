@@ -470,10 +470,11 @@ def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_giv
 
 
 def test_a_folder_of_preset_runs_points_to_reproduction_and_the_intro_states_each_batch(tmp_path):
+    from ganbench.config import preset_jobs
     from ganbench.presets import get_preset
     from ganbench.report_tables import _seed_range, _values
 
-    job = get_preset("tutorial").jobs("quick", seeds=1, iters=2)[0]
+    job = preset_jobs(get_preset("tutorial"), "quick", seeds=1, iters=2)[0]
     run_grid([job], tmp_path, progress=False)
     report = build_report(tmp_path).read_text()
     assert "only published-protocol (preset) runs" in report and "No run records" not in report

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ganbench.cli import _plan, build_parser, main
-from ganbench.config import RunConfig, hparams_json, hparams_label, plan_grid, validate
+from ganbench.config import RunConfig, plan_grid, preset_jobs, validate
+from ganbench.hparams import hparams_json, hparams_label
 from ganbench.presets import EXPERIMENTS, PRESETS, get_preset
 
 TOY = {"adam": {"lr": 1e-4, "betas": [0.5, 0.9]}, "gp_lambda": 0.1}
@@ -23,7 +24,7 @@ def test_configs_without_overrides_keep_their_ids():
     assert ring("vanilla").run_id == "5c1b91a9904eefca"
     assert "hparams" not in ring().identity()["config"]
     assert ring(hparams="{}").run_id == ring().run_id  # no override is no override
-    tut = get_preset("tutorial").jobs("quick", seeds=1)[0]
+    tut = preset_jobs(get_preset("tutorial"), "quick", seeds=1)[0]
     assert "hparams" not in tut.identity()["config"]
 
 
@@ -49,7 +50,7 @@ def test_a_partial_adam_override_keeps_the_rest_and_a_presets_overrides():
     base = ring().variant_obj()
     v = ring(hparams={"adam": {"lr": 1e-3}}).variant_obj()
     assert v.adam == {"lr": 1e-3, "betas": tuple(base.adam["betas"])} and v.gp_lambda == base.gp_lambda
-    job = get_preset("stacked-mnist-small-d").jobs("quick", seeds=1)[0]
+    job = preset_jobs(get_preset("stacked-mnist-small-d"), "quick", seeds=1)[0]
     from dataclasses import replace
 
     p = replace(job, hparams={"adam": {"betas": [0.5, 0.9]}}).variant_obj().params()
@@ -137,11 +138,11 @@ def test_bad_set_is_one_line_and_exit_code_2(args, expect, tmp_path, capsys):
 def test_the_panel_plans_each_setting_explicitly_and_stays_out_of_reproduction():
     preset = get_preset("sensitivity-2d")
     assert "sensitivity-2d" in EXPERIMENTS and "sensitivity-2d" not in PRESETS  # no published table
-    jobs = preset.jobs("quick")
+    jobs = preset_jobs(preset, "quick")
     assert len(jobs) == len({c.run_id for c in jobs}) == 190
     assert {(c.iters, c.budget) for c in jobs} == {(1000, "quick")}
     assert {c.seed for c in jobs} == set(range(5))
-    assert {(c.iters, c.budget) for c in preset.jobs("paper")} == {(5000, "paper")}
+    assert {(c.iters, c.budget) for c in preset_jobs(preset, "paper")} == {(5000, "paper")}
     assert {(c.layout, c.modes, c.std, c.hidden, c.depth, c.batch_size) for c in jobs} == \
         {("ring", 8, 0.01, 128, 3, 128), ("ring", 32, 0.01, 128, 3, 128)}
     by_variant = {}

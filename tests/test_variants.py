@@ -4,7 +4,8 @@ second one's runs be skipped as done)."""
 import pytest
 
 import ganbench.variants as variants
-from ganbench.config import HPARAMS, RunConfig
+from ganbench.config import RunConfig
+from ganbench.hparams import HPARAMS
 from ganbench.variants import REGISTRY, HParam, Variant, get_variant
 
 
