@@ -23,8 +23,8 @@ from ganbench.constants import (
     AUTO_CAP,
     AUTO_START,
 )
+from ganbench.datasets import needs_mnist
 from ganbench.files import check_npy_header
-from ganbench.image_jobs import needs_mnist
 from ganbench.variants import DEFAULT_VARIANTS
 
 # Heavy modules (torch, scikit-learn) are imported by the commands that need them, so that

@@ -19,7 +19,7 @@ from ganbench.constants import (
     MAX_SEEDS,
 )
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
-from ganbench.image_jobs import DATASETS
+from ganbench.datasets import DATASETS
 from ganbench.metric_spec import SUITE as METRICS
 from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
 from ganbench.variants import DEFAULT_VARIANTS, VARIANTS, settable_hyperparameters

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from ganbench.constants import CONFIG_LIMITS, DEFAULT_ITERS, MAX_RUNS, MAX_SEEDS
 from ganbench.data import DEFAULT_STD, check_layout
+from ganbench.datasets import DATASETS
 from ganbench.hparams import apply_hparams, hparams_json
-from ganbench.image_jobs import DATASETS
 from ganbench.presets import Preset, preset_variant
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class RunConfig:
 
 def dataset_config(variant: str, dataset: str, seed: int, iters: int | None = None,
                    n_eval: int | None = None, arch: str | None = None) -> RunConfig:
-    """A job on an image (or Iris) dataset with that dataset's defaults (ganbench.image_jobs.DATASETS)."""
+    """A job on an image (or Iris) dataset with that dataset's defaults (ganbench.datasets.DATASETS)."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: choose from {', '.join(DATASETS)}")
     d = DATASETS[dataset]

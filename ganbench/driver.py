@@ -149,7 +149,7 @@ def _train(configs: Sequence[RunConfig], out: Path, counts: dict, desc: str, job
         bar.update(skipped)
         if not pending:
             return skipped
-        from ganbench.image_jobs import load_evaluator, needs_mnist
+        from ganbench.datasets import load_evaluator, needs_mnist
 
         if needs_mnist(c.layout for c in pending):
 

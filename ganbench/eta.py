@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ganbench.config import RunConfig
 from ganbench.constants import WARN_CPU_HOURS
-from ganbench.image_jobs import DATASETS, MAX_COMPARED, needs_mnist
+from ganbench.datasets import DATASETS, MAX_COMPARED, needs_mnist
 
 # Milliseconds per member-iteration (training and evaluation), one torch thread, by (variant, data): the
 # medians of the committed results' records (results/runs, 2-core AMD EPYC, 2026-12-07). Used where the

@@ -68,7 +68,7 @@ def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str 
     # scikit-learn and scipy (~1 s before its workers could start)
     from threadpoolctl import threadpool_limits
 
-    from ganbench.evaluation import evaluate_ensemble  # loads numpy's, scipy's and scikit-learn's pools
+    from ganbench.ensemble_records import evaluate_ensemble  # loads numpy's, scipy's and scikit-learn's pools
     from ganbench.nets import one_thread  # loads torch's
 
     fault_point(fault, group)

@@ -27,7 +27,7 @@ def raw_features(x: np.ndarray) -> np.ndarray:
 
 def mnist_cnn_features(model) -> Extractor:
     """Per-channel evaluator features, concatenated across channels."""
-    from ganbench.evaluator import batched
+    from ganbench.mnist_classifier import batched
 
     def extract(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)

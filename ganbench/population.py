@@ -32,7 +32,7 @@ OUTCOMES = ("untrained", "collapsed", "diverged", "every mode")
 
 
 def is_mixture(rec: dict) -> bool:
-    from ganbench.image_jobs import DATASETS  # torch-free registry
+    from ganbench.datasets import DATASETS  # torch-free registry
 
     return rec["config"]["layout"] not in DATASETS
 

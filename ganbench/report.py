@@ -15,8 +15,8 @@ import pandas as pd
 from ganbench.baselines import score_baselines
 from ganbench.constants import RUNAWAY_LOSS
 from ganbench.data import DEFAULT_STD
+from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.files import track_writes, write_text_atomic
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.report_figures import (
     fig_losses,
     fig_modes_vs_n,

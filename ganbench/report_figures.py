@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ganbench.convergence import run_state
+from ganbench.datasets import GRID_SIDE, UNTRAINED_RATIO
 from ganbench.files import mark_written, write_atomic
-from ganbench.image_jobs import GRID_SIDE, UNTRAINED_RATIO
 from ganbench.report_tables import _first_seed, _lowest_seed, variant_order
 from ganbench.stats import interval
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from ganbench.convergence import run_state
+from ganbench.datasets import DATASETS as IMAGE_DATASETS
+from ganbench.datasets import GRID_SIDE, N_TSNE
 from ganbench.files import write_text_atomic
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
-from ganbench.image_jobs import GRID_SIDE, N_TSNE
 from ganbench.metric_spec import metric_range
 from ganbench.population import CLASS_METRICS, outcomes, run_value
 from ganbench.report_figures import (

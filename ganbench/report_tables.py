@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.convergence import RUN_STATES, run_state
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.metric_spec import columns, metric_range, metric_step
 from ganbench.population import OUTCOMES, outcomes, run_value, trained_value
 from ganbench.stats import (

@@ -14,8 +14,8 @@ import pandas as pd
 
 from ganbench.baselines import saturates
 from ganbench.convergence import UNTRAINED_HQ
+from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.files import write_text_atomic
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.population import run_value
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.report_figures import fig_trajectories

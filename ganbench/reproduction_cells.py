@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from ganbench.baselines import saturated, score_baselines
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
+from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.metric_spec import metric_range, metric_step
 from ganbench.population import failed_to_train, run_value
 from ganbench.presets import Preset

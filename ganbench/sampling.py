@@ -82,7 +82,7 @@ def sample_run(results: Path, run: str, n: int, path: Path, label: int | None = 
         title = f"{cfg.variant}, {cfg.layout} of {cfg.modes} modes, seed {cfg.seed}: {n:,} new samples"
         write_atomic(path, lambda f: fig_sample_scatter(x, centres, title, f), binary=True)
     else:
-        from ganbench.image_jobs import DATASETS
+        from ganbench.datasets import DATASETS
         from ganbench.images import iris_units
 
         columns = DATASETS[cfg.layout].columns if cfg.layout in DATASETS else None

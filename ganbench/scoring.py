@@ -1,7 +1,7 @@
 """A benchmark's protocol applied to a user's own samples: ``ganbench score`` and ``ganbench.score``.
 
-The samples are judged exactly as a run's final samples are (``evaluation.mixture_record_metrics``
-on 2-D mixtures, ``image_jobs.evaluate`` on MNIST, Stacked MNIST and Iris), against the real data a
+The samples are judged exactly as a run's final samples are (``ensemble_records.mixture_record_metrics``
+on 2-D mixtures, ``datasets.evaluate`` on MNIST, Stacked MNIST and Iris), against the real data a
 run with the same seed and the dataset's defaults trains on, so the metrics carry a record's keys and,
 for the same samples, its numbers. Bad input raises ValueError naming what is wrong and what is allowed.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from ganbench.constants import MAX_N_EVAL
 from ganbench.data import LAYOUTS, check_layout
-from ganbench.image_jobs import DATASETS
+from ganbench.datasets import DATASETS
 
 BENCHMARKS = ("<layout><K> for a 2-D mixture (ring8, grid25, blobs4; layouts " + ", ".join(LAYOUTS)
               + ")", *DATASETS)
@@ -25,7 +25,7 @@ MIN_SAMPLES = 10  # PRDC's 5th neighbour and KID need a few; a run evaluates tho
 @dataclass(frozen=True)
 class Benchmark:
     name: str
-    layout: str      # a mixture layout, or a dataset of image_jobs.DATASETS
+    layout: str      # a mixture layout, or a dataset of datasets.DATASETS
     modes: int
     std: float | None = None
     scale: float | None = None
@@ -161,7 +161,7 @@ def score(samples, benchmark: str = "ring8", *, seed: int = 0, std: float | None
     seen, kl_to_uniform, ... on images), ``status`` ("ok", or "diverged" with ``divergence`` and no
     metrics, as a run whose samples are non-finite or exploded), and what it was judged against."""
     from ganbench.config import RunConfig, dataset_config
-    from ganbench.evaluation import KID_SUBSETS, mixture_record_metrics, sample_divergence
+    from ganbench.ensemble_records import KID_SUBSETS, mixture_record_metrics, sample_divergence
 
     bench = parse_benchmark(benchmark, std, scale)
     raw = load_samples(samples, bench) if isinstance(samples, (str, Path)) else samples
@@ -181,15 +181,15 @@ def score(samples, benchmark: str = "ring8", *, seed: int = 0, std: float | None
         if reason is None:
             out["metrics"] = mixture_record_metrics(x, mix, kmeans_centres(mix.points, bench.modes), seed)
     else:
-        from ganbench import image_jobs
+        from ganbench import datasets
 
-        real = image_jobs.training_data(bench.layout, seed, cfg.n_train, data_dir)[0]
+        real = datasets.training_data(bench.layout, seed, cfg.n_train, data_dir)[0]
         out["real"] = {"samples": cfg.n_train}
         reason = sample_divergence(x, real)
         if reason is None:
-            evaluator, info = (image_jobs.load_evaluator(data_dir) if image_jobs.needs_mnist([bench.layout])
+            evaluator, info = (datasets.load_evaluator(data_dir) if datasets.needs_mnist([bench.layout])
                                else (None, None))
-            out["metrics"] = image_jobs.evaluate(bench.layout, x, real, seed, KID_SUBSETS, evaluator, info)
+            out["metrics"] = datasets.evaluate(bench.layout, x, real, seed, KID_SUBSETS, evaluator, info)
     if reason is not None:
         out.update({"status": "diverged", "divergence": reason, "metrics": None})
     return out

@@ -24,9 +24,9 @@ import pandas as pd
 
 from ganbench.convergence import UNTRAINED_HQ
 from ganbench.data import DEFAULT_STD
+from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.files import write_text_atomic
 from ganbench.hparams import hparams_label
-from ganbench.image_jobs import DATASETS as IMAGE_DATASETS
 from ganbench.metric_spec import metric_range
 from ganbench.population import outcomes, run_value
 from ganbench.presets import BUDGET_ORDER, EXPERIMENTS

@@ -19,8 +19,8 @@ import numpy as np
 
 from ganbench import __version__
 from ganbench.config import RECORD_SCHEMA, RunConfig, size_problem, value_problem
+from ganbench.datasets import DATASETS
 from ganbench.files import write_atomic, write_json_atomic, write_text_atomic
-from ganbench.image_jobs import DATASETS
 from ganbench.presets import BUDGET_ORDER
 
 __all__ = ["StoreBusy", "check_output_file", "check_writable", "current_records", "failed_record", "finished_ids",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench import evaluation, executors, store, train
+from ganbench import ensemble_records, executors, store, train
 from ganbench.config import RunConfig, plan_grid
 from ganbench.driver import run_grid
 from ganbench.store import load_records, runs_dir, store_lock
@@ -66,7 +66,7 @@ def test_an_ensemble_trains_and_evaluates_with_one_thread_for_torch_blas_and_ope
         return {p["filepath"]: p["num_threads"] for p in threadpool_info()} | {"torch": torch.get_num_threads()}
 
     seen = []
-    monkeypatch.setattr(evaluation, "evaluate_ensemble", lambda *args: seen.append(threads()) or [])
+    monkeypatch.setattr(ensemble_records, "evaluate_ensemble", lambda *args: seen.append(threads()) or [])
     with threadpool_limits(limits=2):  # two threads before, even on a 1-core machine
         torch.set_num_threads(2)
         before = threads()
@@ -156,7 +156,7 @@ def test_a_diverging_run_is_recorded_diverged_and_metrics_never_see_nan(tmp_path
 
     monkeypatch.setattr(train, "train_ensemble", poisoned)
     for name in ("mode_stats", "coverage_of", "compare_matched"):
-        monkeypatch.setattr(evaluation, name, finite_only(getattr(evaluation, name)))
+        monkeypatch.setattr(ensemble_records, name, finite_only(getattr(ensemble_records, name)))
     configs = [RunConfig(variant="vanilla", layout="ring", modes=4, seed=s, **TINY) for s in range(4)]
     counts = run_grid(configs, tmp_path, progress=False)
     assert counts["diverged"] == 3 and counts["trained"] == 4

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from ganbench import images
-from ganbench.evaluator import Recipe, accuracy, load_or_train, train_evaluator
 from ganbench.features import get_extractor
 from ganbench.images import Digits, iris_setosa, load_mnist, stacked_mnist, to_unit_range, triple_digits
+from ganbench.mnist_classifier import Recipe, accuracy, load_or_train, train_evaluator
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -139,8 +139,8 @@ def test_feature_extractors_give_one_row_per_image(mnist_dir):
 
 def test_real_stacked_mnist_given_to_the_evaluator_covers_all_1000_modes_with_kl_near_0(mnist_dir):
     """The sanity check of the Stacked-MNIST protocol: real data must score as uncollapsed."""
-    from ganbench.evaluator import stacked_labels
     from ganbench.metrics import class_entropy
+    from ganbench.mnist_classifier import stacked_labels
 
     x, _ = fake_digits(300)
     labels = np.arange(300) % 10  # balanced digits, so that the triples of real data are uniform

@@ -18,13 +18,13 @@ LAYERS = [
      "ganbench.convergence", "ganbench.baselines", "ganbench.metric_spec", "ganbench.verdicts"},
     # 1: networks, training, the image datasets' evaluation
     {"ganbench.archs", "ganbench.losses", "ganbench.variants", "ganbench.variants.*", "ganbench.train",
-     "ganbench.features", "ganbench.evaluator", "ganbench.image_jobs"},
+     "ganbench.features", "ganbench.mnist_classifier", "ganbench.datasets"},
     # 2: hyperparameter overrides, and the presets (settings, budgets, the papers' tables)
     {"ganbench.hparams", "ganbench.presets"},
     # 3: a job's configuration and id (a preset's jobs too), and the record store
     {"ganbench.config", "ganbench.store"},
     # 4: one ensemble evaluated; ensembles planned
-    {"ganbench.evaluation", "ganbench.planner", "ganbench.eta"},
+    {"ganbench.ensemble_records", "ganbench.planner", "ganbench.eta"},
     # 5: where ensembles run
     {"ganbench.executors"},
     # 6: the driver, and what reads the store

@@ -191,7 +191,7 @@ def test_the_reproduction_table_gives_intervals_and_verdicts():
 
 def test_untrained_image_runs_give_no_class_count_in_the_reproduction_table():
     """Stacked MNIST at a budget where the evaluator is not confident on the samples (the sanity gate,
-    ganbench.image_jobs): "untrained (k of n runs)", no mean, no verdict; a trained run's count stays."""
+    ganbench.datasets): "untrained (k of n runs)", no mean, no verdict; a trained run's count stays."""
     from ganbench.reproduction import _sentence
     from ganbench.reproduction_cells import _ours_text
 

@@ -13,7 +13,7 @@ import sklearn
 import torch
 
 import ganbench
-from ganbench import evaluation, store
+from ganbench import ensemble_records, store
 from ganbench.config import RunConfig
 from ganbench.driver import run_grid
 from ganbench.machine import cpu_name
@@ -25,7 +25,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results" / "runs"
 
 def test_a_record_stores_the_versions_and_the_machine_it_was_made_on():
     cfgs = [RunConfig(variant="vanilla", layout="ring", modes=4, seed=s, **TINY) for s in (0, 1)]
-    rec = evaluation.run_ensemble(cfgs, device="cpu")[0]
+    rec = ensemble_records.run_ensemble(cfgs, device="cpu")[0]
     v = rec["versions"]
     assert v["ganbench"] == ganbench.__version__
     assert v["python"] == platform.python_version()

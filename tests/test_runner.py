@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ganbench import evaluation, executors, planner, store
+from ganbench import ensemble_records, executors, planner, store
 from ganbench.config import RunConfig, plan_grid, validate
 from ganbench.driver import run_grid
-from ganbench.evaluation import N_SCATTER
+from ganbench.ensemble_records import N_SCATTER
 from ganbench.report import build_report
 from ganbench.store import load_records
 
@@ -56,8 +56,8 @@ def test_a_second_identical_call_trains_nothing(tmp_path):
 
 def test_same_config_and_seed_give_identical_metrics(tmp_path):
     cfgs = tiny_grid(variants=("vanilla",), modes=(4,), seeds=2)
-    a = evaluation.run_ensemble(cfgs)
-    b = evaluation.run_ensemble(cfgs)
+    a = ensemble_records.run_ensemble(cfgs)
+    b = ensemble_records.run_ensemble(cfgs)
     assert [r["metrics"] for r in a] == [r["metrics"] for r in b]
 
 
@@ -70,9 +70,9 @@ def test_a_record_depends_only_on_its_config_not_on_its_ensemble():
     for variant in ("vanilla", "cond-wgan-gp"):
         cfgs = [RunConfig(variant=variant, layout="ring", modes=4 if variant != "vanilla" else 4 + 4 * (s % 2),
                           seed=s, **{**TINY, "iters": 40}) for s in range(20)]
-        alone = evaluation.run_ensemble([cfgs[7]])
+        alone = ensemble_records.run_ensemble([cfgs[7]])
         for group in (cfgs[6:9], cfgs) if variant == "vanilla" else (cfgs[6:9],):
-            rec = evaluation.run_ensemble(group)[group.index(cfgs[7])]
+            rec = ensemble_records.run_ensemble(group)[group.index(cfgs[7])]
             assert strip(rec) == strip(alone[0]), f"{variant}: seed 7 in an ensemble of {len(group)}"
 
 
@@ -414,27 +414,27 @@ def test_a_wide_table_cell_shows_the_interval_clipped_only_where_it_leaves_the_r
 def test_a_trajectory_point_is_the_run_trained_to_that_budget():
     """Evaluating during training leaves training alone: the trajectory's point at 20 and 50
     iterations is, bit for bit, the final evaluation of the same config trained for 20 and 50."""
-    assert evaluation.trajectory_steps(60) == [10, 20, 50, 60]
-    assert evaluation.trajectory_steps(39_500)[-3:] == [10_000, 20_000, 39_500]
+    assert ensemble_records.trajectory_steps(60) == [10, 20, 50, 60]
+    assert ensemble_records.trajectory_steps(39_500)[-3:] == [10_000, 20_000, 39_500]
     for variant in ("vanilla", "cond-wgan-gp"):
         cfg = RunConfig(variant=variant, layout="ring", modes=8, seed=3, **{**TINY, "iters": 60})
-        (rec,) = evaluation.run_ensemble([cfg])
+        (rec,) = ensemble_records.run_ensemble([cfg])
         traj = rec["trajectory"]
         assert traj["step"] == [10, 20, 50, 60]
         for budget in (20, 50):
-            (short,) = evaluation.run_ensemble([RunConfig(**{**cfg.__dict__, "iters": budget})])
+            (short,) = ensemble_records.run_ensemble([RunConfig(**{**cfg.__dict__, "iters": budget})])
             i = traj["step"].index(budget)
-            for m in evaluation.TRAJECTORY_METRICS:
+            for m in ensemble_records.TRAJECTORY_METRICS:
                 assert traj[m][i] == short["metrics"][m], (variant, budget, m)
-        assert ([traj[m][-1] for m in evaluation.TRAJECTORY_METRICS]
-                == [rec["metrics"][m] for m in evaluation.TRAJECTORY_METRICS])
+        assert ([traj[m][-1] for m in ensemble_records.TRAJECTORY_METRICS]
+                == [rec["metrics"][m] for m in ensemble_records.TRAJECTORY_METRICS])
 
 
 def test_exploded_or_non_finite_samples_mark_a_run_diverged():
     real = np.array([[1.0, -2.0], [0.5, 0.5]])
-    assert evaluation.sample_divergence(np.array([[3.0, 4.0]]), real) is None
-    assert evaluation.sample_divergence(np.array([[np.nan, 0.0]]), real) == "non-finite samples"
-    assert evaluation.sample_divergence(np.array([[201.0, 0.0]]), real).startswith("samples exploded")
+    assert ensemble_records.sample_divergence(np.array([[3.0, 4.0]]), real) is None
+    assert ensemble_records.sample_divergence(np.array([[np.nan, 0.0]]), real) == "non-finite samples"
+    assert ensemble_records.sample_divergence(np.array([[201.0, 0.0]]), real).startswith("samples exploded")
 
 
 def test_a_larger_budget_extends_finished_runs_to_what_training_from_scratch_gives(tmp_path):

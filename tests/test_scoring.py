@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import ganbench
-import ganbench.evaluation as evaluation
+import ganbench.ensemble_records as ensemble_records
 from ganbench.cli import main
 from ganbench.config import RunConfig
 from ganbench.data import make_mixture
 from ganbench.driver import run_grid
 from ganbench.store import load_records
-from test_image_jobs import mnist_dir  # noqa: F401 - the fixture
+from test_datasets import mnist_dir  # noqa: F401 - the fixture
 from test_images import fake_digits
 
 
@@ -27,13 +27,13 @@ def test_a_perfect_ring_captures_every_mode_and_one_point_captures_one():
 
 def test_the_scores_of_a_runs_own_samples_are_its_records_numbers(tmp_path, monkeypatch):
     seen = {}
-    real = evaluation.mixture_record_metrics
+    real = ensemble_records.mixture_record_metrics
 
     def spy(x, mix, centres, seed):
         seen[seed] = x.copy()
         return real(x, mix, centres, seed)
 
-    monkeypatch.setattr(evaluation, "mixture_record_metrics", spy)
+    monkeypatch.setattr(ensemble_records, "mixture_record_metrics", spy)
     cfg = RunConfig(variant="vanilla", layout="grid", modes=9, seed=3, iters=30, n_eval=400, hidden=16, depth=1)
     run_grid([cfg], tmp_path, progress=False)
     rec = next(r for r in load_records(tmp_path) if r["id"] == cfg.run_id)

@@ -1,7 +1,8 @@
-"""Jobs on MNIST, Stacked MNIST and Iris: their defaults, their training data and their evaluation.
+"""The datasets other than 2-D mixtures (MNIST, Stacked MNIST, Iris): their specs and defaults, their
+training data and the evaluation of a run's samples on them.
 
-``ganbench.evaluation`` calls ``training_data`` and ``evaluate`` for a job whose ``layout`` names one of ``DATASETS``
-(instead of a 2-D mixture layout). Images travel flat (C*H*W) in [-1, 1].
+``ganbench.ensemble_records`` calls ``training_data`` and ``evaluate`` for a job whose ``layout`` names
+one of ``DATASETS`` (instead of a 2-D mixture layout). Images travel flat (C*H*W) in [-1, 1].
 
 Evaluation (per run, on ``n_eval`` generated samples):
 - MNIST / Stacked MNIST: the evaluator's label of every digit (every channel), the class histogram's
@@ -82,7 +83,7 @@ def training_data(dataset: str, seed: int, n_train: int, data_dir=None) -> tuple
 
 def load_evaluator(data_dir=None, progress: bool = False):
     """The cached MNIST evaluator (trained on first use) and its info."""
-    from ganbench.evaluator import load_or_train
+    from ganbench.mnist_classifier import load_or_train
 
     return load_or_train(load_mnist(data_dir), load_mnist(data_dir, train=False), progress=progress)
 
@@ -103,8 +104,8 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     real = matched_subset(real, len(fake), seed)
     import torch
 
-    from ganbench.evaluator import batched, predict_with_confidence
     from ganbench.features import mnist_cnn_features
+    from ganbench.mnist_classifier import batched, predict_with_confidence
 
     d = DATASETS[dataset]
     shape = (-1, *d.image)
@@ -143,7 +144,7 @@ def trajectory_point(dataset: str, fake: np.ndarray, evaluator) -> dict:
     (``modes``), KL of the class histogram to uniform, and the share of confident digits (the sanity
     gate's input)."""
     d = DATASETS[dataset]
-    from ganbench.evaluator import predict_with_confidence
+    from ganbench.mnist_classifier import predict_with_confidence
 
     digits, confidence = predict_with_confidence(evaluator, _to_uint8(fake.reshape(-1, *d.image)))
     labels = _classes(digits, d)

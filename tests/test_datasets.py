@@ -70,7 +70,7 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
 
 
 def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for_it():
-    from ganbench.image_jobs import sanity_gate
+    from ganbench.datasets import sanity_gate
     from ganbench.report_images import _image_section
 
     real = np.full((100, 1), 0.99)

@@ -94,7 +94,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     (``{suffix: bytes}``: the checkpoint ``.pt`` with G and D state dicts and the training state, and,
     for images, a few generated images in ``.samples.npz``). The driver writes both, so a worker needs
     no shared disk. A ``Group`` with ``bases`` continues those runs (see ``find_bases``)."""
-    from ganbench import image_jobs
+    from ganbench import datasets
     from ganbench.train import STREAM_GRID, generate, pick_device, train_ensemble
 
     cfgs = [c.resolved() for c in configs]
@@ -109,11 +109,11 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                     for c in cfgs]
         data = [(m.points, m.labels) for m in mixtures]
     else:
-        data = [image_jobs.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
-        if image_jobs.needs_mnist([first.layout]):
-            evaluator, evaluator_info = image_jobs.load_evaluator(data_dir)
+        data = [datasets.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
+        if datasets.needs_mnist([first.layout]):
+            evaluator, evaluator_info = datasets.load_evaluator(data_dir)
     # what a trajectory point holds: the mode metrics on mixtures, class metrics on images (none on Iris)
-    tracked = TRAJECTORY_METRICS if first.is_mixture else image_jobs.IMAGE_TRAJECTORY if evaluator else ()
+    tracked = TRAJECTORY_METRICS if first.is_mixture else datasets.IMAGE_TRAJECTORY if evaluator else ()
     bases = getattr(configs, "bases", None)  # [(base record, its member training state)] or None
     start = bases[0][1]["iters"] if bases else 0
     steps = trajectory_steps(first.iters)
@@ -133,10 +133,10 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
         def point(k, x):
             return mixture_metrics(x, mixtures[k], centres[k])
     elif evaluator is not None:
-        n_point = min(first.n_eval, image_jobs.TRAJECTORY_SAMPLES)  # the first of those samples
+        n_point = min(first.n_eval, datasets.TRAJECTORY_SAMPLES)  # the first of those samples
 
         def point(k, x):
-            return image_jobs.trajectory_point(first.layout, x, evaluator)
+            return datasets.trajectory_point(first.layout, x, evaluator)
     if point is not None:
         def on_eval(step, G):
             xs, _ = generate(G, seeds, n_point, dims, variant.conditional)  # the EVAL stream
@@ -183,7 +183,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             evaluation = {"hq_threshold_std": 3.0, "kmeans_radius": 0.1}
         else:
             if not diverged:
-                rec["metrics"] = image_jobs.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
+                rec["metrics"] = datasets.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
                                                      evaluator, evaluator_info, distribution=cfg.preset is None)
             if tracked:  # the final point: the run's own metrics, on all its samples
                 trajectory[k]["step"].append(cfg.iters)
@@ -192,13 +192,13 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
                 rec["trajectory"] = trajectory[k]
             if not diverged:
                 if dims.image is not None and cfg.preset is None:  # presets' reports draw no t-SNE
-                    artifacts["tsne"] = image_jobs.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
+                    artifacts["tsne"] = datasets.tsne_embedding(cfg.layout, x, data[k][0], cfg.seed, evaluator)
             if class_grid is not None:
-                artifacts["class_grid"] = image_jobs.sample_images(class_grid[k], cfg.layout, n=len(class_grid[k]))
+                artifacts["class_grid"] = datasets.sample_images(class_grid[k], cfg.layout, n=len(class_grid[k]))
             if dims.image is None:  # a table's generated rows (Iris): the report's histograms
                 rec["samples"] = scatter_points(x)
-            evaluation = {"features": image_jobs.DATASETS[first.layout].features,
-                          "compared_samples": min(cfg.n_eval, image_jobs.MAX_COMPARED) if cfg.preset is None else 0}
+            evaluation = {"features": datasets.DATASETS[first.layout].features,
+                          "compared_samples": min(cfg.n_eval, datasets.MAX_COMPARED) if cfg.preset is None else 0}
         rec["evaluation"] = {"n_samples": cfg.n_eval, "real_subset": min(cfg.n_eval, len(data[k][0])),
                              "kid_subsets": KID_SUBSETS, "kid_subset_size": 1000, **evaluation}
         rec["timings"] = {"train_s": trained.train_seconds, "eval_s": None, "ensemble_size": len(cfgs),
@@ -223,7 +223,7 @@ def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,
 
     import torch
 
-    from ganbench.image_jobs import sample_images
+    from ganbench.datasets import sample_images
 
     def dump(save) -> bytes:
         buf = io.BytesIO()
