@@ -1,5 +1,5 @@
-"""The reference point of the training benchmarks: the training loop of
-../shared/tutorials/wgan-gp-mode-collapse.txt, re-written in its structure (not its text).
+"""The reference point of the training benchmarks: the training loop of the WGAN-GP mode-collapse
+tutorial (docs/sources.md section 2), re-written in its structure (not its text).
 
 One model at a time, PyTorch's default threads, a ``Dataset`` with ``__getitem__`` read through a
 shuffling ``DataLoader`` of batch 128, the tutorial's 3 x 128 ReLU MLPs (generator ending in tanh), BCE

@@ -1,6 +1,6 @@
 """Two-dimensional Gaussian mixtures: the datasets of the mode-collapse benchmark.
 
-Layouts (constants from ../shared/PROTOCOLS.md section 1):
+Layouts (where the constants come from: docs/sources.md section 1):
 - ``ring``:  n modes evenly on a circle of radius 1, std 0.01 (PacGAN's 2D-ring for n = 8).
 - ``grid``:  n modes on a near-square lattice of spacing 2 centred on the origin, std 0.05
              (PacGAN's 2D-grid {-4,-2,0,2,4}^2 for n = 25).

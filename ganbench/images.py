@@ -1,6 +1,6 @@
 """Image and tabular datasets: MNIST (offline first), Stacked MNIST (1000 modes) and Iris.
 
-MNIST is looked for, in order (../shared/PROTOCOLS.md section 4):
+MNIST is looked for, in order (docs/sources.md section 4):
 1. a directory given as ``data_dir`` (the CLI's ``--data-dir``) or the ``GANBENCH_DATA`` environment
    variable, in torchvision's layout (``<dir>/MNIST/raw/train-images-idx3-ubyte`` and friends), read with
    torchvision's own IDX reader; a named directory without MNIST is an error, not a reason to look elsewhere;

