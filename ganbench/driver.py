@@ -4,7 +4,6 @@ the pending jobs into ensembles (``ganbench.planner``), hands them to an executo
 writes each finished ensemble's files and records (``ganbench.store``) as they come."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -163,13 +162,12 @@ def _train(configs: Sequence[RunConfig], out: Path, counts: dict, desc: str, job
         starts = {run_id: state["iters"] for run_id, (_, state) in bases.items()}
         for line in eta_lines(pending, records, jobs, len(groups), device, starts):
             driver.note(line)
-        fault = os.environ.get("GANBENCH_FAULT")  # fault injection for the reliability tests
         if executor == "ray":
-            executors.run_ray(groups, driver, jobs, device, data_dir, address, fault)
+            executors.run_ray(groups, driver, jobs, device, data_dir, address)
         elif jobs <= 1:
-            executors.run_serial(groups, driver, device, data_dir, fault)
+            executors.run_serial(groups, driver, device, data_dir)
         else:
-            executors.run_pool(groups, driver, jobs, device, data_dir, fault)
+            executors.run_pool(groups, driver, jobs, device, data_dir)
         return skipped
     finally:
         bar.close()

@@ -45,7 +45,11 @@ class InjectedFault(RuntimeError):
     """Raised by GANBENCH_FAULT's raise kinds."""
 
 
-def fault_point(spec: str | None, group: Sequence[RunConfig]) -> None:
+FAULT_ENV = "GANBENCH_FAULT"  # fault injection for the reliability tests; local workers and a local Ray inherit it
+
+
+def fault_point(group: Sequence[RunConfig]) -> None:
+    spec = os.environ.get(FAULT_ENV)
     if not spec:
         return
     kind, _, arg = spec.partition(":")
@@ -61,8 +65,7 @@ def fault_point(spec: str | None, group: Sequence[RunConfig]) -> None:
         raise InjectedFault("injected one-off failure")
 
 
-def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str | None,
-                  fault: str | None = None):
+def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str | None):
     """One ensemble, trained and evaluated: its (record, files) pairs."""
     # imported where the work is done: the driver, which only plans and writes, never loads
     # scikit-learn and scipy (~1 s before its workers could start)
@@ -71,7 +74,7 @@ def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str 
     from ganbench.ensemble_records import evaluate_ensemble  # loads numpy's, scipy's and scikit-learn's pools
     from ganbench.nets import one_thread  # loads torch's
 
-    fault_point(fault, group)
+    fault_point(group)
     # One thread for torch, BLAS and OpenMP wherever an ensemble runs (a pool's worker, --jobs 1, Ray).
     # A pool's worker has a core: with a thread per core, every worker's numpy / scipy / scikit-learn
     # pools spun against the other workers (a 2-D run's evaluation: 0.34 s, now 0.23 s). And a record
@@ -82,11 +85,11 @@ def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str 
         return evaluate_ensemble(group, device, data_dir)
 
 
-def run_serial(groups, driver, device, data_dir, fault) -> None:
+def run_serial(groups, driver, device, data_dir) -> None:
     for g in groups:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                results = ensemble_task(g, device, data_dir, fault)
+                results = ensemble_task(g, device, data_dir)
             except Exception as e:  # noqa: BLE001 - any error of one ensemble must not stop the grid
                 if driver.failed_attempt(g, one_line(e), attempt):
                     continue
@@ -172,7 +175,7 @@ def _stop_workers(executors) -> None:
         ex.shutdown(wait=True, cancel_futures=True)
 
 
-def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
+def run_pool(groups, driver, jobs: int, device, data_dir) -> None:
     """``jobs`` worker processes, each a one-process executor (so that a worker that dies breaks only
     its own ensemble), kept for the next ensemble when they finish one: a worker's start-up (torch,
     scikit-learn, scipy: ~3 s) is paid once per worker, not once
@@ -194,13 +197,13 @@ def run_pool(groups, driver, jobs: int, device, data_dir, fault) -> None:
                     while idle and future is None:
                         ex, started = idle.pop(), None
                         try:
-                            future = ex.submit(ensemble_task, g, device, data_dir, fault)
+                            future = ex.submit(ensemble_task, g, device, data_dir)
                         except BrokenProcessPool:  # it died while idle (killed, OOM): another one then
                             ex.shutdown(wait=False)
                     if future is None:
                         ex = _new_worker()
                         started = ex.submit(_started)
-                        future = ex.submit(ensemble_task, g, device, data_dir, fault)
+                        future = ex.submit(ensemble_task, g, device, data_dir)
                     running[future] = (g, attempt, ex, started)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
@@ -243,11 +246,11 @@ def import_ray():
     return ray
 
 
-def _ray_task(group, device, data_dir, fault):
+def _ray_task(group, device, data_dir):
     import torch
 
     torch.set_num_threads(1)
-    return ensemble_task(group, device, data_dir, fault)
+    return ensemble_task(group, device, data_dir)
 
 
 def _ray_error(e: BaseException) -> str:
@@ -255,7 +258,7 @@ def _ray_error(e: BaseException) -> str:
     return one_line(cause) if isinstance(cause, BaseException) else one_line(e)
 
 
-def run_ray(groups, driver, jobs: int, device, data_dir, address, fault) -> None:
+def run_ray(groups, driver, jobs: int, device, data_dir, address) -> None:
     ray = import_ray()
     started = not ray.is_initialized()
     if started:
@@ -263,9 +266,12 @@ def run_ray(groups, driver, jobs: int, device, data_dir, address, fault) -> None
         ray.init(address=address, **options) if address else ray.init(num_cpus=jobs, **options)
     try:
         wants_gpu = (device or "").startswith("cuda") or (device is None and ray.cluster_resources().get("GPU", 0) >= 1)
+        # Ray's workers do not inherit the environment: a fault under test goes with the task
+        fault = {FAULT_ENV: os.environ[FAULT_ENV]} if os.environ.get(FAULT_ENV) else {}
         task = ray.remote(_ray_task).options(num_cpus=1, num_gpus=1 if wants_gpu else 0,
-                                              max_retries=MAX_ATTEMPTS - 1, retry_exceptions=True)
-        refs = {task.remote(g, device, data_dir, fault): g for g in groups}
+                                              max_retries=MAX_ATTEMPTS - 1, retry_exceptions=True,
+                                              **({"runtime_env": {"env_vars": fault}} if fault else {}))
+        refs = {task.remote(g, device, data_dir): g for g in groups}
         try:
             while refs:
                 ready, _ = ray.wait(list(refs), num_returns=1)
