@@ -13,6 +13,7 @@ from ganbench.config import RECORD_SCHEMA, RunConfig
 from ganbench.data import make_mixture
 from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
 from ganbench.metrics.suite import compare_matched
+from ganbench.planner import Ensemble
 from ganbench.store import versions
 
 N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
@@ -93,7 +94,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     """Train the jobs together and return, per job, its record and the files that go beside it
     (``{suffix: bytes}``: the checkpoint ``.pt`` with G and D state dicts and the training state, and,
     for images, a few generated images in ``.samples.npz``). The driver writes both, so a worker needs
-    no shared disk. A ``Group`` with ``bases`` continues those runs (see ``find_bases``)."""
+    no shared disk. An ``Ensemble`` with ``bases`` continues those runs (see ``find_bases``)."""
     from ganbench import datasets
     from ganbench.train import STREAM_GRID, generate, pick_device, train_ensemble
 
@@ -114,7 +115,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             evaluator, evaluator_info = datasets.load_evaluator(data_dir)
     # what a trajectory point holds: the mode metrics on mixtures, class metrics on images (none on Iris)
     tracked = TRAJECTORY_METRICS if first.is_mixture else datasets.IMAGE_TRAJECTORY if evaluator else ()
-    bases = getattr(configs, "bases", None)  # [(base record, its member training state)] or None
+    bases = configs.bases if isinstance(configs, Ensemble) else None  # per job (base record, its training state)
     start = bases[0][1]["iters"] if bases else 0
     steps = trajectory_steps(first.iters)
     trajectory: list[dict] = [{"step": [], **{m: [] for m in tracked}} for _ in cfgs]

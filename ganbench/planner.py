@@ -4,6 +4,8 @@ smaller budget continues from that run's checkpoint (``find_bases``). Reads the 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence as SequenceABC
+from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -47,15 +49,23 @@ def peak_bytes(configs: Sequence[RunConfig], workers: int) -> int:
     return busy * overhead + min(busy * size, len(configs)) * (data + samples)
 
 
-class Group(list):
-    """One ensemble's jobs (a list of RunConfig); ``bases``: for an extension, per job its base record
-    and member training state (``find_bases``), else None."""
+@dataclass(frozen=True)
+class Ensemble(SequenceABC):
+    """The jobs trained together as one batch (a sequence of RunConfig), and for an extension, per job,
+    the finished run it continues from: (base record, member training state) (``find_bases``)."""
 
-    bases: list | None = None
+    jobs: tuple[RunConfig, ...]
+    bases: tuple | None = None
+
+    def __getitem__(self, i):
+        return self.jobs[i]
+
+    def __len__(self) -> int:
+        return len(self.jobs)
 
 
 def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE,
-              bases: dict | None = None, workers: int = 1) -> list[Group]:
+              bases: dict | None = None, workers: int = 1) -> list[Ensemble]:
     """Group jobs by ensemble key (and, for extensions, the budget they continue from) into ensembles
     of at most ``max_size`` members (fewer where their training data or evaluated samples would pass
     MAX_ENSEMBLE_DATA or MAX_ENSEMBLE_EVAL), longest first. ``bases``: run id -> (base record, training
@@ -73,16 +83,13 @@ def ensembles(configs: Iterable[RunConfig], max_size: int = MAX_ENSEMBLE,
         data, samples = member_bytes(g[0])
         size = max(1, min(max_size, MAX_ENSEMBLE_DATA // data, MAX_ENSEMBLE_EVAL // samples))
         for i in range(0, len(g), size):
-            group = Group(g[i:i + size])
-            groups.append(group)
+            groups.append(Ensemble(tuple(g[i:i + size])))
     groups = _balanced(groups, workers)
-    for group in groups:
-        if group[0].run_id in bases:
-            group.bases = [bases[c.run_id] for c in group]
+    groups = [replace(e, bases=tuple(bases[c.run_id] for c in e)) if e[0].run_id in bases else e for e in groups]
     return sorted(groups, key=_cost, reverse=True)
 
 
-def _makespan(groups: Sequence[Group], workers: int) -> float:
+def _makespan(groups: Sequence[Ensemble], workers: int) -> float:
     """When the last worker finishes, in ``_cost`` units, if each ensemble (costliest first) goes to the
     worker free first: what ``ganbench.executors`` does with them."""
     loads = [0.0] * workers
@@ -95,12 +102,12 @@ SPLIT_GAIN = 0.01  # a split must shorten the planned schedule by at least this 
 MIN_HALF = 3       # ...and leave at least this many members in each half (smaller ensembles cost more per member)
 
 
-def _halves(g: Group) -> list[Group]:
+def _halves(g: Ensemble) -> list[Ensemble]:
     half = (len(g) + 1) // 2
-    return [Group(g[:half]), Group(g[half:])]
+    return [Ensemble(g.jobs[:half]), Ensemble(g.jobs[half:])]
 
 
-def _balanced(groups: list[Group], workers: int) -> list[Group]:
+def _balanced(groups: list[Ensemble], workers: int) -> list[Ensemble]:
     """``groups`` with ensembles split in two (a member's result does not depend on its ensemble, so
     splitting changes no record). First, while there are fewer ensembles than workers, the costliest
     is split, so that every worker has work (10 seeds of one config on 2 workers: 5 + 5). Then one
