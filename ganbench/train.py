@@ -37,7 +37,7 @@ class TrainedEnsemble:
     diverged_step: list[int | None] = field(default_factory=list)  # see train_ensemble
     diverged_reason: list[str | None] = field(default_factory=list)
     train_seconds: float = 0.0
-    state: dict = field(default_factory=dict)  # everything to continue training: see ``member_train_state``
+    state: TrainState | None = None  # everything to continue training: see ``member_train_state``
 
 
 # The critic's / discriminator's loss is runaway, and its run diverged, once its average over a logged
@@ -50,6 +50,84 @@ class TrainedEnsemble:
 # still diverges. (RUNAWAY_LOSS lives in ganbench.constants.)
 def runaway_threshold(data_dim: int) -> float:
     return RUNAWAY_LOSS * max(1.0, (data_dim / 2) ** 0.5)
+
+
+class LossWatch:
+    """The loss log and the divergence watch of an ensemble, per member: D's and G's losses summed over
+    each logging window (on the device: no host sync but at log points) and logged as window means,
+    the first step whose loss is non-finite, and the first log point where D's averaged loss ran away
+    (past ``runaway_threshold``)."""
+
+    def __init__(self, k: int, device, limit: float, log_every: int, resume: Sequence[dict] | None = None):
+        self.limit, self.log_every = limit, log_every
+        self.first_bad = torch.full((k,), -1, dtype=torch.long, device=device)
+        self.d_sum = torch.zeros(k, device=device)
+        self.g_sum = torch.zeros(k, device=device)
+        self.runaway: list[int | None] = [None] * k
+        self.loss_steps: list[int] = []
+        self.d_losses: list[list[float]] = []  # [log point][member]
+        self.g_losses: list[list[float]] = []
+        if resume:
+            self.first_bad = torch.tensor([r["first_bad"] for r in resume], dtype=torch.long, device=device)
+            self.d_sum = torch.tensor([r["d_sum"] for r in resume], device=device)
+            self.g_sum = torch.tensor([r["g_sum"] for r in resume], device=device)
+            self.runaway = [r["runaway"] for r in resume]
+            self.loss_steps = list(resume[0]["loss_steps"])
+            self.d_losses = [list(row) for row in zip(*[r["d_losses"] for r in resume], strict=False)]
+            self.g_losses = [list(row) for row in zip(*[r["g_losses"] for r in resume], strict=False)]
+
+    def add(self, step: int, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        """One iteration's losses (0-based ``step``); a full window is logged and restarted."""
+        d_det, g_det = d_loss.detach(), g_loss.detach()
+        bad = ~(torch.isfinite(d_det) & torch.isfinite(g_det))
+        self.first_bad = torch.where(bad & (self.first_bad < 0), torch.full_like(self.first_bad, step), self.first_bad)
+        self.d_sum += d_det
+        self.g_sum += g_det
+        if (step + 1) % self.log_every == 0:
+            self.log(step, self.log_every)
+            self.d_sum.zero_(), self.g_sum.zero_()
+
+    def log(self, step: int, count: int) -> None:
+        """Log the window ending at ``step`` (0-based) over ``count`` iterations."""
+        self.loss_steps.append(step + 1)
+        self.d_losses.append((self.d_sum / count).tolist())
+        self.g_losses.append((self.g_sum / count).tolist())
+        for m, d in enumerate(self.d_losses[-1]):  # D's loss only: G's has a free offset (see above)
+            if self.runaway[m] is None and abs(d) > self.limit:  # NaN compares False: caught by first_bad
+                self.runaway[m] = step + 1
+
+    def state(self) -> dict:
+        """What continuing needs (copies): the open window's sums, the watch, the log so far."""
+        return {"d_sum": self.d_sum.tolist(), "g_sum": self.g_sum.tolist(), "first_bad": self.first_bad.tolist(),
+                "runaway": list(self.runaway), "loss_steps": list(self.loss_steps),
+                "d_losses": [list(r) for r in self.d_losses], "g_losses": [list(r) for r in self.g_losses]}
+
+    def verdicts(self) -> tuple[list[int | None], list[str | None]]:
+        """Per member, where it diverged and why (a non-finite loss first, else a runaway), or None."""
+        steps: list[int | None] = []
+        reasons: list[str | None] = []
+        for bad_at, runaway_at in zip(self.first_bad.tolist(), self.runaway, strict=True):
+            if bad_at >= 0 and (runaway_at is None or bad_at < runaway_at):
+                steps.append(int(bad_at)), reasons.append("non-finite loss")
+            elif runaway_at is not None:
+                steps.append(runaway_at), reasons.append(f"runaway loss (|averaged D loss| > {self.limit:g})")
+            else:
+                steps.append(None), reasons.append(None)
+        return steps, reasons
+
+
+@dataclass
+class TrainState:
+    """Everything an ensemble continues training from: after ``iters`` iterations, its networks' and
+    Adam's state dicts, each member's random stream, and the loss watch (``LossWatch.state``)."""
+
+    iters: int
+    G: dict
+    D: dict
+    opt_g: dict
+    opt_d: dict
+    rng: list
+    watch: dict
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -180,12 +258,12 @@ def _load_opt_state(opt: Adam, module: nn.Module, state: dict, device) -> None:
 def member_train_state(trained: TrainedEnsemble, k: int) -> dict:
     """Member k's training state at the end of ``trained``: its weights and BatchNorm statistics,
     Adam's moments, its random stream, the loss log and the current (unfinished) logging window."""
-    st = trained.state
-    return {"iters": st["iters"], "G": member_state(st["G"], k), "D": member_state(st["D"], k),
-            "opt_g": member_state(st["opt_g"], k), "opt_d": member_state(st["opt_d"], k),
-            "rng": st["rng"][k], "d_sum": float(st["d_sum"][k]), "g_sum": float(st["g_sum"][k]),
-            "first_bad": int(st["first_bad"][k]), "runaway": st["runaway"][k], "loss_steps": list(st["loss_steps"]),
-            "d_losses": [row[k] for row in st["d_losses"]], "g_losses": [row[k] for row in st["g_losses"]]}
+    st, w = trained.state, trained.state.watch
+    return {"iters": st.iters, "G": member_state(st.G, k), "D": member_state(st.D, k),
+            "opt_g": member_state(st.opt_g, k), "opt_d": member_state(st.opt_d, k),
+            "rng": st.rng[k], "d_sum": float(w["d_sum"][k]), "g_sum": float(w["g_sum"][k]),
+            "first_bad": int(w["first_bad"][k]), "runaway": w["runaway"][k], "loss_steps": list(w["loss_steps"]),
+            "d_losses": [row[k] for row in w["d_losses"]], "g_losses": [row[k] for row in w["g_losses"]]}
 
 
 def _autocast(device: torch.device, precision: str | None) -> Callable[[], contextlib.AbstractContextManager]:
@@ -233,36 +311,13 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
     same_labels = variant.conditional and variant.fake_labels == "real"
     uniform_labels = variant.conditional and not same_labels
 
+    watch = LossWatch(k, device, runaway_threshold(dims.data_dim), log_every, resume)
     out = TrainedEnsemble(G=G, D=D, seeds=seeds)
-    first_bad = torch.full((k,), -1, dtype=torch.long, device=device)
-    d_sum = torch.zeros(k, device=device)
-    g_sum = torch.zeros(k, device=device)
-    runaway: list[int | None] = [None] * k
-    if resume:
-        first_bad = torch.tensor([r["first_bad"] for r in resume], dtype=torch.long, device=device)
-        d_sum = torch.tensor([r["d_sum"] for r in resume], device=device)
-        g_sum = torch.tensor([r["g_sum"] for r in resume], device=device)
-        runaway = [r["runaway"] for r in resume]
-        out.loss_steps = list(resume[0]["loss_steps"])
-        out.d_losses = [list(row) for row in zip(*[r["d_losses"] for r in resume], strict=False)]
-        out.g_losses = [list(row) for row in zip(*[r["g_losses"] for r in resume], strict=False)]
-    limit = runaway_threshold(dims.data_dim)
 
-    def log(step: int, count: int) -> None:
-        out.loss_steps.append(step + 1)
-        out.d_losses.append((d_sum / count).tolist())
-        out.g_losses.append((g_sum / count).tolist())
-        for m, d in enumerate(out.d_losses[-1]):  # D's loss only: G's has a free offset (see above)
-            if runaway[m] is None and abs(d) > limit:  # NaN compares False: caught below (first_bad)
-                runaway[m] = step + 1
-
-    def snapshot() -> dict:
+    def snapshot() -> TrainState:
         """The state to continue from (before the last, unfinished logging window is closed)."""
-        return {"iters": iters, "G": G.state_dict(), "D": D.state_dict(), "opt_g": _opt_state(opt_g, G),
-                "opt_d": _opt_state(opt_d, D), "rng": [g.get_state() for g in gens], "d_sum": d_sum.tolist(),
-                "g_sum": g_sum.tolist(), "first_bad": first_bad.tolist(), "runaway": list(runaway),
-                "loss_steps": list(out.loss_steps), "d_losses": [list(r) for r in out.d_losses],
-                "g_losses": [list(r) for r in out.g_losses]}
+        return TrainState(iters=iters, G=G.state_dict(), D=D.state_dict(), opt_g=_opt_state(opt_g, G),
+                          opt_d=_opt_state(opt_d, D), rng=[g.get_state() for g in gens], watch=watch.state())
 
     t0 = time.perf_counter()
     if start == iters:
@@ -291,34 +346,19 @@ def _train(variant, points, labels, seeds, dims, iters, batch_size, log_every, d
         g_loss.sum().backward()
         opt_g.step()
 
-        # Bookkeeping stays on the device: no host sync except at log points.
-        d_det, g_det = d_loss.detach(), g_loss.detach()
-        bad = ~(torch.isfinite(d_det) & torch.isfinite(g_det))
-        first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, step), first_bad)
-        d_sum += d_det
-        g_sum += g_det
-        if (step + 1) % log_every == 0:
-            log(step, log_every)
-            d_sum.zero_(), g_sum.zero_()
+        watch.add(step, d_loss, g_loss)
         if step == iters - 1:
             out.state = snapshot()
             if (step + 1) % log_every:  # the last window is short: log it, but continue from before it
-                log(step, (step % log_every) + 1)
+                watch.log(step, (step % log_every) + 1)
         if on_eval is not None and step + 1 in eval_at:
             on_eval(step + 1, G)
     D.requires_grad_(True)
     out.train_seconds = time.perf_counter() - t0
     if start == iters and iters % log_every:  # resumed at its own budget: close the short window again
-        log(iters - 1, iters % log_every)
-    out.diverged_step, out.diverged_reason = [], []
-    for bad_at, runaway_at in zip(first_bad.tolist(), runaway, strict=True):
-        if bad_at >= 0 and (runaway_at is None or bad_at < runaway_at):
-            out.diverged_step.append(int(bad_at)), out.diverged_reason.append("non-finite loss")
-        elif runaway_at is not None:
-            out.diverged_step.append(runaway_at)
-            out.diverged_reason.append(f"runaway loss (|averaged D loss| > {limit:g})")
-        else:
-            out.diverged_step.append(None), out.diverged_reason.append(None)
+        watch.log(iters - 1, iters % log_every)
+    out.loss_steps, out.d_losses, out.g_losses = watch.loss_steps, watch.d_losses, watch.g_losses
+    out.diverged_step, out.diverged_reason = watch.verdicts()
     return out
 
 
