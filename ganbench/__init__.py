@@ -2,7 +2,7 @@
 __version__ = "0.4.0"
 
 
-def score(samples, benchmark: str = "ring8", **options) -> dict:
+def score(samples, benchmark: str, **options) -> dict:
     """A benchmark's protocol on your own samples: ``ganbench.scoring.score`` (imported when called, so
     that ``import ganbench`` stays light)."""
     from ganbench.scoring import score as _score

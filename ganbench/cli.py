@@ -228,10 +228,10 @@ def cmd_score(args) -> int:
 
     print(f"{out['benchmark']}: {out['n_samples']:,} samples, seed {out['seed']}: {out['status']}"
           + (f" ({out['divergence']})" if out["divergence"] else ""))
-    metrics = {k: v for k, v in (out["metrics"] or {}).items() if isinstance(v, (int, float))}
-    if metrics:
-        print(tabulate([(k, f"{v:.6g}") for k, v in metrics.items()], headers=["metric", "value"],
-                       tablefmt="github"))
+    rows = [(k, ("yes" if v else "no") if isinstance(v, bool) else "-" if v is None else f"{v:.6g}")
+            for k, v in (out["metrics"] or {}).items() if v is None or isinstance(v, (int, float))]
+    if rows:
+        print(tabulate(rows, headers=["metric", "value"], tablefmt="github"))
     return 0
 
 

@@ -28,18 +28,18 @@ def scatter_points(x: np.ndarray) -> list:
 
 
 def loss_values(values) -> list:
-    """Logged losses to ``LOSS_DIGITS`` significant digits (non-finite ones are left for ``_clean``)."""
+    """Logged losses to ``LOSS_DIGITS`` significant digits (non-finite ones are left for ``clean_json``)."""
     return [float(f"{v:.{LOSS_DIGITS}g}") if v is not None else None for v in values]
 
 
-def _clean(x):
+def clean_json(x):
     """JSON-safe floats: NaN and inf become None."""
     if isinstance(x, float):
         return x if math.isfinite(x) else None
     if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
+        return {k: clean_json(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [clean_json(v) for v in x]
     return x
 
 
@@ -215,7 +215,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
     eval_s = time.perf_counter() - t0
     for r in records:
         r["timings"]["eval_s"] = eval_s / len(records)
-    return [(_clean(r), f) for r, f in zip(records, files, strict=True)]
+    return [(clean_json(r), f) for r, f in zip(records, files, strict=True)]
 
 
 def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,

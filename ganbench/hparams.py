@@ -90,7 +90,8 @@ def apply_hparams(variant: Variant, text: str) -> Variant:
     """``variant`` (as its preset sets it) with the overrides of ``RunConfig.hparams`` on top; an
     Adam override may give lr or betas alone (the other keeps the variant's value)."""
     overrides = _parse_hparams(text)
-    have = [name for name in HPARAMS if hasattr(variant, name)]
+    declared = variant.all_hyperparameters()
+    have = [name for name in HPARAMS if name in declared and declared[name].settable]  # its own, not an attribute
     unknown = [name for name in overrides if name not in have]
     if unknown:
         raise ValueError(f"{variant.name} has no hyperparameter {', '.join(unknown)}: it has {', '.join(have)}")

@@ -7,7 +7,9 @@ for the same samples, its numbers. Bad input raises ValueError naming what is wr
 """
 from __future__ import annotations
 
+import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,11 @@ class Benchmark:
 def parse_benchmark(name: str, std: float | None = None, scale: float | None = None) -> Benchmark:
     """``ring8`` -> the ring of 8 modes (the layout's default std, or ``std``; centres x ``scale``),
     ``mnist`` / ``stacked-mnist`` / ``iris`` -> that dataset."""
+    if not isinstance(name, str):
+        raise ValueError(f"benchmark must be a name such as ring8 or mnist, got {name!r}")
+    for what, v in (("std", std), ("scale", scale)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            raise ValueError(f"{what} must be a number, got {v!r}")
     if name in DATASETS:
         if std is not None or scale is not None:
             raise ValueError(f"std and scale apply to 2-D mixtures, not to {name}")
@@ -59,6 +66,8 @@ def _as_samples(x, bench: Benchmark) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
         raise ValueError(f"samples must be real numbers, got {x.dtype}")
+    if x.ndim == 0:
+        raise ValueError("samples must be an array of rows, got a single number")
     if not MIN_SAMPLES <= len(x) <= MAX_N_EVAL:
         raise ValueError(f"give between {MIN_SAMPLES} and {MAX_N_EVAL:,} samples, got {len(x):,}")
     if bench.is_mixture:
@@ -112,7 +121,7 @@ def load_samples(path: str | Path, bench: Benchmark) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     if path.suffix == ".npz":
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with np.load(path, allow_pickle=False) as z:  # a file that is no zip: ValueError below
                 names = [n for n in ("samples", "images", "x") if n in z.files] or z.files
                 if len(names) != 1:
                     raise ValueError(f"{path} holds {', '.join(z.files) or 'no arrays'}: name the samples "
@@ -120,11 +129,19 @@ def load_samples(path: str | Path, bench: Benchmark) -> np.ndarray:
                 return z[names[0]]
         except (OSError, EOFError) as e:  # zipfile.BadZipFile is an OSError
             raise ValueError(f"{path} is not a readable .npz archive ({e.__class__.__name__})") from None
+        except ValueError as e:
+            if "pickled" in str(e) or "allow_pickle" in str(e):  # numpy's words for a file that is no zip
+                raise ValueError(f"{path} is not a readable .npz archive") from None
+            raise
     if path.suffix == ".csv":
         text = path.read_text(errors="replace").splitlines()
         skip = 1 if text and not re.match(r"^\s*[-+0-9.]", text[0]) else 0
+        if len(text) <= skip:
+            raise ValueError(f"{path} holds no rows")
         try:
-            return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numpy's UserWarning for an empty file: ours says it
+                return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
         except ValueError as e:
             raise ValueError(f"{path} is not a CSV of numbers ({e})") from None
     folder = "" if bench.is_mixture else " or a folder of PNGs"
@@ -154,14 +171,18 @@ def _load_pngs(folder: Path, bench: Benchmark) -> np.ndarray:
     return np.stack(images)
 
 
-def score(samples, benchmark: str = "ring8", *, seed: int = 0, std: float | None = None,
+def score(samples, benchmark: str, *, seed: int = 0, std: float | None = None,
           scale: float | None = None, data_dir=None) -> dict:
     """The benchmark's record for ``samples`` (an array, or a path as ``load_samples`` reads): its
     ``metrics`` (keyed as a run's record: modes, hq_fraction, reverse_kl, ... on mixtures; modes = classes
     seen, kl_to_uniform, ... on images), ``status`` ("ok", or "diverged" with ``divergence`` and no
     metrics, as a run whose samples are non-finite or exploded), and what it was judged against."""
     from ganbench.config import RunConfig, dataset_config
-    from ganbench.ensemble_records import KID_SUBSETS, mixture_record_metrics, sample_divergence
+    from ganbench.ensemble_records import KID_SUBSETS, clean_json, mixture_record_metrics, sample_divergence
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= 2 ** 32 - 1:
+        raise ValueError(f"seed must be a whole number from 0 to 2^32 - 1, got {seed!r}")
+    seed = int(seed)
 
     bench = parse_benchmark(benchmark, std, scale)
     raw = load_samples(samples, bench) if isinstance(samples, (str, Path)) else samples
@@ -192,4 +213,4 @@ def score(samples, benchmark: str = "ring8", *, seed: int = 0, std: float | None
             out["metrics"] = datasets.evaluate(bench.layout, x, real, seed, KID_SUBSETS, evaluator, info)
     if reason is not None:
         out.update({"status": "diverged", "divergence": reason, "metrics": None})
-    return out
+    return clean_json(out)  # NaN and inf as None, as a record holds them (a reverse KL with no HQ sample)

@@ -22,6 +22,7 @@ from ganbench.config import RECORD_SCHEMA, RunConfig, size_problem, value_proble
 from ganbench.datasets import DATASETS
 from ganbench.files import write_atomic, write_json_atomic, write_text_atomic
 from ganbench.presets import BUDGET_ORDER
+from ganbench.variants import REGISTRY
 
 __all__ = ["StoreBusy", "check_output_file", "check_writable", "current_records", "failed_record", "finished_ids",
            "is_record", "load_records", "record_problem", "runs_dir", "set_aside_corrupt", "store_lock",
@@ -214,8 +215,12 @@ def current_records(records: list[dict], warn: Callable[[str], None] | None = No
     """The records whose id is still the id of their config: a record made before a variant's
     hyperparameters changed (cond-wgan-gp's fake labels, say) describes another experiment and is
     left out of tables, with one line through ``warn`` saying how many."""
-    keep, stale = [], 0
+    keep, stale, unknown = [], 0, {}
     for r in records:
+        variant = r["config"].get("variant")
+        if variant not in REGISTRY:  # a plugin's variant whose package is not installed here
+            unknown[variant] = unknown.get(variant, 0) + 1
+            continue
         try:
             fields = {k: v for k, v in r["config"].items() if k in RunConfig.__dataclass_fields__}
             current = RunConfig(**fields).run_id == r["id"]
@@ -228,6 +233,9 @@ def current_records(records: list[dict], warn: Callable[[str], None] | None = No
     if stale and warn:
         warn(f"left out {stale} record(s) made under earlier hyperparameters of their variant "
              "(their id is no longer their config's); re-run to replace them")
+    for variant, n in unknown.items():
+        if warn:
+            warn(f"left out {n} record(s) of variant {variant!r}, which is not installed here (a plugin's?)")
     return keep
 
 

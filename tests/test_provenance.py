@@ -104,3 +104,14 @@ def test_the_record_check_takes_the_configs_types_from_its_type_hints():
     assert json_types(hints["temperature"]) == (float, int)  # JSON writes 2.0 as 2
     assert json_types(hints["verbose"]) == (bool,) and json_types(hints["note"]) == (str, type(None))
     assert set(_CONFIG_TYPES) == {f.name for f in fields(RunConfig)}
+
+
+def test_every_committed_record_keeps_its_id():
+    """Refactors of the variants, hyperparameters or config must not change a committed run's id (its
+    record would be orphaned and the run retrained): every record's config hashes to its own name."""
+    from ganbench.config import RunConfig
+
+    records = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    assert len(records) > 1000
+    wrong = [r["id"] for r in records if RunConfig(**r["config"]).run_id != r["id"]]
+    assert not wrong

@@ -100,3 +100,38 @@ def test_images_score_the_same_from_a_folder_of_pngs_and_from_an_npz(mnist_dir, 
     assert {"modes", "kl_to_uniform", "classifier_score", "fid", "confident_fraction"} <= set(a["metrics"])
     with pytest.raises(ValueError, match="looks like \\[0, 1\\]"):
         ganbench.score(x.astype(np.float32) / 255, "mnist", data_dir=str(mnist_dir))
+
+
+def test_a_sample_with_no_high_quality_point_scores_as_a_record_holds_it(tmp_path, capsys):
+    """No sample within 3 SD of a mode: reverse KL has no value (None, as in a record, not NaN), and
+    the JSON output says so instead of failing."""
+    far = np.random.default_rng(0).normal(0, 0.01, (50, 2)) + 0.5  # between the ring's modes
+    out = ganbench.score(far, "ring8")
+    assert out["metrics"]["hq_fraction"] == 0 and out["metrics"]["reverse_kl"] is None
+    np.save(tmp_path / "far.npy", far)
+    assert main(["score", str(tmp_path / "far.npy"), "--benchmark", "ring8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["reverse_kl"] is None
+
+
+@pytest.mark.parametrize("samples,kwargs,message", [
+    (np.float32(3.0), {}, "a single number"),
+    (np.zeros((20, 2)), {"seed": -1}, "seed must be a whole number"),
+    (np.zeros((20, 2)), {"seed": 1.5}, "seed must be a whole number"),
+    (np.zeros((20, 2)), {"std": "a"}, "std must be a number"),
+    (np.zeros((20, 2)), {"benchmark": 8}, "benchmark must be a name"),
+])
+def test_bad_library_input_is_a_value_error_naming_it(samples, kwargs, message):
+    kwargs = {"benchmark": "ring8", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        ganbench.score(samples, **kwargs)
+
+
+def test_unreadable_files_are_one_line(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("x0,x1\n")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all" * 10)
+    np.save(tmp_path / "scalar.npy", np.float64(1.0))
+    for name, message in (("empty.csv", "holds no rows"), ("junk.npz", "not a readable .npz archive"),
+                          ("scalar.npy", "a single number")):
+        assert main(["score", str(tmp_path / name), "--benchmark", "ring8"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err

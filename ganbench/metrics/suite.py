@@ -19,8 +19,12 @@ def compare(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) ->
     for family in FAMILIES:
         if family.name in metrics:
             module, function = family.compute.split(":")
-            out.update(getattr(importlib.import_module(module), function)(real, fake, seed=seed,
-                                                                           kid_subsets=kid_subsets))
+            compute = getattr(importlib.import_module(module), function)
+            values = compute(real, fake, seed=seed, kid_subsets=kid_subsets)
+            if tuple(values) != family.keys:  # the table is what the report and the records rely on
+                raise RuntimeError(f"{family.compute} returned {', '.join(values)}; its row in "
+                                   f"ganbench.metric_spec says {', '.join(family.keys)}")
+            out.update(values)
     return out
 
 

@@ -13,40 +13,54 @@ from ganbench.variants.base import Dims, HParam, Variant
 ENTRY_POINTS = "ganbench.variants"  # an installed package's variants: `name = "module:Class"` in this group
 
 
-def _plugins() -> list[type[Variant]]:
-    """The Variant classes installed packages offer under ENTRY_POINTS. One that does not load, or is
-    not a named Variant subclass, is left out with one line on stderr: a broken plugin must not stop
-    ganbench (its own variants, or --help)."""
+def _warn(ep, why: str) -> None:
+    print(f"ganbench: warning: variant plugin {ep.name!r} ({ep.value}) left out: {why}", file=sys.stderr)
+
+
+def _plugins(builtin: dict[str, type[Variant]]) -> list[type[Variant]]:
+    """The Variant classes installed packages offer under ENTRY_POINTS. One that does not load, is not
+    a named Variant subclass, cannot be made, takes a built-in variant's name or declares a
+    hyperparameter another variant declares differently is left out with one line on stderr: a broken
+    plugin must not stop ganbench (its own variants, or --help)."""
     from importlib.metadata import entry_points
 
-    out = []
+    declared = {k: spec for cls in builtin.values() for k, spec in cls.all_hyperparameters().items()}
+    out: list[type[Variant]] = []
     for ep in entry_points(group=ENTRY_POINTS):
         try:
             cls = ep.load()
             if not (isinstance(cls, type) and issubclass(cls, Variant) and "name" in vars(cls)):
                 raise TypeError(f"{ep.value} is not a Variant subclass with a name")
+            cls()
         except Exception as e:  # noqa: BLE001 - any failure of someone else's code: say it, go on
-            print(f"ganbench: warning: variant plugin {ep.name!r} ({ep.value}) left out: "
-                  f"{e.__class__.__name__}: {e}", file=sys.stderr)
+            _warn(ep, f"{e.__class__.__name__}: {e}")
             continue
-        out.append(cls)
+        taken = [c for c in [*builtin.values(), *out] if c.name == cls.name and c is not cls]
+        clash = [k for k, spec in cls.all_hyperparameters().items() if k in declared and declared[k] != spec]
+        if taken:
+            _warn(ep, f"the name {cls.name!r} is taken by {taken[0].__module__}.{taken[0].__name__}")
+        elif clash:
+            _warn(ep, f"it declares {', '.join(clash)} unlike another variant ({declared[clash[0]]})")
+        elif cls not in out:
+            declared.update(cls.all_hyperparameters())
+            out.append(cls)
     return out
 
 
 def _discover() -> dict[str, Variant]:
     """Every Variant subclass with its own ``name`` defined in a module of this package, then the
     installed plugins' (ENTRY_POINTS), by (rank, name)."""
-    classes: list[type[Variant]] = []
+    found: dict[str, type[Variant]] = {}
     for info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{info.name}")
-        classes += [obj for obj in vars(module).values()
-                    if isinstance(obj, type) and issubclass(obj, Variant) and "name" in vars(obj)
-                    and obj.__module__ == module.__name__]
-    found: dict[str, type[Variant]] = {}
-    for cls in classes + _plugins():
-        if cls.name in found and found[cls.name] is not cls:
-            raise TypeError(f"two variants are named {cls.name!r}: {found[cls.name].__module__}."
-                            f"{found[cls.name].__name__} and {cls.__module__}.{cls.__name__}")
+        for cls in vars(module).values():
+            if (isinstance(cls, type) and issubclass(cls, Variant) and "name" in vars(cls)
+                    and cls.__module__ == module.__name__):
+                if cls.name in found and found[cls.name] is not cls:
+                    raise TypeError(f"two variants are named {cls.name!r}: {found[cls.name].__name__} and "
+                                    f"{cls.__name__}")
+                found[cls.name] = cls
+    for cls in _plugins(found):
         found[cls.name] = cls
     return {cls.name: cls() for cls in sorted(found.values(), key=lambda c: (c.rank, c.name))}
 

@@ -46,6 +46,16 @@ class HParam:
     settable: bool = True          # --set NAME=VALUE may change it (structural ones, pack say, stay fixed)
     applies: str | None = None     # in the identity only while this boolean hyperparameter is true
 
+    def __post_init__(self):
+        if self.kind not in HPARAM_KINDS:
+            raise TypeError(f"HParam kind must be one of {', '.join(HPARAM_KINDS)}, got {self.kind!r}")
+        if self.settable and self.kind not in SETTABLE_KINDS:
+            raise TypeError(f"a {self.kind} hyperparameter cannot be set with --set: declare it settable=False")
+
+
+HPARAM_KINDS = ("int", "float", "adam", "bool", "choice")
+SETTABLE_KINDS = ("int", "float", "adam")  # what --set NAME=VALUE can read
+
 
 # Class attributes of a variant that are not hyperparameters. Every other public, non-method class
 # attribute must be declared in ``hyperparameters`` (checked when the class is made), so that whatever
