@@ -20,9 +20,10 @@ from ganbench.constants import (
 )
 from ganbench.data import LAYOUTS, MAX_MODES, MIN_MODES
 from ganbench.datasets import DATASETS
+from ganbench.hparams import HPARAMS
 from ganbench.metric_spec import SUITE as METRICS
 from ganbench.presets import ALL_PRESETS, BUDGETS, EXPERIMENTS, PRESETS
-from ganbench.variants import DEFAULT_VARIANTS, VARIANTS, settable_hyperparameters
+from ganbench.variants import DEFAULT_VARIANTS, VARIANTS
 
 # Heavy modules (torch, scikit-learn) are imported by the commands that need them, so that
 # `ganbench --help` answers at once.
@@ -74,12 +75,11 @@ def _set_names() -> dict[str, str]:
     """`--set NAME=VALUE`: the hyperparameters a grid may override (the variants' settable ones), by
     dotted name, and what each value must be."""
     out = {}
-    by_kind = sorted(settable_hyperparameters().items(), key=lambda kv: kv[1].kind == "adam")  # optimisers last
-    for name, spec in by_kind:
-        if spec.kind == "adam":
+    for name, kind in sorted(HPARAMS.items(), key=lambda kv: kv[1] == "adam"):  # optimisers last
+        if kind == "adam":
             out.update({f"{name}.lr": "a number", f"{name}.betas": "two numbers, e.g. 0.5,0.9"})
         else:
-            out[name] = {"int": "a whole number", "float": "a number"}[spec.kind]
+            out[name] = {"int": "a whole number", "float": "a number"}[kind]
     return out
 
 

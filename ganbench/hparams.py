@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 # The hyperparameters a run may override (RunConfig.hparams), what each holds and its largest value:
 # each variant declares its own (ganbench.variants.base.HParam), and a variant takes the ones it has.
-HPARAMS = {name: spec.kind for name, spec in settable_hyperparameters().items()}
-HPARAM_MAX = {name: spec.maximum for name, spec in settable_hyperparameters().items() if spec.maximum is not None}
+_SETTABLE = settable_hyperparameters()
+HPARAMS = {name: spec.kind for name, spec in _SETTABLE.items()}
+HPARAM_MAX = {name: spec.maximum for name, spec in _SETTABLE.items() if spec.maximum is not None}
 ADAM_KEYS = ("lr", "betas")
 
 
