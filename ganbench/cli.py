@@ -257,7 +257,8 @@ def cmd_metrics(args) -> int:
     else:
         from tabulate import tabulate
 
-        print(tabulate([(k, f"{v:.6g}") for k, v in out.items()], headers=["metric", "value"], tablefmt="github"))
+        print(tabulate([(k, "-" if v is None else f"{v:.6g}") for k, v in out.items()], headers=["metric", "value"],
+                       tablefmt="github"))
     return 0
 
 
@@ -292,6 +293,31 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from ganbench.reevaluate import evaluate_store
+
+    if not (args.results / "runs").is_dir():
+        raise UsageError(f"no run records: {args.results / 'runs'} does not exist "
+                         f"(run `ganbench run --results {args.results}` first)")
+    try:
+        if args.data_dir is not None:
+            _check_data_dir(Path(args.data_dir))
+        summary = evaluate_store(args.results, args.metrics, force=args.force, data_dir=args.data_dir,
+                                 progress=not args.no_progress, warn=lambda m: print(f"ganbench: {m}", file=sys.stderr))
+    except ValueError as e:  # another runner holds the results folder (store.StoreBusy), or bad input
+        raise UsageError(str(e)) from None
+    for line in summary.lines(args.metrics):
+        print(line, file=sys.stderr)
+    if not args.no_report:
+        from ganbench.report import main_report
+
+        try:
+            print(f"report: {main_report(args.results)}", file=sys.stderr)
+        except ValueError as e:
+            raise UsageError(f"{e} (the records are updated; `ganbench report` rebuilds the report)") from None
+    return 0
+
+
 def cmd_sample(args) -> int:
     from ganbench.sampling import sample_run
 
@@ -303,7 +329,7 @@ def cmd_sample(args) -> int:
     return 0
 
 
-COMMANDS = ("run", "report", "metrics", "sample", "score")
+COMMANDS = ("run", "report", "evaluate", "metrics", "sample", "score")
 
 
 def _no_command(argv: list[str]) -> str:
@@ -325,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         _old_names(args, sys.argv[1:] if argv is None else argv)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        commands = {"run": cmd_run, "report": cmd_report, "metrics": cmd_metrics, "sample": cmd_sample,
-                    "score": cmd_score}
+        commands = {"run": cmd_run, "report": cmd_report, "evaluate": cmd_evaluate, "metrics": cmd_metrics,
+                    "sample": cmd_sample, "score": cmd_score}
         code = commands[args.command](args)
         sys.stdout.flush()  # here, where a full disk or a closed pipe is one line, not at the interpreter's exit
         return code

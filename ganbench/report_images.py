@@ -12,6 +12,7 @@ from ganbench.datasets import GRID_SIDE, N_TSNE
 from ganbench.files import write_text_atomic
 from ganbench.metric_spec import metric_range
 from ganbench.population import CLASS_METRICS, outcomes, run_value
+from ganbench.reevaluate import provenance_note
 from ganbench.report_figures import (
     _fig_class_histograms,
     _fig_image_grids,
@@ -48,8 +49,12 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
             if key in CLASS_METRICS:
                 row[name] = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine),
                                        "untrained" if len(mine) - iv.n == n_untrained else "without a value")
+            elif not any(key in (r.get("metrics") or {}) for r in recs):  # not computed for these runs: no column
+                row[name] = "-"
             else:
-                text = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine), "diverged")
+                n_diverged = sum(r.get("status") == "diverged" for r in mine)
+                why = "diverged" if len(mine) - iv.n == n_diverged else "without a value"
+                text = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine), why)
                 row[name] = incl_untrained(text, iv.n, n_untrained)
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -70,6 +75,9 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
                 + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
                 + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
              "", _md(table, index=False), ""]
+    notes = [f"{name}: {note}" for key, name, *_ in IMAGE_METRICS
+             if name in table and (note := provenance_note(recs, key))]
+    lines += [" ".join(notes), ""] if notes else []
     if IMAGE_DATASETS[dataset].image is None:  # a table: per-feature histograms
         _fig_iris(recs, figures / f"iris_histograms_{tag}.png")
         lines += [f"![real and generated feature histograms](figures/iris_histograms_{tag}.png)", ""]

@@ -105,7 +105,7 @@ def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
 
 BASELINE_METRICS = [("modes", "modes captured", 1.0, 0), ("modes_fair", "modes at half fair share", 1.0, 0),
                     ("hq_fraction", "HQ %", 100.0, 1), ("reverse_kl", "reverse KL", 1.0, 2),
-                    ("kmeans_coverage", "kmeans coverage %", 100.0, 0)]
+                    ("kmeans_coverage", "kmeans coverage %", 100.0, 0), ("diversity_ratio", "diversity ratio", 1.0, 2)]
 
 
 def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, tables: Path,
@@ -131,7 +131,8 @@ def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, t
              "uniform in angle with the data's radial spread; on a grid: uniform over the cells around the "
              "centres), **uniform noise** over the data's box, and a **single point** on one centre. A metric "
              "on which a structureless baseline scores within a margin of the real data (a tenth of the modes, "
-             "5 points, 0.05 nats) cannot tell a learnt mixture from none at that K: it is marked **saturated** "
+             "5 points, 0.05 nats, 0.05 of the diversity ratio, on either side) cannot tell a learnt mixture "
+             "from none at that K: it is marked **saturated** "
              "and gives no verdict there. " + (f"Saturated here: {said}." if said else "None is saturated here."),
              "", _md(table, index=False), ""]
     return lines, sat

@@ -62,7 +62,8 @@ _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", dict: 
 _RECORD_TYPES = {"id": (str,), "status": (str,), "config": (dict,)}
 _RECORD_TYPES_OPTIONAL = {"metrics": (dict, _NONE), "trajectory": (dict,), "losses": (dict,), "timings": (dict,),
                           "evaluation": (dict,), "versions": (dict,), "variant_params": (dict,), "samples": (list,),
-                          "centers": (list,), "diverged_step": (int, _NONE), "auto": (dict,)}
+                          "centers": (list,), "diverged_step": (int, _NONE), "auto": (dict,),
+                          "metric_versions": (dict,), "evaluated": (dict,)}
 _CONFIG_REQUIRED = ("variant", "layout", "modes", "seed", "iters", "std")
 
 
@@ -194,9 +195,38 @@ def _read_record(path: Path) -> tuple[dict | None, str | None]:
     return (None, problem) if problem else (obj, None)
 
 
+N_SCATTER = 500  # generated points the report's scatter plots and histograms draw (a record's ``samples``)
+
+
+def scatter_points(x: np.ndarray) -> list:
+    """The first ``N_SCATTER`` generated points, to 4 decimals, as JSON lists (None where not finite).
+    Rounded in float64, so that the JSON holds ``0.978`` and not float32's nearest value written out
+    (``0.9779999852180481``): a third of the bytes for the same figure."""
+    x = np.round(np.asarray(x[:N_SCATTER], dtype=np.float64), 4)
+    return [[float(v) if math.isfinite(v) else None for v in row] for row in x]
+
+
+def with_scatter(rec: dict, runs: Path) -> dict:
+    """A mixture or table record as the report reads it: its ``samples`` (the first ``N_SCATTER``) from
+    its ``<id>.samples.npz``, where all its evaluation samples are kept (records made before that hold
+    the ``N_SCATTER`` themselves)."""
+    path = runs / f"{rec['id']}.samples.npz"
+    if "samples" not in rec and rec["config"].get("layout") not in _IMAGE_LAYOUTS and path.is_file():
+        try:
+            with np.load(path) as z:
+                if "samples" in z.files:
+                    rec["samples"] = scatter_points(z["samples"])
+        except (OSError, ValueError, EOFError):  # torn or foreign: the figures go without its points
+            pass
+    return rec
+
+
+_IMAGE_LAYOUTS = {name for name, d in DATASETS.items() if d.image is not None}
+
+
 def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[dict]:
-    """Every valid record in ``<out>/runs``; a corrupt or foreign file is reported through ``warn``
-    by name and skipped."""
+    """Every valid record in ``<out>/runs`` (with its scatter points, ``with_scatter``); a corrupt or
+    foreign file is reported through ``warn`` by name and skipped."""
     records = []
     d = runs_dir(out)
     if not d.is_dir():
@@ -207,7 +237,7 @@ def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[d
             if warn:
                 warn(f"skipping {path}: {problem}")
             continue
-        records.append(obj)
+        records.append(with_scatter(obj, d))
     return records
 
 

@@ -33,7 +33,7 @@ from ganbench.cli import main
     (["run", "--precision", "bf16", "--dataset", "iris"], "--precision bf16 goes with mixture grids only"),
     (["run", "--seed", "3"], "unrecognized arguments: --seed 3"),          # no prefix match for --seeds
     (["run", "--dataset", "iris", "--modes", "8"], "with --dataset alone the grid has no mixture"),
-    ([], "give a command: run, report, metrics, sample"),
+    ([], "give a command: run, report, evaluate, metrics, sample, score"),
     (["--bogus"], "unrecognized option --bogus before the command"),
     (["fly"], "invalid choice: 'fly'"),
 ])
@@ -267,9 +267,9 @@ def test_the_parsers_names_agree_with_the_registries():
     from ganbench.metric_spec import METRICS as COLUMNS
 
     assert tuple(IMAGE_ARCHS) == constants.IMAGE_ARCHS
-    assert METRICS == ("fid", "kid", "prdc", "c2st")
+    assert METRICS == ("fid", "kid", "prdc", "c2st", "diversity")
     # every value a family records has its row (how tables show it, its range), but the auxiliary ones
-    assert {k for f in FAMILIES for k in f.keys} - {m.key for m in COLUMNS} == {"kid_std", "c2st_p_value"}
+    assert {k for f in FAMILIES for k in f.keys} - {m.key for m in COLUMNS} == {"kid_std", "c2st_p_value", "diversity"}
 
 
 def test_a_tiny_grid_end_to_end_through_the_cli(tmp_path, capsys):
@@ -325,7 +325,7 @@ def test_metrics_cli_prints_json(tmp_path, capsys):
     assert main(["metrics", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage",
-                        "c2st_accuracy", "c2st_p_value"} and out["fid"] > 0.5
+                        "c2st_accuracy", "c2st_p_value", "diversity", "diversity_ratio"} and out["fid"] > 0.5
 
 
 def test_run_with_no_report_leaves_the_report_to_one_later_command(tmp_path, capsys):

@@ -41,9 +41,10 @@ def test_image_and_iris_jobs_run_end_to_end(mnist_dir, tmp_path, capsys):
     assert set(t) == {"step", "modes", "kl_to_uniform", "confident_fraction"} and t["step"] == [2]
     assert (t["modes"][-1], t["kl_to_uniform"][-1]) == (mnist["modes"], mnist["kl_to_uniform"])
     assert "trajectory" not in by[("iris", "vanilla")]
-    for r in records:  # a checkpoint next to every record, sample images next to image records
-        assert (out / "runs" / f"{r['id']}.pt").is_file()
-        assert (out / "runs" / f"{r['id']}.samples.npz").is_file() == (r["config"]["layout"] != "iris")
+    for r in records:  # a checkpoint and a samples file next to every record: images for the figures, all
+        assert (out / "runs" / f"{r['id']}.pt").is_file()  # the samples of a table (`ganbench evaluate`)
+        with np.load(out / "runs" / f"{r['id']}.samples.npz") as z:
+            assert ("samples" in z.files) == (r["config"]["layout"] == "iris") != ("images" in z.files)
     with np.load(out / "runs" / f"{by[('mnist', 'cond-wgan-gp')]['id']}.samples.npz") as z:
         assert z["class_grid"].shape == (100, 1, 28, 28) and z["class_grid"].dtype == np.uint8
         assert z["images"].shape == (25, 1, 28, 28)  # what the 5 x 5 sample grid draws, no more

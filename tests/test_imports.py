@@ -32,7 +32,7 @@ LAYERS = [
      "ganbench.reproduction_cells",
      "ganbench.report", "ganbench.report_tables", "ganbench.report_figures", "ganbench.report_images",
      "ganbench.report_sections", "ganbench.population",
-     "ganbench.sensitivity"},
+     "ganbench.sensitivity", "ganbench.reevaluate"},
     # 7: entry points
     {"ganbench.cli", "ganbench.cli_parser", "ganbench.__main__"},
 ]

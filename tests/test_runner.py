@@ -40,10 +40,15 @@ def test_a_grid_writes_one_valid_record_per_job(tmp_path):
     assert set(rec["metrics"]) >= {"modes", "hq_fraction", "reverse_kl", "kmeans_coverage", "mode_counts"}
     assert rec["versions"]["torch"] and rec["timings"]["train_s"] > 0
     assert len(rec["losses"]["step"]) == len(rec["losses"]["d"]) > 0
-    # kept compact: the scatter points to 4 decimals and the losses to 6 digits as written, not
-    # float32's nearest values spelled out to 17 digits (which tripled results/' size)
-    assert len(rec["samples"]) == min(N_SCATTER, rec["config"]["n_eval"])
-    assert rec["samples"] == np.round(np.asarray(rec["samples"], dtype=np.float64), 4).tolist()
+    # kept compact: the samples in a compressed file beside the record (the scatter points, read from it,
+    # to 4 decimals) and the losses to 6 digits as written, not float32's nearest values spelled out to
+    # 17 digits (which tripled results/' size)
+    assert "samples" not in rec
+    with np.load(tmp_path / "runs" / f"{rec['id']}.samples.npz") as z:
+        assert z["samples"].shape == (rec["config"]["n_eval"], 2) and z["samples"].dtype == np.float32
+    loaded = next(r for r in load_records(tmp_path) if r["id"] == rec["id"])
+    assert len(loaded["samples"]) == min(N_SCATTER, rec["config"]["n_eval"])
+    assert loaded["samples"] == np.round(np.asarray(loaded["samples"], dtype=np.float64), 4).tolist()
     assert all(v == float(f"{v:.6g}") for v in rec["losses"]["d"] + rec["losses"]["g"])
     assert not list((tmp_path / "runs").glob("*.tmp"))
 

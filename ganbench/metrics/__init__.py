@@ -3,6 +3,7 @@
 argument and the problem."""
 from ganbench.metrics.c2st import c2st
 from ganbench.metrics.classes import class_entropy, class_histogram, classifier_score
+from ganbench.metrics.diversity import mean_pairwise_distance
 from ganbench.metrics.fid import (
     FIDReference,
     feature_stats,
@@ -20,4 +21,4 @@ from ganbench.metrics.suite import compare
 __all__ = ["mode_stats", "modes_at_fair_share", "kmeans_coverage", "kmeans_centres", "coverage_of", "feature_stats",
            "frechet_distance", "fid", "fid_infinity", "FIDReference", "save_stats", "load_stats", "kid",
            "precision_recall", "density_coverage", "prdc", "c2st", "compare", "class_histogram", "class_entropy",
-           "classifier_score"]
+           "classifier_score", "mean_pairwise_distance"]

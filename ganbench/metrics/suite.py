@@ -37,6 +37,6 @@ def matched_subset(real, n: int, seed: int):
     return real[np.random.default_rng(seed).permutation(len(real))[:n]]
 
 
-def compare_matched(real, fake, seed: int = 0, kid_subsets: int = 100) -> dict:
+def compare_matched(real, fake, metrics=SUITE, seed: int = 0, kid_subsets: int = 100) -> dict:
     """``compare`` against a seeded subset of ``real`` as large as ``fake``."""
-    return compare(matched_subset(real, len(fake), seed), fake, seed=seed, kid_subsets=kid_subsets)
+    return compare(matched_subset(real, len(fake), seed), fake, metrics=metrics, seed=seed, kid_subsets=kid_subsets)
