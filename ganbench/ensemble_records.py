@@ -111,8 +111,8 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
         data = [(m.points, m.labels) for m in mixtures]
     else:
         data = [datasets.training_data(c.layout, c.seed, c.n_train, data_dir) for c in cfgs]
-        if datasets.needs_mnist([first.layout]):
-            evaluator, evaluator_info = datasets.load_evaluator(data_dir)
+        if datasets.needs_evaluator([first.layout]):
+            evaluator, evaluator_info = datasets.load_evaluator(data_dir, dataset=first.layout)
     # what a trajectory point holds: the mode metrics on mixtures, class metrics on images (none on Iris)
     tracked = TRAJECTORY_METRICS if first.is_mixture else datasets.IMAGE_TRAJECTORY if evaluator else ()
     bases = configs.bases if isinstance(configs, Ensemble) else None  # per job (base record, its training state)

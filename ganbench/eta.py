@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ganbench.config import RunConfig
 from ganbench.constants import WARN_CPU_HOURS
-from ganbench.datasets import DATASETS, MAX_COMPARED, needs_mnist
+from ganbench.datasets import DATASETS, MAX_COMPARED, needs_evaluator
 
 # Milliseconds per member-iteration (training and evaluation), one torch thread, by (variant, data): the
 # medians of the committed results' records (results/runs, 2-core AMD EPYC, 2026-12-07). Used where the
@@ -78,7 +78,7 @@ def estimate(pending: Sequence[RunConfig], records: Sequence[dict], starts: dict
             unknown += 1
             continue
         extra = max(0, cfg.n_eval - per[2]) * cfg.dims().data_dim * EVAL_S_PER_VALUE  # samples past the usual
-        compared = min(cfg.n_eval, MAX_COMPARED) if needs_mnist([cfg.layout]) else cfg.n_eval
+        compared = min(cfg.n_eval, MAX_COMPARED) if needs_evaluator([cfg.layout]) else cfg.n_eval
         extra += max(0, compared ** 2 - min(per[2], compared) ** 2) * EVAL_S_PER_PAIR  # PRDC, C2ST: all pairs
         total += per[0] * (cfg.iters - starts.get(cfg.run_id, 0)) + per[1] + extra
     return total, unknown

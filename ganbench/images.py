@@ -101,15 +101,15 @@ def to_unit_range(images: np.ndarray) -> np.ndarray:
     return x[:, None] if x.ndim == 3 else x
 
 
-def stacked_mnist(digits: Digits, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stacked MNIST (VEEGAN / PacGAN): each sample is 3 random MNIST digits as the 3 channels; its label
-    is the triple as one number d1 * 100 + d2 * 10 + d3 (1000 classes). Deterministic for a seed.
-    Returns uint8 images (n, 3, 28, 28) and int64 labels (n,)."""
+def stacked_mnist(digits: Digits, n: int, seed: int, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked MNIST (VEEGAN / PacGAN): each sample is ``k`` (3) random MNIST digits as its channels; its
+    label is the digits as one base-10 number, d1 * 100 + d2 * 10 + d3 (1000 classes). Deterministic for
+    a seed. Returns uint8 images (n, k, 28, 28) and int64 labels (n,)."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    idx = np.random.default_rng(seed).integers(0, len(digits.labels), size=(n, 3))
+    idx = np.random.default_rng(seed).integers(0, len(digits.labels), size=(n, k))
     labels = digits.labels[idx]
-    return digits.images[idx], (labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]).astype(np.int64)
+    return digits.images[idx], (labels @ (10 ** np.arange(k - 1, -1, -1))).astype(np.int64)
 
 
 def triple_digits(labels: np.ndarray) -> np.ndarray:

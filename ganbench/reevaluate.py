@@ -123,9 +123,9 @@ def _compute(rec: dict, x: np.ndarray, families: list[str], data_dir, cache: dic
     real, _ = datasets.training_data(cfg.layout, cfg.seed, cfg.n_train, data_dir)
     evaluator = None
     if DATASETS[cfg.layout].evaluator:
-        if "evaluator" not in cache:
-            cache["evaluator"] = datasets.load_evaluator(data_dir)[0]
-        evaluator = cache["evaluator"]
+        if cfg.layout not in cache:
+            cache[cfg.layout] = datasets.load_evaluator(data_dir, dataset=cfg.layout)[0]
+        evaluator = cache[cfg.layout]
     return datasets.distribution_metrics(cfg.layout, x, real, cfg.seed, KID_SUBSETS, evaluator, metrics=families)
 
 

@@ -71,9 +71,10 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
              f"untrained runs they include; the failure rates have Wilson 95 % intervals. "
              + (f"Metrics on the {IMAGE_DATASETS[dataset].data_dim} raw features."
                 if not IMAGE_DATASETS[dataset].evaluator else
-                "Classes by ganbench's MNIST evaluator (test accuracy "
+                f"Classes by ganbench's {IMAGE_DATASETS[dataset].source_name} evaluator (test accuracy "
                 + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
-                + "); FID and the others in its 128-d features (per channel, 384-d, on Stacked MNIST)."),
+                + "); FID and the others in its 128-d features"
+                + (f" (per channel, {128 * d.stack}-d)." if (d := IMAGE_DATASETS[dataset]).stack > 1 else ".")),
              "", _md(table, index=False), ""]
     notes = [f"{name}: {note}" for key, name, *_ in IMAGE_METRICS
              if name in table and (note := provenance_note(recs, key))]

@@ -208,7 +208,8 @@ def score(samples, benchmark: str, *, seed: int = 0, std: float | None = None,
         out["real"] = {"samples": cfg.n_train}
         reason = sample_divergence(x, real)
         if reason is None:
-            evaluator, info = (datasets.load_evaluator(data_dir) if datasets.needs_mnist([bench.layout])
+            evaluator, info = (datasets.load_evaluator(data_dir, dataset=bench.layout)
+                               if datasets.needs_evaluator([bench.layout])
                                else (None, None))
             out["metrics"] = datasets.evaluate(bench.layout, x, real, seed, KID_SUBSETS, evaluator, info)
     if reason is not None:

@@ -25,7 +25,7 @@ from ganbench.cli import main
     (["run", "--std", "inf"], "std must be a positive number"),
     (["run", "--std", "-1"], "std must be a positive number"),
     (["run", "--device", "floppy"], "not a torch device"),
-    (["run", "--arch", "dcgan"], "arch dcgan is for the image datasets (mnist, stacked-mnist) and this grid has none"),
+    (["run", "--arch", "dcgan"], "arch dcgan is for the image datasets (mnist, stacked-mnist, fashion-mnist) and this grid has none"),
     (["run", "--dataset", "iris", "--arch", "dcgan"], "arch dcgan is for the image datasets"),
     (["run", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir does not exist"),
     (["run", "--precision", "fp16"], "invalid choice: 'fp16' (choose from 'fp32', 'bf16')"),

@@ -110,3 +110,48 @@ def test_the_tutorials_mnist_gan_preset_runs_draws_its_trajectory_and_samples_di
     assert "untrained (1 of 1 runs)" in text and "(n = 1, incl. 1 untrained)" in text
     png = tmp_path / "digits.png"
     assert main(["sample", rec["id"], "-n", "16", "--results", str(out), "--out", str(png)]) == 0 and png.is_file()
+
+
+def test_fashion_mnist_is_one_file_and_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    """A dataset joins through its own module (ganbench/datasets/fashion_mnist.py) and nothing else
+    names it; here from test-made files in torchvision's FashionMNIST layout."""
+    from pathlib import Path
+
+    import ganbench
+
+    package = Path(ganbench.__file__).parent
+    naming = [p.relative_to(package) for p in package.rglob("*.py") if "fashion" in p.read_text().lower()]
+    assert naming == [Path("datasets/fashion_mnist.py")]
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, n, seed in (("train", 300, 2), ("t10k", 100, 3)):
+        x, y = fake_digits(n, seed)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", 255 - x)  # not MNIST's images: its own evaluator
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", y)
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    args = ["run", "--dataset", "fashion-mnist", "--variants", "vanilla", "--seeds", "1", "--iters", "2",
+            "--n-eval", "60", "--jobs", "1", "--no-progress", "--data-dir", str(tmp_path / "data"),
+            "--results", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    (rec,) = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    assert rec["config"]["layout"] == "fashion-mnist" and len(rec["metrics"]["class_histogram"]) == 10
+    assert rec["metrics"]["evaluator_test_accuracy"] > 0.9  # the bars are easy: its own classifier learnt them
+    assert "## fashion-mnist, 2 generator iterations" in (out / "REPORT.md").read_text()
+    assert "Fashion-MNIST evaluator" in (out / "REPORT.md").read_text()
+    assert main([*args[:-2], "--data-dir", str(tmp_path / "cache"), "--results", str(out)]) == 2
+    assert "no Fashion-MNIST in torchvision's layout" in capsys.readouterr().err
+
+
+def test_a_dataset_spec_that_does_not_hold_together_is_refused():
+    from ganbench.datasets import DATASETS, DatasetDefaults, register_dataset
+
+    with pytest.raises(ValueError, match="registered already"):
+        register_dataset("mnist", DatasetDefaults(10, (1, 28, 28), 784, "dcgan", 100, 10, 10, 1))
+    with pytest.raises(ValueError, match="is not data_dim"):
+        register_dataset("odd", DatasetDefaults(10, (1, 28, 28), 700, "dcgan", 100, 10, 10, 1))
+    with pytest.raises(ValueError, match="channel"):
+        register_dataset("odd", DatasetDefaults(100, (2, 28, 28), 2 * 784, "dcgan", 100, 10, 10, 1))
+    with pytest.raises(ValueError, match="lowercase"):
+        register_dataset("Odd Set", DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 10, evaluator=False))
+    assert "odd" not in DATASETS

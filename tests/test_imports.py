@@ -18,7 +18,7 @@ LAYERS = [
      "ganbench.convergence", "ganbench.baselines", "ganbench.metric_spec", "ganbench.verdicts"},
     # 1: networks, training, the image datasets' evaluation
     {"ganbench.archs", "ganbench.losses", "ganbench.variants", "ganbench.variants.*", "ganbench.train",
-     "ganbench.features", "ganbench.mnist_classifier", "ganbench.datasets"},
+     "ganbench.features", "ganbench.mnist_classifier", "ganbench.datasets", "ganbench.datasets.*"},
     # 2: hyperparameter overrides, and the presets (settings, budgets, the papers' tables)
     {"ganbench.hparams", "ganbench.presets"},
     # 3: a job's configuration and id (a preset's jobs too), and the record store

@@ -1,22 +1,32 @@
-"""The datasets other than 2-D mixtures (MNIST, Stacked MNIST, Iris): their specs and defaults, their
-training data and the evaluation of a run's samples on them.
+"""The datasets other than 2-D mixtures: their registry, specs and defaults, their training data and the
+evaluation of a run's samples on them. MNIST, Stacked MNIST and Iris are registered here, the others
+by their own modules in this folder.
+
+Adding a dataset is one module in this folder (or an installed package's, through the
+``ganbench.datasets`` entry-point group) that calls ``register_dataset(name, DatasetDefaults(...))``:
+its defaults, and for images the loader of its source images (``source``), from which its training
+data and its evaluator (the classifier CNN, trained on the source on first use and cached) come.
+No module outside this folder branches on a dataset's name.
 
 ``ganbench.ensemble_records`` calls ``training_data`` and ``evaluate`` for a job whose ``layout`` names
 one of ``DATASETS`` (instead of a 2-D mixture layout). Images travel flat (C*H*W) in [-1, 1].
 
 Evaluation (per run, on ``n_eval`` generated samples):
-- MNIST / Stacked MNIST: the evaluator's label of every digit (every channel), the class histogram's
-  entropy, classes seen ("modes") and KL to uniform, the classifier score; FID, KID, precision / recall,
-  density / coverage and C2ST in the evaluator's feature space against as many real images.
-- Iris: FID, KID, PRDC and C2ST on the 4 raw features against the 50 real flowers.
+- images: the evaluator's label of every image (every channel), the class histogram's entropy, classes
+  seen ("modes") and KL to uniform, the classifier score; FID, KID, precision / recall, density /
+  coverage, C2ST and diversity in the evaluator's feature space against as many real images.
+- Iris: the same distribution metrics on the 4 raw features against the 50 real flowers.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from ganbench.images import IRIS_FEATURES, iris_setosa, load_mnist, stacked_mnist, to_unit_range
+from ganbench.images import IRIS_FEATURES, Digits, iris_setosa, stacked_mnist, to_unit_range
 
 MAX_COMPARED = 5_000  # samples per side for FID / KID / PRDC / C2ST on images
 # The sanity gate: a digit is "confident" when the evaluator gives its label at least this probability;
@@ -31,8 +41,7 @@ GRID_SIDE = 5  # the report's sample grid is GRID_SIDE x GRID_SIDE images of a r
 
 @dataclass(frozen=True)
 class DatasetDefaults:
-    """A dataset other than a 2-D mixture: its defaults and what every other module asks of it (no
-    module outside this one branches on a dataset's name)."""
+    """A dataset other than a 2-D mixture: its defaults and what every other module asks of it."""
 
     classes: int            # the "modes" of the dataset
     image: tuple | None     # (C, H, W), or None for tables
@@ -43,27 +52,55 @@ class DatasetDefaults:
     n_eval: int
     iters: int              # the default CPU budget, in generator iterations
     batch_size: int = 64
-    evaluator: bool = True  # judged by the MNIST evaluator (classes and its features): needs MNIST
+    evaluator: bool = True  # judged by a classifier trained on its source (classes and its features)
     columns: tuple[str, ...] | None = None  # a table's feature names (`ganbench sample` CSV header), in its units
+    # images: "module:function" (data_dir, train) -> Digits (uint8 (N, 28, 28), labels), its source images
+    source: str = "ganbench.images:load_mnist"
+    source_name: str = "MNIST"  # what the report calls the source (and its evaluator)
+    stack: int = 1          # source images per sample, one per channel (Stacked MNIST: 3; labels base 10)
 
     @property
     def features(self) -> str:
         """The feature space of its FID / KID / PRDC / C2ST: the evaluator's, or the raw features."""
-        return "mnist-cnn" if self.evaluator else "raw"
+        return f"{self.source_name.lower()}-cnn" if self.evaluator else "raw"  # "mnist-cnn": the CNN trained on MNIST
 
 
-DATASETS = {
+DATASETS: dict[str, DatasetDefaults] = {
     # the DCGAN-style networks; 10 classes
     "mnist": DatasetDefaults(10, (1, 28, 28), 784, "dcgan", 100, 60_000, 10_000, 300),
     # Unrolled GAN's small-discriminator setting; VEEGAN / PacGAN evaluate 26,000 samples
-    "stacked-mnist": DatasetDefaults(1000, (3, 28, 28), 3 * 784, "dcgan-small-d", 256, 25_600, 26_000, 300),
+    "stacked-mnist": DatasetDefaults(1000, (3, 28, 28), 3 * 784, "dcgan-small-d", 256, 25_600, 26_000, 300,
+                                     stack=3),
     # the tutorial's Iris GAN: the 50 setosa flowers, small MLPs
     "iris": DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 1000, evaluator=False, columns=IRIS_FEATURES),
 }
+BUILTIN = tuple(DATASETS)
+ENTRY_POINTS = "ganbench.datasets"  # an installed package's datasets: modules that call register_dataset
 
 
-def needs_mnist(layouts) -> bool:
-    """Whether jobs on these layouts (datasets or mixtures) read MNIST and its evaluator."""
+def register_dataset(name: str, defaults: DatasetDefaults) -> None:
+    """Add a dataset under ``name`` (a module of this folder or a plugin calls this when imported).
+    ValueError for a name taken by another dataset, or a spec that does not hold together."""
+    if not name or not name.replace("-", "").isalnum() or name != name.lower():
+        raise ValueError(f"dataset name {name!r}: use lowercase letters, digits and hyphens")
+    if name in DATASETS and DATASETS[name] != defaults:
+        raise ValueError(f"dataset {name!r} is registered already")
+    if defaults.image is not None and int(np.prod(defaults.image)) != defaults.data_dim:
+        raise ValueError(f"dataset {name!r}: image {defaults.image} is not data_dim {defaults.data_dim}")
+    if defaults.image is not None and (defaults.image[0] != defaults.stack or defaults.classes != 10 ** defaults.stack):
+        raise ValueError(f"dataset {name!r}: {defaults.stack} stacked source image(s) make {defaults.image[0]} "
+                         f"channel(s) and {10 ** defaults.stack} classes")
+    DATASETS[name] = defaults
+
+
+def load_source(dataset: str, data_dir=None, train: bool = True) -> Digits:
+    """The source images of an image dataset (its training or test split), from its ``source`` loader."""
+    module, function = DATASETS[dataset].source.split(":")
+    return getattr(importlib.import_module(module), function)(data_dir, train=train)
+
+
+def needs_evaluator(layouts) -> bool:
+    """Whether jobs on these layouts (datasets or mixtures) read source images and their evaluator."""
     return any(DATASETS[name].evaluator for name in layouts if name in DATASETS)
 
 
@@ -73,19 +110,20 @@ def training_data(dataset: str, seed: int, n_train: int, data_dir=None) -> tuple
     if d.image is None:  # Iris, the one table
         x = iris_setosa()
         return x, np.zeros(len(x), dtype=np.int64)
-    digits = load_mnist(data_dir)
-    if d.image[0] == 1:
-        idx = np.random.default_rng(seed).permutation(len(digits.labels))[:n_train]
-        return to_unit_range(digits.images[idx]).reshape(len(idx), -1), digits.labels[idx]
-    images, labels = stacked_mnist(digits, n_train, seed)
+    source = load_source(dataset, data_dir)
+    if d.stack == 1:
+        idx = np.random.default_rng(seed).permutation(len(source.labels))[:n_train]
+        return to_unit_range(source.images[idx]).reshape(len(idx), -1), source.labels[idx]
+    images, labels = stacked_mnist(source, n_train, seed, k=d.stack)
     return (images.astype(np.float32) / 127.5 - 1.0).reshape(n_train, -1), labels
 
 
-def load_evaluator(data_dir=None, progress: bool = False):
-    """The cached MNIST evaluator (trained on first use) and its info."""
+def load_evaluator(data_dir=None, progress: bool = False, dataset: str = "mnist"):
+    """The cached evaluator of ``dataset`` (the classifier CNN trained on its source on first use) and its info."""
     from ganbench.mnist_classifier import load_or_train
 
-    return load_or_train(load_mnist(data_dir), load_mnist(data_dir, train=False), progress=progress)
+    return load_or_train(load_source(dataset, data_dir), load_source(dataset, data_dir, train=False),
+                         progress=progress)
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
@@ -156,7 +194,7 @@ IMAGE_TRAJECTORY = ("modes", "kl_to_uniform", "confident_fraction")  # what each
 
 def _classes(digits: np.ndarray, d: DatasetDefaults) -> np.ndarray:
     """Each sample's class from its per-channel digits: the digit, or on Stacked MNIST the triple as 0..999."""
-    return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] if d.image[0] == 3 else digits[:, 0]
+    return digits @ (10 ** np.arange(d.stack - 1, -1, -1)) if d.stack > 1 else digits[:, 0]
 
 
 def trajectory_point(dataset: str, fake: np.ndarray, evaluator) -> dict:
@@ -209,3 +247,21 @@ def sample_images(fake: np.ndarray, dataset: str, n: int = GRID_SIDE ** 2) -> np
     if d.image is None:
         return None
     return _to_uint8(fake[:n].reshape(-1, *d.image))
+
+
+def _discover() -> None:
+    """Import every module of this folder and every ``ganbench.datasets`` entry point: each registers its
+    datasets. A plugin that fails is left out with one line on stderr (it must not stop ganbench)."""
+    from importlib.metadata import entry_points
+
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+    for ep in entry_points(group=ENTRY_POINTS):
+        try:
+            ep.load()
+        except Exception as e:  # noqa: BLE001 - someone else's code: say it, go on
+            print(f"ganbench: warning: dataset plugin {ep.name!r} ({ep.value}) left out: "
+                  f"{e.__class__.__name__}: {e}", file=sys.stderr)
+
+
+_discover()
