@@ -25,6 +25,7 @@ from ganbench.report_figures import (
     fig_trajectories,
 )
 from ganbench.report_images import _image_section
+from ganbench.report_output import Section
 from ganbench.report_sections import (
     _baselines_section,
     _convergence_section,
@@ -87,7 +88,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
     tables, figures = out / "tables", out / "figures"
     tables.mkdir(parents=True, exist_ok=True)
     figures.mkdir(parents=True, exist_ok=True)
-    lines = ["# ganbench report", ""]
+    lines = Section(["# ganbench report", ""])  # the report's Markdown and table files, written by _finish
     if failed:
         lines += [f"**{len(failed)} run(s) failed** after {max(r.get('attempts', 1) for r in failed)} attempt(s) "
                   "and are not in any table; re-running the same `ganbench run` command tries them again:", ""]
@@ -108,7 +109,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
 
     df = records_frame(records)
     summary = summarise(df[~df.layout.isin(list(IMAGE_DATASETS))])
-    write_text_atomic(tables / "summary.csv", summary.to_csv(index=False))
+    lines.file(tables / "summary.csv", summary.to_csv(index=False))
     lines += _intro(df, records)
     if any(r["config"].get("hparams") for r in loaded):
         lines += ["Hyperparameters are part of the answer: each variant's sensitivity panel (the same small tuning "
@@ -149,7 +150,7 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                   "total failure), and their rates are in the outcomes table. The baselines below say which metric "
                   "can tell at each K. Machine-readable: "
                   f"`tables/{tag}.csv`.", ""]
-        write_text_atomic(tables / f"{tag}.csv", s.to_csv(index=False))
+        lines.file(tables / f"{tag}.csv", s.to_csv(index=False))
         n_eval = int(max((r["evaluation"].get("n_samples") or 2_500) for r in recs))
         base_lines, sat = _baselines_section(layout, std, sorted(s.modes.unique()), n_eval, tables, tag)
         lines += _findings(s, sat, n_eval)
@@ -208,9 +209,9 @@ def build_report(out: Path, warn: Callable[[str], None] | None = None, records: 
                 lines += _metric_table(s, key, name, dec, tables / f"{key}_{tag}.md", "####", note=note)
         comp = tutorial_comparison(sub, sat)
         if comp["mean"].notna().any():
-            write_text_atomic(tables / f"tutorial_comparison_{tag}.md",
-                              _md(comp.drop(columns=TUTORIAL_HIDDEN), index=False) + "\n")
-            write_text_atomic(tables / f"tutorial_comparison_{tag}.csv", comp.to_csv(index=False))
+            lines.file(tables / f"tutorial_comparison_{tag}.md",
+                       _md(comp.drop(columns=TUTORIAL_HIDDEN), index=False) + "\n")
+            lines.file(tables / f"tutorial_comparison_{tag}.csv", comp.to_csv(index=False))
             lines += _tutorial_section(comp, layout)
         lines += _ordering_section(sub, tables, tag)
     image_records = [r for r in records if r["config"]["layout"] in IMAGE_DATASETS]
@@ -277,10 +278,10 @@ def _intro(df: pd.DataFrame, records: list[dict]) -> list[str]:
 
 
 def _metric_table(s: pd.DataFrame, key: str, name: str, decimals: int, path: Path, heading: str,
-                  note: str = "") -> list[str]:
+                  note: str = "") -> Section:
     t = wide_table(s, key, decimals)
-    write_text_atomic(path, _md(t) + "\n" + (f"\n{note}\n" if note else ""))
-    return [f"{heading} {name}", "", *([note, ""] if note else []), _md(t), ""]
+    return Section([f"{heading} {name}", "", *([note, ""] if note else []), _md(t), ""],
+                   {path: _md(t) + "\n" + (f"\n{note}\n" if note else "")})
 
 
 def _findings(s: pd.DataFrame, sat: dict[int, set], n_eval: int = 2_500) -> list[str]:
@@ -334,27 +335,28 @@ def _tutorial_section(comp: pd.DataFrame, layout: str) -> list[str]:
             _md(shown, index=False), ""]
 
 
-def _ordering_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
+def _ordering_section(df: pd.DataFrame, tables: Path, tag: str) -> Section:
     """The tutorial's relative claim (conditional WGAN-GP > WGAN-GP > vanilla) tested over every run on
     the measure that can tell (modes at half their fair share)."""
     order = ["cond-wgan-gp", "wgan-gp", "vanilla"]
     if not set(order) <= set(df.variant):
-        return []
+        return Section()
     rows = []
     for m, g in df.groupby("modes"):
         test = ordering_test({v: g.loc[g.variant == v, f"m_{PAIRWISE_KEY}"].dropna().tolist() for v in order}, order)
         rows.append({"modes": m, "result": test["result"], "detail": ordering_text(test)})
     t = pd.DataFrame(rows)
-    write_text_atomic(tables / f"ordering_{tag}.md", _md(t, index=False) + "\n")
-    return ["### The claimed ranking, tested", "",
+    return Section(["### The claimed ranking, tested", "",
             "The tutorial claims conditional WGAN-GP > WGAN-GP > vanilla at every size. Tested on modes at half "
             "their fair share over every run: **reproduces** only when each step is significant in the claimed "
-            "direction.", "", _md(t, index=False), ""]
+            "direction.", "", _md(t, index=False), ""], {tables / f"ordering_{tag}.md": _md(t, index=False) + "\n"})
 
 
-def _finish(out: Path, lines: list[str], skipped: list[str]) -> Path:
+def _finish(out: Path, lines: Section, skipped: list[str]) -> Path:
+    """The one writer: every table the sections returned, then REPORT.md."""
     if skipped:
         lines += ["## Files skipped", "", *[f"- {s}" for s in skipped], ""]
+    lines.write()
     path = out / "REPORT.md"
     write_text_atomic(path, "\n".join(lines))
     return path

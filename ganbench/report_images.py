@@ -9,7 +9,6 @@ import pandas as pd
 from ganbench.convergence import run_state
 from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.datasets import GRID_SIDE, N_TSNE
-from ganbench.files import write_text_atomic
 from ganbench.metric_spec import metric_range
 from ganbench.population import CLASS_METRICS, outcomes, run_value
 from ganbench.reevaluate import provenance_note
@@ -20,6 +19,7 @@ from ganbench.report_figures import (
     _fig_tsne,
     fig_trajectories,
 )
+from ganbench.report_output import Section
 from ganbench.report_tables import (
     IMAGE_METRICS,
     RUN_STATES,
@@ -33,7 +33,7 @@ from ganbench.stats import interval
 
 # --- image and Iris datasets ------------------------------------------------------------------------
 
-def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, figures: Path) -> list[str]:
+def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, figures: Path) -> Section:
     tag = f"{dataset}_{iters}"
     rows = []
     for variant in variant_order({r["config"]["variant"] for r in recs}):
@@ -59,8 +59,6 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if not (table[c] == "-").all()]]
-    write_text_atomic(tables / f"{tag}.md", _md(table, index=False) + "\n")
-    write_text_atomic(tables / f"{tag}.csv", table.to_csv(index=False))
     arch = recs[0]["config"].get("arch")
     acc = next((r["metrics"].get("evaluator_test_accuracy") for r in recs if r.get("metrics")), None)
     lines = [f"## {dataset}, {iters} generator iterations", "",
@@ -95,7 +93,8 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
         _fig_class_histograms(recs, figures / f"classes_{tag}.png")
         lines += [f"![class histogram per variant](figures/classes_{tag}.png)", ""]
         lines += _image_trajectories(dataset, tag, recs, figures)
-    return lines
+    return Section(lines, {tables / f"{tag}.md": _md(table, index=False) + "\n",
+                           tables / f"{tag}.csv": table.to_csv(index=False)})
 
 
 def _image_trajectories(dataset: str, tag: str, recs: list[dict], figures: Path) -> list[str]:

@@ -10,7 +10,7 @@ import pandas as pd
 from ganbench.baselines import BASELINES, STRUCTURELESS, saturated, saturates, score_baselines
 from ganbench.config import RunConfig
 from ganbench.convergence import SETTLED_HQ, SETTLED_MODES, SETTLED_POINTS, UNTRAINED_HQ
-from ganbench.files import write_text_atomic
+from ganbench.report_output import Section
 from ganbench.report_tables import (
     PAIRWISE_KEY,
     RUN_STATES,
@@ -23,11 +23,10 @@ from ganbench.stats import MIN_RUNS
 
 # --- sections ------------------------------------------------------------------------------------
 
-def _convergence_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
+def _convergence_section(s: pd.DataFrame, tables: Path, tag: str) -> Section:
     t = _states_table(s)
-    write_text_atomic(tables / f"states_{tag}.md", _md(t) + "\n")
     n = {st: int(s[f"state_{st}"].sum()) for st in RUN_STATES}
-    return ["### How the runs ended", "",
+    return Section(["### How the runs ended", "",
             "Each run is judged from its own trajectory (evaluated during training at 10, 20, 50, 100, ... "
             f"iterations): **untrained** if under {UNTRAINED_HQ:.0%} of its final samples are high quality, "
             f"**settled** if, over a window spanning at least a doubling of iterations and {SETTLED_POINTS} or more "
@@ -35,19 +34,18 @@ def _convergence_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
             f"{SETTLED_MODES:.0%} of the modes (at least 1) and HQ by at most {SETTLED_HQ * 100:.0f} points, else "
             "**changing** (its numbers describe this budget, not the variant; `ganbench run --iters auto` trains "
             f"until runs settle). Here: {n['settled']} settled, {n['changing']} changing, {n['untrained']} untrained, "
-            f"{n['diverged']} diverged.", "", _md(t), ""]
+            f"{n['diverged']} diverged.", "", _md(t), ""]).file(tables / f"states_{tag}.md", _md(t) + "\n")
 
 
-def _outcomes_section(s: pd.DataFrame, tables: Path, tag: str) -> list[str]:
+def _outcomes_section(s: pd.DataFrame, tables: Path, tag: str) -> Section:
     t = outcomes_table(s)
-    write_text_atomic(tables / f"outcomes_{tag}.md", _md(t) + "\n")
-    return ["### Outcomes: how often each variant fails", "",
+    return Section(["### Outcomes: how often each variant fails", "",
             f"Every run is in its cell's numbers; failures are outcomes with their own rates (k/n: share "
             f"[Wilson 95 % interval]): **untrained** (final HQ under {UNTRAINED_HQ:.0%}), **collapsed** (all "
             "high-quality samples in at most one mode, or the samples a point: spread under one mode's SD), "
             "**diverged** (its mode metrics count as total failure: 0 modes, 0 % HQ, reverse KL ln K), and "
             "**every mode**, a trained run with all K modes at half their fair share (modes captured is saturated: "
-            "see the baselines).", "", _md(t), ""]
+            "see the baselines).", "", _md(t), ""]).file(tables / f"outcomes_{tag}.md", _md(t) + "\n")
 
 
 def auto_round_ids(records: list[dict], out: Path | None = None) -> tuple[set[str], dict[str, RunConfig]]:
@@ -83,11 +81,10 @@ def _stops(recs: list[dict]) -> str:
             + ", ".join(f"{k} {said.get(w, w)}" for w, k in sorted(reasons.items())))
 
 
-def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
+def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> Section:
     comp = pairwise_comparisons(df)
     if comp.empty:
-        return []
-    write_text_atomic(tables / f"pairwise_{PAIRWISE_KEY}_{tag}.csv", comp.to_csv(index=False))
+        return Section()
     shown = comp.copy()
     tested = shown["p"].notna()
     found = shown[shown["p_holm"] < 0.05]
@@ -95,12 +92,13 @@ def _pairwise_section(df: pd.DataFrame, tables: Path, tag: str) -> list[str]:
         shown[name] = shown[col].map(lambda p: "-" if pd.isna(p) else f"{p:.3g}")
     shown = shown[["modes", "a", "b", "n_a", "n_b", "p (permutation)", "p (Holm, per K)", "smallest p possible",
                    "result"]]
-    return ["### Which variants differ from vanilla", "",
+    return Section(["### Which variants differ from vanilla", "",
             f"Modes at half their fair share (the mode measure no baseline saturates), each variant against "
             f"vanilla at each number of modes over every run: an exact permutation test of the difference in "
             f"means, Holm-corrected within each K (5 % family-wise per K; a side under {MIN_RUNS} runs is not "
             f"tested). {len(found)} of {int(tested.sum())} differences survive the correction; 'no detectable "
-            "difference' is not evidence that two variants are alike.", "", _md(shown, index=False), ""]
+            "difference' is not evidence that two variants are alike.", "", _md(shown, index=False), ""],
+                   {tables / f"pairwise_{PAIRWISE_KEY}_{tag}.csv": comp.to_csv(index=False)})
 
 
 BASELINE_METRICS = [("modes", "modes captured", 1.0, 0), ("modes_fair", "modes at half fair share", 1.0, 0),
@@ -109,7 +107,7 @@ BASELINE_METRICS = [("modes", "modes captured", 1.0, 0), ("modes_fair", "modes a
 
 
 def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, tables: Path,
-                       tag: str) -> tuple[list[str], dict]:
+                       tag: str) -> tuple[Section, dict]:
     """The baselines' scores per K (``ganbench.baselines``), and which metrics they saturate there."""
     rows, sat = [], {}
     for k in modes:
@@ -122,7 +120,6 @@ def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, t
                                                                             else "")
                             for key, name, scale, dec in BASELINE_METRICS}})
     table = pd.DataFrame(rows).fillna("")
-    write_text_atomic(tables / f"baselines_{tag}.md", _md(table, index=False) + "\n")
     saturated_where = {name: [k for k in sat if key in sat[k]] for key, name, *_ in BASELINE_METRICS}
     said = "; ".join(f"{name} at K = {', '.join(map(str, ks))}" for name, ks in saturated_where.items() if ks)
     lines = ["### Baselines: can each metric tell?", "",
@@ -135,4 +132,4 @@ def _baselines_section(layout: str, std: float, modes: list[int], n_eval: int, t
              "from none at that K: it is marked **saturated** "
              "and gives no verdict there. " + (f"Saturated here: {said}." if said else "None is saturated here."),
              "", _md(table, index=False), ""]
-    return lines, sat
+    return Section(lines, {tables / f"baselines_{tag}.md": _md(table, index=False) + "\n"}), sat

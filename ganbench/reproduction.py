@@ -19,6 +19,7 @@ from ganbench.files import write_text_atomic
 from ganbench.population import run_value
 from ganbench.presets import BUDGET_ORDER, PRESETS, Budget, Preset
 from ganbench.report_figures import fig_trajectories
+from ganbench.report_output import Section
 from ganbench.report_tables import (
     ordering_test,
     ordering_text,
@@ -266,8 +267,8 @@ def budget_key(config: dict) -> tuple[int, int, str]:
     return BUDGET_ORDER.index(budget), config["iters"], f"custom-{config['iters']}"
 
 
-def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -> tuple[list[str], list[dict]]:
-    lines = [f"## `{preset.name}`: {preset.title}", "", f"Source: {preset.source}.", ""]
+def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -> tuple[Section, list[dict]]:
+    lines = Section([f"## `{preset.name}`: {preset.title}", "", f"Source: {preset.source}.", ""])
     summary = []
     if not records:
         lines += [f"Not run yet: `ganbench run --preset {preset.name} --budget quick`.", ""]
@@ -283,7 +284,7 @@ def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -
         cells.insert(0, "budget", budget)
         cells.insert(0, "preset", preset.name)
         csv = tables / f"reproduction_{preset.name}_{budget}.csv"
-        write_text_atomic(csv, cells.drop(columns=["decimals"]).to_csv(index=False))
+        lines.file(csv, cells.drop(columns=["decimals"]).to_csv(index=False))
         seeds = len({r["config"]["seed"] for r in recs})
         lines += [f"### Budget: {budget}", "", _budget_line(preset, budget, recs), "",
                   f"Published: {preset.published_note}. Ours: mean [95 % t-interval] (n = runs), every run "
@@ -309,7 +310,8 @@ def _section(preset: Preset, records: list[dict], tables: Path, figures: Path) -
                         **{k: int((compared["verdict"] == k).sum()) for k in LABELS}})
     lines += ["What differs from the paper's setup, besides the budget:", ""]
     lines += [f"- {d}" for d in preset.differences] or ["- nothing we know of"]
-    return lines + [""], summary
+    lines += [""]
+    return lines, summary
 
 
 def build_reproduction(out: Path, records: list[dict] | None = None) -> Path:
@@ -321,7 +323,7 @@ def build_reproduction(out: Path, records: list[dict] | None = None) -> Path:
     figures.mkdir(parents=True, exist_ok=True)
     records = [r for r in current_records(load_records(out) if records is None else records)
                if "preset" in r["config"]]
-    body, summary = [], []
+    body, summary = Section(), []
     for preset in PRESETS.values():
         section, rows = _section(preset, [r for r in records if r["config"]["preset"] == preset.name], tables, figures)
         body += section
@@ -337,7 +339,8 @@ def build_reproduction(out: Path, records: list[dict] | None = None) -> Path:
         df = pd.DataFrame(summary)
         lines += [df.to_markdown(index=False), ""]
     _remove_stale(tables, figures, {(r["preset"], r["budget"]) for r in summary})
-    return _write(out, lines + body)
+    body.write()
+    return _write(out, lines + body.lines)
 
 
 def _remove_stale(tables: Path, figures: Path, sections: set[tuple[str, str]]) -> None:

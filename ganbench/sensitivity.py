@@ -31,6 +31,7 @@ from ganbench.metric_spec import metric_range
 from ganbench.population import outcomes, run_value
 from ganbench.presets import BUDGET_ORDER, EXPERIMENTS
 from ganbench.report_figures import _plt, _save, cached_figure
+from ganbench.report_output import Section
 from ganbench.stats import interval, interval_text, wilson
 from ganbench.store import current_records
 from ganbench.variants import VARIANTS
@@ -229,16 +230,16 @@ def _figure(records: list[dict], path: Path, setting_order: list[str], code: str
     return True
 
 
-def sensitivity_lines(records: list[dict], out: Path) -> list[str]:
-    """The report's section on the records it covers (``covered``): writes
-    ``tables/sensitivity_<budget>.md|csv`` and ``figures/sensitivity_<budget>.png`` per section and
-    returns the Markdown lines ([] when there is nothing to report). Failed runs are listed, not counted."""
+def sensitivity_lines(records: list[dict], out: Path) -> Section:
+    """The report's section on the records it covers (``covered``): its Markdown lines (none when there
+    is nothing to report) and ``tables/sensitivity_<budget>.md|csv`` per section, which the caller
+    writes; draws ``figures/sensitivity_<budget>.png``. Failed runs are listed, not counted."""
     out = Path(out)
     mine = covered(current_records(records))  # a record whose id is no longer its config's: another experiment
     recs = [r for r in mine if r["config"]["layout"] not in IMAGE_DATASETS]
     images = [r for r in mine if r["config"]["layout"] in IMAGE_DATASETS]
     if not recs and not images:
-        return []
+        return Section()
     tables, figures = out / "tables", out / "figures"
     sections: dict[tuple, list[dict]] = {}
     titles: dict[tuple, tuple[str, str]] = {}
@@ -259,7 +260,7 @@ def sensitivity_lines(records: list[dict], out: Path) -> list[str]:
              "interval. The spread table gives, per variant and K, the best and worst setting's mean of modes at "
              "half their fair share, the SD of the settings' means (spread over settings) and the pooled SD over "
              "seeds within a setting (spread over seeds).", ""]
-    written = set()
+    written, files = set(), {}
     for order in sorted(sections):
         mine = sections[order]
         tag, title = titles[order]
@@ -275,10 +276,10 @@ def sensitivity_lines(records: list[dict], out: Path) -> list[str]:
         spread = spread_frame(cells)
         iters = sorted({r["config"]["iters"] for r in done})
         seeds = sorted({r["config"]["seed"] for r in done})
-        write_text_atomic(tables / f"sensitivity_{tag}.csv", cells.to_csv(index=False))
         md = _cells_md(cells)
         sp = _spread_md(spread)
-        write_text_atomic(tables / f"sensitivity_{tag}.md", f"{md}\n\n{sp}\n")
+        files[tables / f"sensitivity_{tag}.csv"] = cells.to_csv(index=False)
+        files[tables / f"sensitivity_{tag}.md"] = f"{md}\n\n{sp}\n"
         written.add(f"sensitivity_{tag}")
         lines += [f"{len(done)} runs at {', '.join(f'{i:,}' for i in iters)} generator iterations, seeds "
                   f"{seeds[0]}..{seeds[-1]} (tables: `tables/sensitivity_{tag}.md`, `tables/sensitivity_{tag}.csv`).",
@@ -293,7 +294,7 @@ def sensitivity_lines(records: list[dict], out: Path) -> list[str]:
         lines += [f"{len(images)} image-dataset run(s) with `--set` are not summarised here (this section "
                   "covers mixtures); their records are in `runs/`.", ""]
     _remove_stale(tables, figures, written)
-    return lines
+    return Section(lines, files)
 
 
 def _remove_stale(tables: Path, figures: Path, keep: set[str]) -> None:
@@ -309,8 +310,8 @@ def write_sensitivity(out: Path, records: list[dict]) -> Path | None:
     figures are deleted and None is returned."""
     out = Path(out)
     path = out / "SENSITIVITY.md"
-    lines = sensitivity_lines(records, out)
-    if not lines:
+    section = sensitivity_lines(records, out)
+    if not section.lines:
         if path.exists():
             path.unlink()
         _remove_stale(out / "tables", out / "figures", set())
@@ -320,5 +321,6 @@ def write_sensitivity(out: Path, records: list[dict]) -> Path | None:
             f"(`ganbench run --preset {', '.join(EXPERIMENTS)}`) and of grid runs with `--set`; those runs stay "
             "out of REPORT.md (whose numbers are the variants' default hyperparameters) and REPRODUCTION.md "
             "(nothing published to compare with).", ""]
-    write_text_atomic(path, "\n".join(head + lines[2:]))  # the file's title replaces the section's heading
+    section.write()
+    write_text_atomic(path, "\n".join(head + section.lines[2:]))  # the file's title replaces the section's heading
     return path

@@ -89,12 +89,13 @@ def test_the_sanity_gate_calls_noise_untrained_and_the_report_gives_no_count_for
     from pathlib import Path
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "tables").mkdir(), (Path(d) / "figures").mkdir(), (Path(d) / "runs").mkdir()
-        _image_section("mnist", 5, [rec(0, True, 10), rec(1, True, 9)], Path(d) / "tables", Path(d) / "figures")
-        table = (Path(d) / "tables" / "mnist_5.md").read_text()
+        section = _image_section("mnist", 5, [rec(0, True, 10), rec(1, True, 9)], Path(d) / "tables",
+                                 Path(d) / "figures")
+        table = section.files[Path(d) / "tables" / "mnist_5.md"]
         assert "untrained" in table and "10.0" not in table  # no class count from noise
-        _image_section("mnist", 5, [rec(0, True, 10), rec(1, False, 7), rec(2, False, 9)], Path(d) / "tables",
-                       Path(d) / "figures")
-        assert "8.0 [" in (Path(d) / "tables" / "mnist_5.md").read_text()  # the two trained runs only
+        section = _image_section("mnist", 5, [rec(0, True, 10), rec(1, False, 7), rec(2, False, 9)],
+                                 Path(d) / "tables", Path(d) / "figures")
+        assert "8.0 [" in section.files[Path(d) / "tables" / "mnist_5.md"]  # the two trained runs only
 
 
 def test_the_tutorials_mnist_gan_preset_runs_draws_its_trajectory_and_samples_digits(mnist_dir, tmp_path, capsys):

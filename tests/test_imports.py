@@ -32,7 +32,7 @@ LAYERS = [
      "ganbench.reproduction_cells",
      "ganbench.report", "ganbench.report_tables", "ganbench.report_figures", "ganbench.report_images",
      "ganbench.report_sections", "ganbench.population",
-     "ganbench.sensitivity", "ganbench.reevaluate"},
+     "ganbench.sensitivity", "ganbench.reevaluate", "ganbench.report_output"},
     # 7: entry points
     {"ganbench.cli", "ganbench.cli_parser", "ganbench.__main__"},
 ]

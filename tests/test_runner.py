@@ -1,5 +1,6 @@
 """The runner: one atomic record per job, identical metrics for the same config, resume after an
 interrupt, corrupt files skipped by name."""
+import io
 import json
 import os
 import signal
@@ -366,8 +367,10 @@ def test_untrained_runs_count_in_every_cell_and_variants_are_compared_over_all_r
     findings = "\n".join(_findings(s, {8: {"modes"}}))
     assert "untrained: wgan-gp 5/5, minibatch 1/2" in findings or "untrained: minibatch 1/2, wgan-gp 5/5" in findings
     assert "modes captured is saturated here" in findings
-    text = "\n".join(_pairwise_section(df, tmp_path, "t"))
-    pairs = pd.read_csv(tmp_path / "pairwise_modes_fair_t.csv").set_index(["a", "b"])
+    section = _pairwise_section(df, tmp_path, "t")  # returns its table; the report's one caller writes it
+    text = "\n".join(section)
+    assert not list(tmp_path.iterdir())
+    pairs = pd.read_csv(io.StringIO(section.files[tmp_path / "pairwise_modes_fair_t.csv"])).set_index(["a", "b"])
     # each variant against vanilla, Holm within the K: 3 tested pairs
     assert pairs.loc[("pacgan", "vanilla")].n_b == 6 and pairs.loc[("pacgan", "vanilla")].p > 0
     assert pairs.loc[("wgan-gp", "vanilla")].n_a == 5 and ("wgan-gp", "pacgan") not in pairs.index
