@@ -29,7 +29,7 @@ from ganbench.variants import DEFAULT_VARIANTS, VARIANTS
 # `ganbench --help` answers at once.
 
 EXIT_USAGE = 2
-MAX_JOBS = 4096  # worker processes (a planner list per worker: 10^20 was an OverflowError)
+MAX_JOBS = 4096  # worker processes (the planner makes a list per worker)
 
 
 class UsageError(Exception):

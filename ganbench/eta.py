@@ -10,9 +10,8 @@ from ganbench.config import RunConfig
 from ganbench.constants import WARN_CPU_HOURS
 from ganbench.datasets import DATASETS, MAX_COMPARED, needs_evaluator
 
-# Milliseconds per member-iteration (training and evaluation), one torch thread, by (variant, data): the
-# medians of the committed results' records (results/runs, 2-core AMD EPYC, 2026-12-07). Used where the
-# store has no record to go by.
+# Milliseconds per member-iteration (training and evaluation), one torch thread, by (variant, data): medians
+# of the committed records (results/perf_notes.md says where); used where the store has no record to go by.
 DEFAULT_MS = {
     ("vanilla", "mixture"): 3.9, ("wgan-gp", "mixture"): 25.7, ("cond-wgan-gp", "mixture"): 17.2,
     ("minibatch", "mixture"): 5.8, ("pacgan", "mixture"): 3.3, ("pacgan2", "mixture"): 52.6,
@@ -27,10 +26,10 @@ DEFAULT_MS = {
     ("pacgan", "iris"): 5.6,
 }
 # Evaluation seconds per generated value past a run's usual number of samples (most of an evaluation is
-# fixed: t-SNE, FID features and PRDC on at most 5,000): measured, `--n-eval 200000` on MNIST took ~4 min.
+# fixed: t-SNE, FID features and PRDC on at most 5,000; measured: results/perf_notes.md).
 EVAL_S_PER_VALUE = 1.5e-6
-# ... and per pair of samples compared (k-NN for PRDC and C2ST): measured, 40,000 Iris samples took 17 s
-# and 80,000 took 68 s; image runs compare at most MAX_COMPARED.
+# ... and per pair of samples compared (k-NN for PRDC and C2ST grow with n^2); image runs compare at most
+# MAX_COMPARED.
 EVAL_S_PER_PAIR = 1.1e-8
 
 

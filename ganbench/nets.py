@@ -89,9 +89,8 @@ class EnsembleLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [K, B, d_in] -> [K, B, d_out]
         if self.weight.shape[-1] <= _NARROW and x.device.type == "cpu":
-            # A discriminator's one output: the multiply-and-sum beats CPU batched GEMM (forward and
-            # backward, torch 2.14.1 / MKL, 20 x 128 x 128 @ 128 x 1: 616 us against 754 us); from two
-            # outputs on, baddbmm is 3x faster (1.5 ms against 4.7 ms).
+            # A discriminator's one output: the multiply-and-sum beats CPU batched GEMM; from two outputs
+            # on, baddbmm wins (results/perf_notes.md).
             return (x.unsqueeze(-1) * self.weight.unsqueeze(1)).sum(-2) + self.bias
         return torch.baddbmm(self.bias, x, self.weight)
 
@@ -158,8 +157,7 @@ def pairwise_l1(mt: torch.Tensor) -> torch.Tensor:
     """||m_i - m_j||_1 for every pair of rows of each m [B, D], given as ``mt`` = m transposed, [N, D, B];
     returns [N, B, B]. On the CPU it equals ``torch.cdist(m, m, p=1)`` bit for bit (tests/test_training.py):
     ATen's kernel sums |m_ic - m_jc| over c = 0, 1, ... one pair at a time in scalar code, and this
-    makes the same sums in the same order, one dimension at a time over all pairs in vector code (2.4x
-    faster at D = 4, the variant's kernel size)."""
+    makes the same sums in the same order, one dimension at a time over all pairs in vector code."""
     row = mt[:, 0]
     l1 = torch.sub(row.unsqueeze(2), row.unsqueeze(1)).abs_()
     term = torch.empty_like(l1)
@@ -171,8 +169,8 @@ def pairwise_l1(mt: torch.Tensor) -> torch.Tensor:
 
 class _L1Affinity(torch.autograd.Function):
     """o_i = sum_{j != i} exp(-||m_i - m_j||_1) for m [N, B, D] (N = K members x kernels), with a
-    hand-written backward: torch.cdist's p=1 backward is generic and made minibatch discrimination
-    ~1.6x slower (benchmarks/test_bench_training.py). With e_ij = exp(-l1_ij) symmetric,
+    hand-written backward: torch.cdist's p=1 backward is generic and slow (benchmarks/test_bench_training.py).
+    With e_ij = exp(-l1_ij) symmetric,
     dL/dm_i = -sum_j (g_i + g_j) e_ij sign(m_i - m_j), g = dL/do; +, *, sign and a sum along a member's
     own row are exact per member, so the result stays independent of K (``memberwise`` covers exp)."""
 

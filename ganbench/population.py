@@ -118,6 +118,6 @@ def outcomes(rec: dict) -> dict[str, bool]:
         every = not diverged and not untrained and bool(m) and run_value(rec, "modes_fair") == k
     else:
         collapsed = not diverged and not untrained and bool(m) and (m.get("modes") or 0) <= 1
-        # every class seen (images have no fair-share measure: that branch read 0 for every image run)
+        # every class seen (images have no fair-share measure)
         every = not diverged and not untrained and bool(m) and run_value(rec, "modes") == k
     return {"untrained": untrained, "collapsed": bool(collapsed), "diverged": diverged, "every mode": bool(every)}

@@ -364,7 +364,7 @@ def _values(records: list[dict], field: str) -> str:
 
 def _seed_range(df: pd.DataFrame) -> str:
     """Seeds per cell over every row of ``df``, "5" or "2–5". dropna=False: image and table rows have
-    no std (NaN), and a grouping that dropped them said "5" for a report whose image rows had 2."""
+    no std (NaN) and must still be counted."""
     keys = ["variant", "layout", "std", "modes", "iters"] + (["precision"] if "precision" in df else [])
     n = df.groupby(keys, dropna=False).seed.nunique()
     return str(n.min()) if n.min() == n.max() else f"{n.min()}–{n.max()}"

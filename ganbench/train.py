@@ -43,11 +43,9 @@ class TrainedEnsemble:
 # The critic's / discriminator's loss is runaway, and its run diverged, once its average over a logged
 # interval passes this in magnitude (times sqrt(data_dim / 2) beyond 2-D, so 1,980 on MNIST).
 # Non-saturating GAN losses are softplus of logits, O(1) to O(10) while training works; a WGAN critic's
-# loss is bounded by its Lipschitz constant (1, by the penalty) times the data's diameter, a few units on
-# the mixtures. The broken conditional scheme of issue 14 sat at -385 .. -6,223. The generator's loss is
-# not judged: a WGAN generator's loss, -E[D(G(z))], carries the critic's free offset and drifts while
-# training is healthy (5 -> 15 -> 29 over 8,000 iterations in one record); a NaN or inf in either loss
-# still diverges. (RUNAWAY_LOSS lives in ganbench.constants.)
+# loss is bounded by its Lipschitz constant (1, by the penalty) times the data's diameter. The generator's
+# loss is not judged: a WGAN generator's loss carries the critic's free offset and drifts while training
+# is healthy; a NaN or inf in either loss still diverges. (RUNAWAY_LOSS lives in ganbench.constants.)
 def runaway_threshold(data_dim: int) -> float:
     return RUNAWAY_LOSS * max(1.0, (data_dim / 2) ** 0.5)
 

@@ -38,6 +38,7 @@ fi
 grid_args=()
 [ -f results/grid_throughput.json ] && grid_args=(--grid results/grid_throughput.json)
 [ -f results/step_options.md ] && grid_args+=(--section results/step_options.md)
+[ -f results/perf_notes.md ] && grid_args+=(--section results/perf_notes.md)  # the figures behind code comments
 if [ -f .benchmarks/latest.json ]; then
     python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md "${grid_args[@]}" || rc=$?
 fi

@@ -43,14 +43,13 @@ def kth_neighbour_radii(x: np.ndarray, k: int) -> np.ndarray:
 
 def _smallest_in_place(d: np.ndarray, ks: Sequence[int]) -> np.ndarray:
     """Per row of ``d``, its values at the sorted positions ``ks``: the same numbers as
-    ``np.partition(d, ks, axis=1)[:, ks]`` (a selection, so exact), 5x faster for PRDC's k = 3, 5 on
-    2,500-wide rows: one partition at the largest k, then a sort of the few values below it. This
-    numpy path reorders each row of ``d`` (a distance chunk nothing else reads) instead of copying it.
+    ``np.partition(d, ks, axis=1)[:, ks]`` (a selection, so exact), faster: one partition at the largest
+    k, then a sort of the few values below it. This numpy path reorders each row of ``d`` (a distance
+    chunk nothing else reads) instead of copying it.
 
     Where the process has already imported torch (the runner's workers), ``torch.topk`` makes the
-    same selection, faster: 13.5 against 53 ms per 2,500 x 2,500 matrix on an AMD EPYC (Zen 4), where
-    numpy's partition is slow (the 5x above was measured on an Intel Xeon). Importing torch for it
-    alone (~1.5 s) would cost ``ganbench metrics`` more than it saves."""
+    same selection, faster still; importing torch for it alone would cost ``ganbench metrics`` more
+    than it saves (results/perf_notes.md)."""
     top = max(ks)
     torch = sys.modules.get("torch")
     if torch is not None and d.dtype in (np.float32, np.float64) and d.flags.c_contiguous:

@@ -11,8 +11,7 @@ class Minibatch(Vanilla):
     # beyond these the layer's tensor (batch x n_kernels x kernel_dim) asks for hundreds of GB; Salimans
     # et al.'s kernels: 100 x 5
     hyperparameters = {"n_kernels": HParam("int", maximum=4096), "kernel_dim": HParam("int", maximum=1024)}
-    # the layer's pairwise L1 distances make an iteration ~2.3 vanilla ones (the default grid at 8 and 32
-    # modes, 1,000 iterations, ensembles of 10 on 2 cores: 44 s against 19.2 s)
+    # the layer's pairwise L1 distances make an iteration ~2.3 vanilla ones (results/perf_notes.md)
     critic_step_cost, generator_step_cost = 1.45, 0.85
 
     def build(self, gens, dims):
