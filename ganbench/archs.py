@@ -183,7 +183,7 @@ class MNISTMLPArch(_ImageArch):
 
 
 class DCGANArch(_ImageArch):
-    """Widths halved from the usual 128/64 so that a CPU trains it in minutes (0.1 s per step)."""
+    """Widths halved from the usual 128/64 so that a CPU trains it in minutes."""
 
     name = "dcgan"
     feature_width = 64 * 7 * 7

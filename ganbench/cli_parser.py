@@ -38,7 +38,7 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
-        # no prefix matching: `run --seed 3` was taken as `--seeds 3` (seeds 0-2) without a word
+        # no prefix matching: an abbreviation must not silently become another option
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 

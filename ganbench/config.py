@@ -196,8 +196,8 @@ def validate(cfg: RunConfig) -> None:
 
 
 def check_run_count(n: int) -> None:
-    """ValueError for a command of more than MAX_RUNS runs, said before any is planned (10 million
-    runs took 3 GB and minutes to plan before anything was said)."""
+    """ValueError for a command of more than MAX_RUNS runs, said before any is planned (planning is
+    itself the cost)."""
     if n > MAX_RUNS:
         raise ValueError(f"this grid has {n:,} runs and one command plans at most {MAX_RUNS:,}: "
                          "fewer seeds, modes or variants, or several commands on the same --results")

@@ -14,7 +14,7 @@ MAX_SAMPLES = 1_000_000  # samples one `ganbench sample` draws
 MAX_ITERS = 10_000_000  # generator iterations per run (the longest published budget: 500,000)
 MAX_RUNS = 100_000  # runs one `ganbench run` command plans (a grid past this is refused before planning)
 # A run's sizes, as (least, most): what the command line can ask for, and what a record read from disk
-# may say (a hand-edited hidden = 1e8 asked for a 400 TB network). The published settings fit well inside.
+# may say (a hand-edited record must not ask for an impossible network). The published settings fit well inside.
 CONFIG_LIMITS = {"iters": (1, MAX_ITERS), "seed": (0, 2 ** 32 - 1), "batch_size": (1, 65_536),
                  "n_train": (1, 10_000_000), "n_eval": (1, MAX_N_EVAL), "latent_dim": (1, 8_192),
                  "hidden": (1, 8_192), "depth": (1, 64)}

@@ -8,8 +8,7 @@ at 10, 20, 50, 100, ... iterations and at the budget). Torch-free: the report, R
 - **settled**: over a window spanning at least a doubling of iterations (from the last trajectory point
   at or below half the budget to the budget) and holding at least ``SETTLED_POINTS`` points, modes
   captured moved by at most ``SETTLED_MODES`` of K (at least one mode) and HQ by at most ``SETTLED_HQ``
-  (max - min over the window). Comparing only the last two points called runs settled that later moved by
-  more than 10 points (issue 25).
+  (max - min over the window; two points alone miss later moves).
 - **changing**: otherwise; its numbers describe the budget, not the method.
 """
 from __future__ import annotations

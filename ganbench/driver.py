@@ -117,8 +117,7 @@ MEMORY_SHARE = 0.75  # of this machine's memory, the most a grid may plan to hol
 
 def check_memory(configs: Sequence[RunConfig], jobs: int) -> None:
     """ValueError, before anything starts, for a grid whose busiest moment (``jobs`` ensembles at once,
-    each holding its training data and evaluated samples) would not fit in this machine's memory
-    (``--n-eval 1000000`` on MNIST asked for 12.5 GB)."""
+    each holding its training data and evaluated samples) would not fit in this machine's memory."""
     memory = memory_bytes()
     if not memory or not configs:
         return

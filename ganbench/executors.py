@@ -68,19 +68,16 @@ def fault_point(group: Sequence[RunConfig]) -> None:
 def ensemble_task(group: Sequence[RunConfig], device: str | None, data_dir: str | None):
     """One ensemble, trained and evaluated: its (record, files) pairs."""
     # imported where the work is done: the driver, which only plans and writes, never loads
-    # scikit-learn and scipy (~1 s before its workers could start)
+    # scikit-learn and scipy (its workers start sooner)
     from threadpoolctl import threadpool_limits
 
     from ganbench.ensemble_records import evaluate_ensemble  # loads numpy's, scipy's and scikit-learn's pools
     from ganbench.nets import one_thread  # loads torch's
 
     fault_point(group)
-    # One thread for torch, BLAS and OpenMP wherever an ensemble runs (a pool's worker, --jobs 1, Ray).
-    # A pool's worker has a core: with a thread per core, every worker's numpy / scipy / scikit-learn
-    # pools spun against the other workers (a 2-D run's evaluation: 0.34 s, now 0.23 s). And a record
-    # must not depend on the core count or on --jobs: with more threads, image runs' FID (last digits)
-    # and t-SNE layout change. threadpoolctl limits the libraries loaded by now, which are all of them;
-    # one_thread (outside it) restores torch's own setting, which threadpoolctl cannot see (MKL).
+    # One thread for torch, BLAS and OpenMP wherever an ensemble runs: workers must not oversubscribe
+    # the cores, and a record must not depend on the core count (FID's last digits, t-SNE's layout).
+    # threadpoolctl limits the loaded libraries; one_thread covers torch's own setting (MKL).
     with one_thread(), threadpool_limits(limits=1):
         return evaluate_ensemble(group, device, data_dir)
 
@@ -178,7 +175,7 @@ def _stop_workers(executors) -> None:
 def run_pool(groups, driver, jobs: int, device, data_dir) -> None:
     """``jobs`` worker processes, each a one-process executor (so that a worker that dies breaks only
     its own ensemble), kept for the next ensemble when they finish one: a worker's start-up (torch,
-    scikit-learn, scipy: ~3 s) is paid once per worker, not once
+    scikit-learn, scipy) is paid once per worker, not once
     per ensemble. A worker that died is replaced by a fresh one. Nothing in a worker carries over
     from one ensemble to the next (every random stream is seeded from the run's config), so a
     record is the same whichever worker trained it (tests/test_faults.py checks)."""

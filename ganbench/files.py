@@ -70,8 +70,8 @@ def write_json_atomic(path: Path, obj) -> None:
 
 def check_npy_header(path: Path, what: str) -> None:
     """Refuse an .npy whose header is not a numeric array the file holds and this machine can load,
-    before loading it: a header claiming 1e11 values was an allocation of 745 GiB. ValueError names
-    what is wrong."""
+    before loading it, so that a lying header cannot allocate the memory. ValueError names what is
+    wrong."""
     from numpy.lib import format as npy
 
     from ganbench.machine import memory_bytes

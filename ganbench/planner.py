@@ -112,8 +112,8 @@ def _balanced(groups: list[Ensemble], workers: int) -> list[Ensemble]:
     splitting changes no record). First, while there are fewer ensembles than workers, the costliest
     is split, so that every worker has work (10 seeds of one config on 2 workers: 5 + 5). Then one
     split at a time, the one that shortens the planned schedule (``_makespan``) most, while it shortens
-    it by SPLIT_GAIN or more and leaves MIN_HALF members a side: so that the workers finish together
-    (the default grid on 2 cores left one idle for the last 7 s of 175). Ensembles of 5 and 10 cost
+    it by SPLIT_GAIN or more and leaves MIN_HALF members a side: so that the workers finish together.
+    Ensembles of 5 and 10 cost
     the same per member on a CPU; below ~3 members they cost more."""
     if workers <= 1 or not groups:
         return groups
@@ -154,7 +154,7 @@ def find_bases(out: Path, pending: Sequence[RunConfig], records: list[dict]) -> 
             ckpt = runs_dir(out) / f"{r['id']}.pt"
             if not ckpt.is_file():
                 continue
-            import torch  # here, not above: a driver with no checkpoint to read starts its workers ~1.5 s sooner
+            import torch  # here, not above: a driver with no checkpoint to read never imports torch
 
             try:
                 state = torch.load(ckpt, map_location="cpu", weights_only=True).get("train_state")

@@ -39,7 +39,7 @@ PERMUTATION_ROUNDS = 9_999  # ... else draws this many (p >= 1 / 10,000)
 
 @lru_cache(maxsize=None)
 def _t(df: int) -> float:
-    from scipy.special import stdtrit  # Student's t quantile; scipy.stats would add a second to a report
+    from scipy.special import stdtrit  # Student's t quantile, without scipy.stats' import time
 
     return float(stdtrit(df, 0.5 + CONFIDENCE / 2))
 

@@ -61,7 +61,7 @@ def _check_stats(mu, sigma, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_covariance(sigma: np.ndarray, name: str) -> None:
     """An untrusted file's sigma must be a covariance: symmetric and positive semi-definite within float
-    rounding of its scale (a file, not computed statistics: the eigenvalue solve costs ~0.5 s at d = 2048)."""
+    rounding of its scale (a file's, not computed statistics: the check is a full eigenvalue solve)."""
     scale = max(float(np.abs(sigma).max()), 1e-300)
     if not np.allclose(sigma, sigma.T, rtol=1e-5, atol=1e-8 * scale):
         raise ValueError(f"{name}: sigma is not symmetric, so it is no covariance matrix")

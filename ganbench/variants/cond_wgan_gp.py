@@ -2,8 +2,8 @@
 n_classes x n_classes embedding concatenated to their input (the tutorial's conditional WGAN-GP).
 Real batches carry their true labels, and fakes are generated for the real batch's labels, as in
 the tutorial: the gradient penalty then interpolates a real sample and a fake of the same class and
-asks the critic about it under that class. (With uniform fake labels it interpolates across classes,
-and on 32-mode rings the critic's loss ran away to -500 .. -6,000: see tests/test_training.py.)"""
+asks the critic about it under that class. (With uniform fake labels it interpolates across classes
+and the critic's loss runs away: tests/test_training.py.)"""
 from ganbench.variants.wgan_gp import WGANGP
 
 
