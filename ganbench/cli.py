@@ -174,7 +174,8 @@ def _check_data_dir(path: Path) -> None:
     problem = ("does not exist" if not path.exists() else "is not a directory" if not path.is_dir()
                else "is empty" if not any(path.iterdir()) else None)
     if problem:
-        raise ValueError(f"--data-dir {path} {problem}: give the directory holding MNIST/raw/ (torchvision's layout)")
+        raise ValueError(f"--data-dir {path} {problem}: give the directory holding MNIST/raw/ (torchvision's "
+                         "layout; another image dataset's folder likewise)")
 
 
 def _load_features(path: Path, what: str):

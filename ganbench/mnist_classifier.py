@@ -96,7 +96,7 @@ def _train(train: Digits, recipe: Recipe, device, max_steps: int | None, progres
     y = torch.from_numpy(train.labels)
     steps_per_epoch = -(-len(x) // recipe.batch_size)
     total = recipe.epochs * steps_per_epoch if max_steps is None else min(max_steps, recipe.epochs * steps_per_epoch)
-    bar = tqdm(total=total, desc="training the MNIST evaluator", unit="step", disable=not progress)
+    bar = tqdm(total=total, desc="training the evaluator", unit="step", disable=not progress)
     step = 0
     model.train()
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=recipe.lr_decay)

@@ -21,7 +21,15 @@ from ganbench import __version__
 from ganbench.config import RunConfig
 from ganbench.datasets import DATASETS
 from ganbench.metric_spec import BY_FAMILY, FAMILY_OF, SUITE
-from ganbench.store import N_SCATTER, _read_record, current_records, runs_dir, store_lock, write_json_atomic
+from ganbench.store import (
+    N_SCATTER,
+    _read_record,
+    current_records,
+    record_problem,
+    runs_dir,
+    store_lock,
+    write_json_atomic,
+)
 
 SOURCES = {
     "samples": "all evaluation samples (<id>.samples.npz)",
@@ -36,6 +44,9 @@ class Summary:
 
     filled: dict[str, int]
     skipped: dict[str, int]
+
+    def skip(self, why: str) -> None:
+        self.skipped[why] = self.skipped.get(why, 0) + 1
 
     def lines(self, families) -> list[str]:
         done = sum(self.filled.values())
@@ -66,30 +77,46 @@ def _config(rec: dict) -> RunConfig:
 
 
 def run_samples(rec: dict, runs: Path) -> tuple[np.ndarray, str] | None:
-    """The run's generated samples from its best source (``SOURCES``), and which one; None if it kept none."""
+    """The run's generated samples from its best source (``SOURCES``) that can be read, and which one;
+    None if it kept none (a torn or foreign file is passed over for the next source)."""
     npz = runs / f"{rec['id']}.samples.npz"
     if npz.is_file():
-        with np.load(npz) as z:
-            if "samples" in z.files:
-                return z["samples"], "samples"
+        try:
+            with np.load(npz) as z:
+                if "samples" in z.files:
+                    return z["samples"], "samples"
+        except Exception:  # noqa: BLE001 - zipfile, numpy and tokenize each raise their own
+            pass
     ckpt = runs / f"{rec['id']}.pt"
     if ckpt.is_file():
-        return _from_checkpoint(rec, ckpt), "checkpoint"
+        x = _from_checkpoint(rec, ckpt)
+        if x is not None:
+            return x, "checkpoint"
     if rec.get("samples"):
-        return np.asarray(rec["samples"], dtype=np.float64), "scatter"
+        return np.asarray([[np.nan if v is None else v for v in row] for row in rec["samples"]],
+                          dtype=np.float64), "scatter"
     return None
 
 
-def _from_checkpoint(rec: dict, ckpt: Path) -> np.ndarray:
+def _from_checkpoint(rec: dict, ckpt: Path) -> np.ndarray | None:
+    """The run's evaluation samples drawn again from its checkpoint, on the kind of device that trained
+    it (a CUDA generator's stream differs from the CPU's); None where that cannot be done here."""
     import torch
 
     from ganbench.sampling import member_generators_for
     from ganbench.train import generate
 
-    cfg = _config(rec)
-    variant, dims = cfg.variant_obj(), cfg.dims()
-    G, _ = variant.build(member_generators_for(cfg.seed), dims)
-    G.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True)["G"])
+    device = str((rec.get("timings") or {}).get("device") or "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        return None
+    try:
+        cfg = _config(rec)
+        variant, dims = cfg.variant_obj(), cfg.dims()
+        G, _ = variant.build(member_generators_for(cfg.seed), dims)
+        G.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True)["G"])
+    except Exception:  # noqa: BLE001 - torn, foreign or another network's
+        return None
+    G.to(device)
     x, _ = generate(G, [cfg.seed], cfg.n_eval, dims, variant.conditional)  # the stream the run was judged on
     return x[0]
 
@@ -105,8 +132,20 @@ def _wanted(rec: dict, families, force: bool) -> list[str]:
     if cfg.get("layout") in DATASETS and DATASETS[cfg["layout"]].evaluator and cfg.get("preset"):
         return []
     have = rec.get("metric_versions") or {}
-    return [f for f in families if force or have.get(f, 1) < BY_FAMILY[f].version
-            or not all(k in metrics for k in BY_FAMILY[f].keys)]
+    return [f for f in families if have.get(f, 1) <= BY_FAMILY[f].version  # never back to an older version
+            and (force or have.get(f, 1) < BY_FAMILY[f].version or not all(k in metrics for k in BY_FAMILY[f].keys))]
+
+
+def _replaceable(rec: dict, family: str, n: int, source: str) -> bool:
+    """Whether values of ``family`` from ``n`` samples of ``source`` may go into ``rec``: where it has
+    none; where ``ganbench evaluate`` made them from no more samples; never over the values its run was
+    judged on at training from the record's own 4-decimal points."""
+    if not all(k in rec["metrics"] for k in BY_FAMILY[family].keys):
+        return True
+    before = (rec.get("evaluated") or {}).get(family)
+    if before is None:
+        return source != "scatter"
+    return n >= before["n_samples"]
 
 
 def _compute(rec: dict, x: np.ndarray, families: list[str], data_dir, cache: dict) -> dict:
@@ -154,32 +193,35 @@ def evaluate_store(out: Path, families=SUITE, force: bool = False, data_dir=None
         for path, rec, wanted in tqdm(todo, desc="evaluating", unit="run", disable=not progress):
             found = run_samples(rec, d)
             if found is None:
-                why = "they kept no samples (image runs whose checkpoint is gone: re-run them to evaluate)"
-                summary.skipped[why] = summary.skipped.get(why, 0) + 1
+                summary.skip("they kept no samples (no samples file, readable checkpoint or points: re-run them)")
                 continue
             x, source = found
             evaluated = rec.get("evaluated") or {}
-            # never replace a value by one from fewer samples (the record's scatter after all samples)
-            wanted = [f for f in wanted if len(x) >= (evaluated.get(f) or {}).get("n_samples", 0)
-                      and not (source == "scatter" and all(k in rec["metrics"] for k in BY_FAMILY[f].keys))]
+            wanted = [f for f in wanted if _replaceable(rec, f, len(x), source)]
             if not wanted:
-                why = f"their values came from more samples than {SOURCES[source]}"
-                summary.skipped[why] = summary.skipped.get(why, 0) + 1
+                summary.skip(f"their values came from more or better samples than {SOURCES[source]}")
                 continue
             if not np.isfinite(x).all():
-                why = "their kept samples are not all finite"
-                summary.skipped[why] = summary.skipped.get(why, 0) + 1
+                summary.skip("their kept samples are not all finite")
                 continue
             from ganbench.ensemble_records import clean_json
 
-            values = clean_json(_compute(rec, x, wanted, data_dir, cache))
+            try:
+                values = clean_json(_compute(rec, x, wanted, data_dir, cache))
+            except ValueError as e:  # a metric refused these samples: say why, go on with the others
+                summary.skip(f"a metric refused their samples ({e})")
+                continue
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            rec["metrics"].update(values)
-            rec["metric_versions"] = {**(rec.get("metric_versions") or {}),
-                                      **{f: BY_FAMILY[f].version for f in wanted}}
-            rec["evaluated"] = {**evaluated, **{f: {"source": source, "n_samples": len(x),
-                                                     "version": BY_FAMILY[f].version, "ganbench": __version__,
-                                                     "created": now} for f in wanted}}
-            write_json_atomic(path, rec)
+            new = {**rec, "metrics": {**rec["metrics"], **values},
+                   "metric_versions": {**(rec.get("metric_versions") or {}),
+                                       **{f: BY_FAMILY[f].version for f in wanted}},
+                   "evaluated": {**evaluated, **{f: {"source": source, "n_samples": len(x),
+                                                      "version": BY_FAMILY[f].version, "ganbench": __version__,
+                                                      "created": now} for f in wanted}}}
+            problem = record_problem(new)
+            if problem:  # a value the store would not read back (a plugin's metric that is not a number)
+                summary.skip(f"the new values would make the record invalid ({problem})")
+                continue
+            write_json_atomic(path, new)
             summary.filled[source] += 1
     return summary

@@ -206,18 +206,20 @@ def scatter_points(x: np.ndarray) -> list:
     return [[float(v) if math.isfinite(v) else None for v in row] for row in x]
 
 
-def with_scatter(rec: dict, runs: Path) -> dict:
+def with_scatter(rec: dict, runs: Path, warn: Callable[[str], None] | None = None) -> dict:
     """A mixture or table record as the report reads it: its ``samples`` (the first ``N_SCATTER``) from
     its ``<id>.samples.npz``, where all its evaluation samples are kept (records made before that hold
-    the ``N_SCATTER`` themselves)."""
+    the ``N_SCATTER`` themselves). A torn or foreign file is named through ``warn``; the record goes
+    without its points (figures and the collapsed-to-a-point check)."""
     path = runs / f"{rec['id']}.samples.npz"
     if "samples" not in rec and rec["config"].get("layout") not in _IMAGE_LAYOUTS and path.is_file():
         try:
             with np.load(path) as z:
                 if "samples" in z.files:
                     rec["samples"] = scatter_points(z["samples"])
-        except (OSError, ValueError, EOFError):  # torn or foreign: the figures go without its points
-            pass
+        except Exception as e:  # noqa: BLE001 - zipfile, numpy and tokenize each raise their own
+            if warn:
+                warn(f"{path}: unreadable ({e.__class__.__name__}); its run's scatter points are left out")
     return rec
 
 
@@ -237,7 +239,7 @@ def load_records(out: Path, warn: Callable[[str], None] | None = None) -> list[d
             if warn:
                 warn(f"skipping {path}: {problem}")
             continue
-        records.append(with_scatter(obj, d))
+        records.append(with_scatter(obj, d, warn))
     return records
 
 

@@ -155,4 +155,10 @@ def test_a_dataset_spec_that_does_not_hold_together_is_refused():
         register_dataset("odd", DatasetDefaults(100, (2, 28, 28), 2 * 784, "dcgan", 100, 10, 10, 1))
     with pytest.raises(ValueError, match="lowercase"):
         register_dataset("Odd Set", DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 10, evaluator=False))
+    with pytest.raises(ValueError, match="mixture layout"):
+        register_dataset("ring", DatasetDefaults(10, (1, 28, 28), 784, "dcgan", 100, 10, 10, 1))
+    with pytest.raises(ValueError, match="28 x 28"):
+        register_dataset("odd", DatasetDefaults(10, (1, 32, 32), 1024, "dcgan", 100, 10, 10, 1))
+    with pytest.raises(ValueError, match="only image datasets"):
+        register_dataset("odd", DatasetDefaults(1, None, 4, "mlp", 2, 50, 500, 10, evaluator=False))
     assert "odd" not in DATASETS

@@ -33,6 +33,23 @@ def _edit(d, run_id, change):
     (d / f"{run_id}.json").write_text(json.dumps(rec))
 
 
+def _as_made_before(d, run_id):
+    """Make a run's record as records were before the samples file: its 500 points inside the JSON, no
+    diversity, no versions, no samples file or checkpoint beside it."""
+    with np.load(d / f"{run_id}.samples.npz") as z:
+        points = scatter_points(z["samples"])
+
+    def old_style(rec):
+        rec["samples"] = points
+        for k in BY_FAMILY["diversity"].keys:
+            del rec["metrics"][k]
+        del rec["metric_versions"]
+
+    _edit(d, run_id, old_style)
+    for suffix in (".samples.npz", ".pt"):
+        (d / f"{run_id}{suffix}").unlink()
+
+
 def test_mixture_and_iris_runs_keep_all_their_evaluation_samples_beside_the_record(runs):
     out, d, ids = runs
     for name, shape in (("mixture", (200, 2)), ("iris", (50, 4))):
@@ -96,19 +113,8 @@ def test_the_checkpoint_gives_the_same_samples_when_the_samples_file_is_gone(run
 def test_records_made_before_use_their_own_points_say_so_and_never_replace_fuller_values(runs):
     out, d, ids = runs
     i = ids["mixture"]
-    with np.load(d / f"{i}.samples.npz") as z:
-        points = scatter_points(z["samples"])
     before = _rec(d, i)["metrics"]
-
-    def old_style(rec):  # as records were before the samples file: the points inside, no diversity
-        rec["samples"] = points
-        for k in BY_FAMILY["diversity"].keys:
-            del rec["metrics"][k]
-        del rec["metric_versions"]
-
-    _edit(d, i, old_style)
-    for suffix in (".samples.npz", ".pt"):
-        (d / f"{i}{suffix}").unlink()
+    _as_made_before(d, i)
     reevaluate.evaluate_store(out, force=True)
     rec = _rec(d, i)
     assert rec["evaluated"] == {"diversity": {**rec["evaluated"]["diversity"], "source": "scatter", "n_samples": 200}}
@@ -136,3 +142,33 @@ def test_bad_calls_are_one_line_and_exit_2(runs, tmp_path, capsys):
         assert main(["evaluate", "--results", str(out), "--no-report"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "another ganbench run" in err
+
+
+def test_a_torn_samples_file_is_named_and_passed_over_for_the_checkpoint(runs):
+    out, d, ids = runs
+    i = ids["mixture"]
+    before = _rec(d, i)["metrics"]["fid"]
+    npz = d / f"{i}.samples.npz"
+    npz.write_bytes(npz.read_bytes()[: len(npz.read_bytes()) // 2])  # a BadZipFile, not an OSError
+    warned = []
+    loaded = {r["id"]: r for r in load_records(out, warn=warned.append)}
+    assert "samples" not in loaded[i] and any("unreadable" in w and str(npz) in w for w in warned)
+    summary = reevaluate.evaluate_store(out, ["fid"], force=True)
+    assert summary.filled["checkpoint"] == 1 and _rec(d, i)["metrics"]["fid"] == before
+
+
+def test_values_are_never_taken_back_to_an_older_version(runs, monkeypatch):
+    out, d, ids = runs
+    _edit(d, ids["iris"], lambda rec: rec["metric_versions"].update(diversity=3))  # made by a newer ganbench
+    reevaluate.evaluate_store(out, ["diversity"], force=True)
+    assert "evaluated" not in _rec(d, ids["iris"]) and "evaluated" in _rec(d, ids["mixture"])
+
+
+def test_a_new_version_reaches_values_that_evaluate_made_from_the_records_points(runs, monkeypatch):
+    out, d, ids = runs
+    i = ids["mixture"]
+    _as_made_before(d, i)
+    reevaluate.evaluate_store(out, ["diversity"])
+    monkeypatch.setitem(reevaluate.BY_FAMILY, "diversity", dataclasses.replace(BY_FAMILY["diversity"], version=2))
+    summary = reevaluate.evaluate_store(out, ["diversity"])
+    assert summary.filled["scatter"] == 1 and _rec(d, i)["evaluated"]["diversity"]["version"] == 2
