@@ -36,11 +36,17 @@ from ganbench.stats import interval
 def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, figures: Path) -> Section:
     tag = f"{dataset}_{iters}"
     rows = []
+    # a table has no classes: no sanity gate, no class counts, so of the outcomes only divergence applies
+    # ("collapsed", at most one class, was every Iris run)
+    names = None if IMAGE_DATASETS[dataset].evaluator else ("diverged",)
     for variant in variant_order({r["config"]["variant"] for r in recs}):
         mine = [r for r in recs if r["config"]["variant"] == variant]
         n_untrained = sum(outcomes(r)["untrained"] for r in mine)
-        row = {"variant": variant, "runs": len(mine), **outcome_rates(mine)}
+        row = {"variant": variant, "runs": len(mine), **(outcome_rates(mine, names) if names else outcome_rates(mine))}
         for key, name, scale, dec in IMAGE_METRICS:
+            if not any(key in (r.get("metrics") or {}) for r in recs):  # not computed for these runs: no column
+                row[name] = "-"
+                continue
             # One rule for every table (ganbench.population): class metrics of a run under the sanity gate
             # are withheld (the evaluator's labels of noise); its other metrics count, and the cell says so.
             values = [v * scale for r in mine if (v := run_value(r, key)) is not None]
@@ -49,8 +55,6 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
             if key in CLASS_METRICS:
                 row[name] = count_cell(iv.text(dec), iv.n, len(mine) - iv.n, len(mine),
                                        "untrained" if len(mine) - iv.n == n_untrained else "without a value")
-            elif not any(key in (r.get("metrics") or {}) for r in recs):  # not computed for these runs: no column
-                row[name] = "-"
             else:
                 n_diverged = sum(r.get("status") == "diverged" for r in mine)
                 why = "diverged" if len(mine) - iv.n == n_diverged else "without a value"
@@ -63,12 +67,14 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     acc = next((r["metrics"].get("evaluator_test_accuracy") for r in recs if r.get("metrics")), None)
     lines = [f"## {dataset}, {iters} generator iterations", "",
              f"Architecture `{arch}`, {recs[0]['evaluation']['n_samples']} generated samples per run, mean "
-             f"[95 % t-interval] (n seeds). A run is **untrained** when under half as many of its digits as of "
-             f"real ones get the evaluator's label with probability >= 0.9 (noise, blobs): its class metrics "
-             f"are withheld (cells say how many), its other metrics count and their cells say how many "
-             f"untrained runs they include; the failure rates have Wilson 95 % intervals. "
-             + (f"Metrics on the {IMAGE_DATASETS[dataset].data_dim} raw features."
+             f"[95 % t-interval] (n seeds). "
+             + ("A diverged run's metrics are left out (cells say how many); the divergence rate has a Wilson "
+                f"95 % interval. Metrics on the {IMAGE_DATASETS[dataset].data_dim} raw features."
                 if not IMAGE_DATASETS[dataset].evaluator else
+                "A run is **untrained** when under half as many of its digits as of real ones get the "
+                "evaluator's label with probability >= 0.9 (noise, blobs): its class metrics are withheld (cells "
+                "say how many), its other metrics count and their cells say how many untrained runs they "
+                "include; the failure rates have Wilson 95 % intervals. "
                 f"Classes by ganbench's {IMAGE_DATASETS[dataset].source_name} evaluator (test accuracy "
                 + (f"{100 * acc:.2f}%" if acc is not None else "unknown")
                 + "); FID and the others in its 128-d features"
