@@ -54,6 +54,7 @@ steps=(
     "preset stacked-mnist at 1,000 iterations, one seed (with trajectories)|--preset stacked-mnist --seeds 1 --iters 1000"
     "preset stacked-mnist at 2,000 iterations, one seed (the same runs trained on)|--preset stacked-mnist --seeds 1 --iters 2000"
     "preset stacked-mnist at 5,000 iterations, one seed (with trajectories)|--preset stacked-mnist --seeds 1 --iters 5000"
+    "preset stacked-mnist at 10,000 iterations, one seed (with trajectories)|--preset stacked-mnist --seeds 1 --iters 10000"
     "preset stacked-mnist-small-d, quick budget|--preset stacked-mnist-small-d"
     "preset mnist-gan (the tutorial's MNIST MLP GAN), quick budget|--preset mnist-gan"
     "preset mnist-gan at its paper budget (50 epochs, one run)|--preset mnist-gan --budget paper"
