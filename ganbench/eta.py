@@ -10,20 +10,46 @@ from ganbench.config import RunConfig
 from ganbench.constants import WARN_CPU_HOURS
 from ganbench.datasets import DATASETS, MAX_COMPARED, needs_evaluator
 
-# Milliseconds per member-iteration (training and evaluation), one torch thread, by (variant, data): medians
-# of the committed records (results/perf_notes.md says where); used where the store has no record to go by.
-DEFAULT_MS = {
-    ("vanilla", "mixture"): 3.9, ("wgan-gp", "mixture"): 25.7, ("cond-wgan-gp", "mixture"): 17.2,
-    ("minibatch", "mixture"): 5.8, ("pacgan", "mixture"): 3.3, ("pacgan2", "mixture"): 52.6,
-    ("pacgan3", "mixture"): 70.9, ("pacgan4", "mixture"): 97.8,
-    ("vanilla", "mnist"): 58.9, ("wgan-gp", "mnist"): 333.2, ("cond-wgan-gp", "mnist"): 334.5,
-    ("minibatch", "mnist"): 70.9, ("pacgan", "mnist"): 85.3,
-    ("vanilla", "stacked-mnist"): 517.0, ("wgan-gp", "stacked-mnist"): 798.0,
-    ("cond-wgan-gp", "stacked-mnist"): 1029.0, ("minibatch", "stacked-mnist"): 517.0,
-    ("pacgan", "stacked-mnist"): 496.0, ("pacgan2", "stacked-mnist"): 345.0, ("pacgan3", "stacked-mnist"): 1675.0,
-    ("pacgan4", "stacked-mnist"): 448.0,
-    ("vanilla", "iris"): 2.9, ("wgan-gp", "iris"): 37.7, ("cond-wgan-gp", "iris"): 51.7, ("minibatch", "iris"): 4.9,
-    ("pacgan", "iris"): 5.6,
+# What a run costs where the store has no record to go by, by (variant, data, arch): training milliseconds
+# per member-iteration (one torch thread), evaluation seconds per run, and the samples that evaluation
+# judged; medians of the committed records trained from scratch (results/perf_notes.md says where).
+DEFAULT_COST = {
+    ('cond-wgan-gp', 'iris', 'mlp'): (7.6, 0.04, 500),
+    ('cond-wgan-gp', 'mixture', None): (15.5, 4.82, 10000),
+    ('cond-wgan-gp', 'mnist', 'dcgan'): (370.6, 21.54, 10000),
+    ('cond-wgan-gp', 'stacked-mnist', 'dcgan-small-d'): (300.4, 218.52, 26000),
+    ('minibatch', 'iris', 'mlp'): (2.4, 0.02, 500),
+    ('minibatch', 'mixture', None): (5.0, 0.26, 2500),
+    ('minibatch', 'mnist', 'dcgan'): (69.6, 23.18, 10000),
+    ('minibatch', 'stacked-mnist', 'dcgan-small-d'): (55.8, 138.38, 26000),
+    ('pacgan', 'iris', 'mlp'): (1.6, 0.01, 500),
+    ('pacgan', 'mixture', None): (5.8, 1.24, 2500),
+    ('pacgan', 'mnist', 'dcgan'): (83.4, 22.11, 10000),
+    ('pacgan', 'stacked-mnist', 'dcgan-small-d'): (81.2, 124.45, 26000),
+    ('pacgan2', 'mixture', 'pacgan-mlp'): (52.5, 0.53, 2500),
+    ('pacgan2', 'stacked-mnist', 'dcgan'): (91.4, 59.33, 26000),
+    ('pacgan2', 'stacked-mnist', 'dcgan-half-d'): (518.9, 109.66, 25600),
+    ('pacgan2', 'stacked-mnist', 'dcgan-small-d'): (112.6, 69.64, 25600),
+    ('pacgan3', 'mixture', 'pacgan-mlp'): (70.9, 0.47, 2500),
+    ('pacgan3', 'stacked-mnist', 'dcgan'): (122.6, 68.53, 26000),
+    ('pacgan3', 'stacked-mnist', 'dcgan-half-d'): (174.9, 70.20, 25600),
+    ('pacgan3', 'stacked-mnist', 'dcgan-small-d'): (177.4, 449.17, 25600),
+    ('pacgan4', 'mixture', 'pacgan-mlp'): (97.7, 0.56, 2500),
+    ('pacgan4', 'stacked-mnist', 'dcgan'): (142.8, 69.75, 26000),
+    ('pacgan4', 'stacked-mnist', 'dcgan-small-d'): (223.9, 67.28, 25600),
+    ('vanilla', 'iris', 'mlp'): (1.4, 0.01, 500),
+    ('vanilla', 'mixture', 'pacgan-mlp'): (35.9, 0.60, 2500),
+    ('vanilla', 'mixture', 'veegan-mlp'): (17.2, 3.67, 2500),
+    ('vanilla', 'mixture', None): (3.8, 15.81, 10000),
+    ('vanilla', 'mnist', 'dcgan'): (56.5, 22.09, 10000),
+    ('vanilla', 'mnist', 'mnist-mlp'): (34.9, 11.42, 10000),
+    ('vanilla', 'stacked-mnist', 'dcgan'): (54.7, 57.22, 26000),
+    ('vanilla', 'stacked-mnist', 'dcgan-half-d'): (77.7, 86.60, 25600),
+    ('vanilla', 'stacked-mnist', 'dcgan-small-d'): (71.0, 133.68, 25800),
+    ('wgan-gp', 'iris', 'mlp'): (7.7, 0.02, 500),
+    ('wgan-gp', 'mixture', None): (31.5, 14.31, 10000),
+    ('wgan-gp', 'mnist', 'dcgan'): (365.9, 24.38, 10000),
+    ('wgan-gp', 'stacked-mnist', 'dcgan-small-d'): (162.6, 190.52, 26000),
 }
 # Evaluation seconds per generated value past a run's usual number of samples (most of an evaluation is
 # fixed: t-SNE, FID features and PRDC on at most 5,000; measured: results/perf_notes.md).
@@ -71,8 +97,8 @@ def estimate(pending: Sequence[RunConfig], records: Sequence[dict], starts: dict
     total, unknown = 0.0, 0
     for cfg in pending:
         per = next((table[k] for k in _keys(cfg) if k in table), None)
-        if per is None and _keys(cfg)[-1] in DEFAULT_MS:
-            per = (DEFAULT_MS[_keys(cfg)[-1]] / 1000, 0.0, 1)
+        if per is None:
+            per = _default_cost(cfg)
         if per is None:
             unknown += 1
             continue
@@ -81,6 +107,15 @@ def estimate(pending: Sequence[RunConfig], records: Sequence[dict], starts: dict
         extra += max(0, compared ** 2 - min(per[2], compared) ** 2) * EVAL_S_PER_PAIR  # PRDC, C2ST: all pairs
         total += per[0] * (cfg.iters - starts.get(cfg.run_id, 0)) + per[1] + extra
     return total, unknown
+
+
+def _default_cost(cfg: RunConfig) -> tuple[float, float, float] | None:
+    """(training seconds per member-iteration, evaluation seconds, samples evaluated) from DEFAULT_COST: its
+    architecture's entry, else its variant and data's with the default architecture, else any of theirs."""
+    variant, data = _keys(cfg)[-1]
+    cost = (DEFAULT_COST.get((variant, data, cfg.arch)) or DEFAULT_COST.get((variant, data, None))
+            or next((v for k, v in DEFAULT_COST.items() if k[:2] == (variant, data)), None))
+    return None if cost is None else (cost[0] / 1000, cost[1], cost[2])
 
 
 def _duration(seconds: float) -> str:
