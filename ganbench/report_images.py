@@ -111,9 +111,9 @@ def _image_trajectories(dataset: str, tag: str, recs: list[dict], figures: Path)
     if all(s == "no trajectory" for s in states):
         return []
     counts = ", ".join(f"{n} {s}" for s in RUN_STATES if (n := states.count(s)))
-    lines = [f"How the runs ended ({counts}): *settled* when, from half the budget on, classes seen moved by at "
-             "most one class in ten (10 % of the modes) and the confident share by at most 10 points; *untrained* "
-             "by the sanity gate.", ""]
+    lines = [f"How the runs ended ({counts}): *settled* when, from the last trajectory point at or below half "
+             "the budget on, classes seen moved by at most one class in ten (10 % of the modes) and the confident "
+             "share by at most 10 points; *untrained* by the sanity gate.", ""]
     if fig_trajectories(recs, figures / f"trajectory_{tag}.png", {r["id"]: dataset for r in recs},
                         ("modes", "confident_fraction")):
         lines += ["During training (evaluated on 10,000 samples at 10, 20, 50, 100, ... iterations and at the "

@@ -1,7 +1,8 @@
 """Diversity score: the mean pairwise Euclidean distance between samples, and its ratio to the real
 data's. A generator collapsed to a few points scores near 0; one as spread as the data near 1; noise
 wider than the data above 1. The mean over all pairs i < j is a U-statistic, so it does not depend
-on the sample size in expectation (a run scored on 500 samples and one on 2,500 are comparable).
+on the sample size in expectation (a run scored on 500 samples and one on 2,500 estimate the same
+number; the smaller sample's estimate is noisier).
 
 Reference: ``scipy.spatial.distance.pdist(x).mean()`` (tests/test_diversity.py)."""
 from __future__ import annotations
