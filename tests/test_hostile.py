@@ -277,12 +277,14 @@ def test_ten_thousand_seeds_are_planned_in_seconds(tmp_path):
 
 def test_long_work_says_how_long_first_and_warns_past_the_cpu_hours(tmp_path):
     from ganbench.config import plan_grid
-    from ganbench.eta import eta_lines
+    from ganbench.eta import DEFAULT_COST, eta_lines
 
     configs = plan_grid(["wgan-gp"], ["ring"], [8], 10, iters=1_000_000)
     lines = eta_lines(configs, [], workers=2, groups=2)
     assert lines[0].startswith("10 run(s) to train: about ") and "on 2 worker(s)" in lines[0]
-    assert lines[1].startswith("warning: this is past 24 CPU-hours (71)"), lines  # 25.7 ms an iteration
+    train_ms, eval_s, _ = DEFAULT_COST[("wgan-gp", "mixture", None)]
+    hours = round(10 * (train_ms * 1_000 + eval_s) / 3600)  # 10 runs of a million iterations
+    assert lines[1].startswith(f"warning: this is past 24 CPU-hours ({hours})"), lines
     assert eta_lines(configs[:1], [], workers=2, groups=1)[0].endswith("on 1 worker(s)")
     assert eta_lines(plan_grid(["vanilla"], ["ring"], [4], 1, iters=20), [], 2, 1) == []  # a few seconds: quiet
 
