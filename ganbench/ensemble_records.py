@@ -11,7 +11,7 @@ import numpy as np
 
 from ganbench.config import RECORD_SCHEMA, RunConfig
 from ganbench.data import make_mixture
-from ganbench.metric_spec import SUITE
+from ganbench.metric_spec import SUITE, families_in
 from ganbench.metric_spec import versions as metric_versions
 from ganbench.metrics import coverage_of, kmeans_centres, mode_stats
 from ganbench.metrics.suite import compare_matched
@@ -175,7 +175,7 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             mix = mixtures[k]
             if not diverged:
                 rec["metrics"] = mixture_record_metrics(x, mix, centres[k], cfg.seed)
-                rec["metric_versions"] = metric_versions(("modes", *SUITE))
+                rec["metric_versions"] = metric_versions(("modes", *families_in(rec["metrics"])))
             trajectory[k]["step"].append(cfg.iters)
             for m in TRAJECTORY_METRICS:
                 trajectory[k][m].append((rec["metrics"] or {}).get(m))
@@ -187,8 +187,8 @@ def evaluate_ensemble(configs: Sequence[RunConfig], device: str | None = None, d
             if not diverged:
                 rec["metrics"] = datasets.evaluate(cfg.layout, x, data[k][0], cfg.seed, KID_SUBSETS,
                                                      evaluator, evaluator_info, distribution=cfg.preset is None)
-                distribution = SUITE if cfg.preset is None or not evaluator else ()
-                rec["metric_versions"] = metric_versions((*(("classes",) if evaluator else ()), *distribution))
+                rec["metric_versions"] = metric_versions((*(("classes",) if evaluator else ()),
+                                                          *families_in(rec["metrics"])))
             if tracked:  # the final point: the run's own metrics, on all its samples
                 trajectory[k]["step"].append(cfg.iters)
                 for m in tracked:

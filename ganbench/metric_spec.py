@@ -90,6 +90,11 @@ SUITE = tuple(f.name for f in FAMILIES)  # what `ganbench metrics --metrics` off
 _ALIASES = {"modes_trained": "modes"}
 
 
+def families_in(metrics: dict) -> tuple[str, ...]:
+    """The suite's families whose every value ``metrics`` holds, in the table's order."""
+    return tuple(f.name for f in FAMILIES if all(k in metrics for k in f.keys))
+
+
 def versions(families) -> dict[str, int]:
     """``{family: version}`` of the families a record's values came from (its ``metric_versions``)."""
     return {name: BY_FAMILY[name].version if name in BY_FAMILY else OTHER_VERSIONS[name] for name in families}

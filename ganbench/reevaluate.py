@@ -18,13 +18,14 @@ from typing import Callable
 import numpy as np
 
 from ganbench import __version__
-from ganbench.config import RunConfig
 from ganbench.datasets import DATASETS
 from ganbench.metric_spec import BY_FAMILY, FAMILY_OF, SUITE
 from ganbench.store import (
     N_SCATTER,
     _read_record,
     current_records,
+    kept_samples,
+    record_config,
     record_problem,
     runs_dir,
     store_lock,
@@ -72,21 +73,15 @@ def provenance_note(recs: list[dict], key: str) -> str:
             + "; ".join(f"{n} from {SOURCES[s]}" for s, n in late.items()) + ".")
 
 
-def _config(rec: dict) -> RunConfig:
-    return RunConfig(**{k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__}).resolved()
-
-
 def run_samples(rec: dict, runs: Path) -> tuple[np.ndarray, str] | None:
     """The run's generated samples from its best source (``SOURCES``) that can be read, and which one;
     None if it kept none (a torn or foreign file is passed over for the next source)."""
-    npz = runs / f"{rec['id']}.samples.npz"
-    if npz.is_file():
-        try:
-            with np.load(npz) as z:
-                if "samples" in z.files:
-                    return z["samples"], "samples"
-        except Exception:  # noqa: BLE001 - zipfile, numpy and tokenize each raise their own
-            pass
+    try:
+        x = kept_samples(runs, rec["id"])
+    except ValueError:
+        x = None
+    if x is not None:
+        return x, "samples"
     ckpt = runs / f"{rec['id']}.pt"
     if ckpt.is_file():
         x = _from_checkpoint(rec, ckpt)
@@ -110,7 +105,7 @@ def _from_checkpoint(rec: dict, ckpt: Path) -> np.ndarray | None:
     if device.startswith("cuda") and not torch.cuda.is_available():
         return None
     try:
-        cfg = _config(rec)
+        cfg = record_config(rec).resolved()
         variant, dims = cfg.variant_obj(), cfg.dims()
         G, _ = variant.build(member_generators_for(cfg.seed), dims)
         G.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True)["G"])
@@ -153,7 +148,7 @@ def _compute(rec: dict, x: np.ndarray, families: list[str], data_dir, cache: dic
     from ganbench.data import make_mixture
     from ganbench.ensemble_records import KID_SUBSETS, mixture_distribution
 
-    cfg = _config(rec)
+    cfg = record_config(rec).resolved()
     if cfg.is_mixture:
         mix = make_mixture(cfg.layout, cfg.modes, seed=cfg.seed, n_train=cfg.n_train, std=cfg.std, scale=cfg.scale)
         return mixture_distribution(x, mix, cfg.seed, metrics=families)

@@ -10,7 +10,7 @@ from ganbench.convergence import run_state
 from ganbench.datasets import DATASETS as IMAGE_DATASETS
 from ganbench.datasets import GRID_SIDE, N_TSNE
 from ganbench.metric_spec import metric_range
-from ganbench.population import CLASS_METRICS, outcomes, run_value
+from ganbench.population import CLASS_METRICS, OUTCOMES, outcomes, run_value
 from ganbench.reevaluate import provenance_note
 from ganbench.report_figures import (
     _fig_class_histograms,
@@ -38,11 +38,11 @@ def _image_section(dataset: str, iters: int, recs: list[dict], tables: Path, fig
     rows = []
     # a table has no classes: no sanity gate, no class counts, so of the outcomes only divergence applies
     # ("collapsed", at most one class, was every Iris run)
-    names = None if IMAGE_DATASETS[dataset].evaluator else ("diverged",)
+    names = OUTCOMES if IMAGE_DATASETS[dataset].evaluator else ("diverged",)
     for variant in variant_order({r["config"]["variant"] for r in recs}):
         mine = [r for r in recs if r["config"]["variant"] == variant]
         n_untrained = sum(outcomes(r)["untrained"] for r in mine)
-        row = {"variant": variant, "runs": len(mine), **(outcome_rates(mine, names) if names else outcome_rates(mine))}
+        row = {"variant": variant, "runs": len(mine), **outcome_rates(mine, names)}
         for key, name, scale, dec in IMAGE_METRICS:
             if not any(key in (r.get("metrics") or {}) for r in recs):  # not computed for these runs: no column
                 row[name] = "-"

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ganbench.config import RunConfig, validate
+from ganbench.config import validate
 from ganbench.constants import MAX_SAMPLES
 from ganbench.data import make_mixture
 from ganbench.files import write_atomic
-from ganbench.store import _read_record, check_output_file, runs_dir
+from ganbench.store import _read_record, check_output_file, record_config, runs_dir
 
 MAX_GRID = 10_000  # images in one sample grid: 100 x 100 of them, 2,800 pixels a side
 
@@ -45,7 +45,7 @@ def sample_run(results: Path, run: str, n: int, path: Path, label: int | None = 
     ckpt = rec_path.with_suffix(".pt")
     if not ckpt.is_file():
         raise ValueError(f"run {rec['id']} has no checkpoint ({ckpt} is missing)")
-    cfg = RunConfig(**{k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__})
+    cfg = record_config(rec)
     if cfg.run_id != rec["id"]:  # the report leaves such a record out too (store.current_records)
         raise ValueError(f"{rec_path}: its id is not its config's (edited by hand, or made under earlier "
                          f"hyperparameters of {cfg.variant}): re-run it with ganbench run")

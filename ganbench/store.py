@@ -206,20 +206,38 @@ def scatter_points(x: np.ndarray) -> list:
     return [[float(v) if math.isfinite(v) else None for v in row] for row in x]
 
 
+def kept_samples(runs: Path, run_id: str) -> np.ndarray | None:
+    """All evaluation samples a mixture or table run keeps in ``<id>.samples.npz``, or None where it
+    keeps none; ValueError for a torn or foreign file (zipfile, numpy and tokenize each raise their own)."""
+    path = runs / f"{run_id}.samples.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as z:
+            return z["samples"] if "samples" in z.files else None
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        raise ValueError(f"{path}: unreadable ({e.__class__.__name__})") from None
+
+
+def record_config(rec: dict) -> RunConfig:
+    """A record's RunConfig (keys RunConfig does not know, such as a newer version's, left out)."""
+    return RunConfig(**{k: v for k, v in rec["config"].items() if k in RunConfig.__dataclass_fields__})
+
+
 def with_scatter(rec: dict, runs: Path, warn: Callable[[str], None] | None = None) -> dict:
     """A mixture or table record as the report reads it: its ``samples`` (the first ``N_SCATTER``) from
     its ``<id>.samples.npz``, where all its evaluation samples are kept (records made before that hold
     the ``N_SCATTER`` themselves). A torn or foreign file is named through ``warn``; the record goes
     without its points (figures and the collapsed-to-a-point check)."""
-    path = runs / f"{rec['id']}.samples.npz"
-    if "samples" not in rec and rec["config"].get("layout") not in _IMAGE_LAYOUTS and path.is_file():
+    if "samples" not in rec and rec["config"].get("layout") not in _IMAGE_LAYOUTS:
         try:
-            with np.load(path) as z:
-                if "samples" in z.files:
-                    rec["samples"] = scatter_points(z["samples"])
-        except Exception as e:  # noqa: BLE001 - zipfile, numpy and tokenize each raise their own
+            x = kept_samples(runs, rec["id"])
+        except ValueError as e:
+            x = None
             if warn:
-                warn(f"{path}: unreadable ({e.__class__.__name__}); its run's scatter points are left out")
+                warn(f"{e}; its run's scatter points are left out")
+        if x is not None:
+            rec["samples"] = scatter_points(x)
     return rec
 
 
@@ -254,8 +272,7 @@ def current_records(records: list[dict], warn: Callable[[str], None] | None = No
             unknown[variant] = unknown.get(variant, 0) + 1
             continue
         try:
-            fields = {k: v for k, v in r["config"].items() if k in RunConfig.__dataclass_fields__}
-            current = RunConfig(**fields).run_id == r["id"]
+            current = record_config(r).run_id == r["id"]
         except (TypeError, ValueError, KeyError):
             current = False
         if current:
