@@ -4,7 +4,7 @@
 Why not torch.optim's own: constructing any ``torch.optim`` optimizer, and each ``step``, imports
 ``torch._dynamo`` (``Optimizer.add_param_group`` is wrapped in ``torch._disable_dynamo``, and ``step`` calls
 ``torch._dynamo.graph_break()``). That import adds over a second of CPU to every process that trains, a
-worker's start-up in ``ganbench run`` (results/perf_notes.md).
+worker's start-up in ``ganbench run`` (docs/perf_notes.md).
 
 What it runs is the non-capturable branch of torch 2.14.1's ``torch.optim.adam._multi_tensor_adam``
 with ``amsgrad``, ``weight_decay``, ``maximize`` and ``differentiable`` off. It uses the same ``_foreach``

@@ -12,7 +12,7 @@ from ganbench.datasets import DATASETS, MAX_COMPARED, needs_evaluator
 
 # What a run costs where the store has no record to go by, by (variant, data, arch): training milliseconds
 # per member-iteration (one torch thread), evaluation seconds per run, and the samples that evaluation
-# judged; medians of the committed records trained from scratch (results/perf_notes.md says where).
+# judged; medians of the committed records trained from scratch (docs/perf_notes.md says where).
 DEFAULT_COST = {
     ('cond-wgan-gp', 'iris', 'mlp'): (7.6, 0.04, 500),
     ('cond-wgan-gp', 'mixture', None): (15.5, 4.82, 10000),
@@ -52,7 +52,7 @@ DEFAULT_COST = {
     ('wgan-gp', 'stacked-mnist', 'dcgan-small-d'): (162.6, 190.52, 26000),
 }
 # Evaluation seconds per generated value past a run's usual number of samples (most of an evaluation is
-# fixed: t-SNE, FID features and PRDC on at most 5,000; measured: results/perf_notes.md).
+# fixed: t-SNE, FID features and PRDC on at most 5,000; measured: docs/perf_notes.md).
 EVAL_S_PER_VALUE = 1.5e-6
 # ... and per pair of samples compared (k-NN for PRDC and C2ST grow with n^2); image runs compare at most
 # MAX_COMPARED.

@@ -90,7 +90,7 @@ class EnsembleLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [K, B, d_in] -> [K, B, d_out]
         if self.weight.shape[-1] <= _NARROW and x.device.type == "cpu":
             # A discriminator's one output: the multiply-and-sum beats CPU batched GEMM; from two outputs
-            # on, baddbmm wins (results/perf_notes.md).
+            # on, baddbmm wins (docs/perf_notes.md).
             return (x.unsqueeze(-1) * self.weight.unsqueeze(1)).sum(-2) + self.bias
         return torch.baddbmm(self.bias, x, self.weight)
 

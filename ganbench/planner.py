@@ -23,7 +23,7 @@ MAX_ENSEMBLE = 20  # members per ensemble: beyond ~20 the batched step gets no c
 MAX_ENSEMBLE_DATA = 3 * 2 ** 30  # bytes of training data per ensemble (128,000 stacked digits: 1.2 GB a seed)
 MAX_ENSEMBLE_EVAL = 6 * 2 ** 30  # bytes of evaluation per ensemble (26,000 stacked digits: 2 GB a seed)
 # Evaluating holds about this many float32 copies of the generated samples (the tensor, its array, the
-# images, the classifier's inputs; measured: results/perf_notes.md).
+# images, the classifier's inputs; measured: docs/perf_notes.md).
 EVAL_COPIES = 8
 WORKER_BYTES = 2 ** 30  # what a worker holds before its ensemble (torch, the evaluator, MNIST)
 MIXTURE_WORKER_BYTES = 300 * 2 ** 20  # ... on 2-D mixtures (torch and the small networks)

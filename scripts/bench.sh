@@ -39,7 +39,7 @@ grid_args=()
 [ -f results/grid_throughput.json ] && grid_args=(--grid results/grid_throughput.json)
 sections=()  # one --section with every file: the option takes a list, a second one would replace the first
 [ -f results/step_options.md ] && sections+=(results/step_options.md)
-[ -f results/perf_notes.md ] && sections+=(results/perf_notes.md)  # the figures behind code comments
+[ -f docs/perf_notes.md ] && sections+=(docs/perf_notes.md)  # the figures behind code comments
 [ "${#sections[@]}" -gt 0 ] && grid_args+=(--section "${sections[@]}")
 if [ -f .benchmarks/latest.json ]; then
     python benchmarks/perf_report.py .benchmarks/latest.json results/perf.md "${grid_args[@]}" || rc=$?

@@ -49,7 +49,7 @@ def _smallest_in_place(d: np.ndarray, ks: Sequence[int]) -> np.ndarray:
 
     Where the process has already imported torch (the runner's workers), ``torch.topk`` makes the
     same selection, faster still; importing torch for it alone would cost ``ganbench metrics`` more
-    than it saves (results/perf_notes.md)."""
+    than it saves (docs/perf_notes.md)."""
     top = max(ks)
     torch = sys.modules.get("torch")
     if torch is not None and d.dtype in (np.float32, np.float64) and d.flags.c_contiguous:

@@ -11,7 +11,7 @@ class Minibatch(Vanilla):
     # beyond these the layer's tensor (batch x n_kernels x kernel_dim) asks for hundreds of GB; Salimans
     # et al.'s kernels: 100 x 5
     hyperparameters = {"n_kernels": HParam("int", maximum=4096), "kernel_dim": HParam("int", maximum=1024)}
-    # the layer's pairwise L1 distances make an iteration ~2.3 vanilla ones (results/perf_notes.md)
+    # the layer's pairwise L1 distances make an iteration ~2.3 vanilla ones (docs/perf_notes.md)
     critic_step_cost, generator_step_cost = 1.45, 0.85
 
     def build(self, gens, dims):
